@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole test suite, with its own set-up, on a fresh Debian machine.
+# Usage: scripts/test.sh        (as root, or with the tools already present)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+# System packages: a C compiler for aws-lc-sys; nothing else yet.
+missing=()
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  else
+    echo "missing system packages: ${missing[*]} (run as root to install them)" >&2
+    exit 1
+  fi
+fi
+command -v cargo >/dev/null 2>&1 || { echo "cargo is required (rustup.rs)" >&2; exit 1; }
+
+export CARGO_TERM_COLOR=never
+export RUST_BACKTRACE=1
+
+log "format"
+cargo fmt --all -- --check
+
+log "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "tests (unit, integration, doctests)"
+cargo test --workspace --locked
+
+log "tests with the rust-crypto backend (core crate)"
+cargo test -p tower-fedauth --no-default-features --features rust-crypto --lib --locked

@@ -1,0 +1,142 @@
+//! What a verified request hands to its handler.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::claims::Claims;
+use crate::registration::Registration;
+
+/// The roles the platform granted the application for this request:
+/// registration `roles` ∪ the roles of the request's property. Sorted, unique.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(transparent)]
+pub struct Roles(Arc<[String]>);
+
+impl Roles {
+    /// Build from any list; sorts and removes duplicates.
+    pub fn new(mut roles: Vec<String>) -> Self {
+        roles.sort_unstable();
+        roles.dedup();
+        Self(roles.into())
+    }
+
+    /// Whether `role` is held.
+    pub fn contains(&self, role: &str) -> bool {
+        self.0.binary_search_by(|r| r.as_str().cmp(role)).is_ok()
+    }
+
+    /// The roles, sorted.
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+
+    /// Iterate over the roles.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
+/// Who the caller is, mapped from the claims by the registration's `claims`
+/// table (`registry.md`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Principal {
+    /// The subject claim's value.
+    pub subject: String,
+    /// The user name, if the mapped claim is present.
+    pub username: Option<String>,
+    /// The email, if present. Never authorise on it (it may be unverified).
+    pub email: Option<String>,
+    /// Claims copied by `persist`.
+    pub attributes: BTreeMap<String, Value>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    registration: Arc<Registration>,
+    issuer: Option<String>,
+    property: Option<String>,
+    roles: Roles,
+    principal: Principal,
+    claims: Claims,
+}
+
+/// The outcome of a successful authentication, put in request extensions.
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AuthContext(Arc<Inner>);
+
+impl AuthContext {
+    /// Assemble a context (the authenticator does this).
+    pub fn new(
+        registration: Arc<Registration>,
+        issuer: Option<String>,
+        property: Option<String>,
+        roles: Roles,
+        principal: Principal,
+        claims: Claims,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            registration,
+            issuer,
+            property,
+            roles,
+            principal,
+            claims,
+        }))
+    }
+
+    /// The application registration the caller named.
+    pub fn registration(&self) -> &Arc<Registration> {
+        &self.0.registration
+    }
+
+    /// The registration id.
+    pub fn registration_id(&self) -> &str {
+        self.0.registration.id.as_str()
+    }
+
+    /// The token's verified issuer, if any.
+    pub fn issuer(&self) -> Option<&str> {
+        self.0.issuer.as_deref()
+    }
+
+    /// The subject (the principal's subject).
+    pub fn subject(&self) -> &str {
+        &self.0.principal.subject
+    }
+
+    /// The property this request is for, if the resolver found one.
+    pub fn property(&self) -> Option<&str> {
+        self.0.property.as_deref()
+    }
+
+    /// The granted roles.
+    pub fn roles(&self) -> &Roles {
+        &self.0.roles
+    }
+
+    /// The principal.
+    pub fn principal(&self) -> &Principal {
+        &self.0.principal
+    }
+
+    /// The verified claims.
+    pub fn claims(&self) -> &Claims {
+        &self.0.claims
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_sorted_unique_and_searchable() {
+        let r = Roles::new(vec!["reader".into(), "admin".into(), "reader".into()]);
+        assert_eq!(r.as_slice(), ["admin", "reader"]);
+        assert!(r.contains("admin") && !r.contains("owner"));
+    }
+}

@@ -1,0 +1,286 @@
+//! Refusals: one typed error whose status, `code`, JSON body and headers are
+//! fixed by the contract (`errors.md`), whatever framework serves the request.
+
+mod render;
+
+pub use render::{RefusalBody, RefusalResponder, RenderedRefusal};
+
+use std::borrow::Cow;
+use std::fmt;
+
+use http::StatusCode;
+
+/// The machine-readable reason of a refusal: the `code` member of the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// No `Authorization` header.
+    MissingToken,
+    /// A token, but no `x-sc-auth` header.
+    MissingRegistration,
+    /// The request's auth headers are malformed (duplicate, not ASCII, too long, unknown scheme).
+    InvalidRequest,
+    /// The token is not a compact JWS with JSON header and payload.
+    MalformedToken,
+    /// No registration with the given id.
+    UnknownRegistration,
+    /// The registration exists but is disabled.
+    RegistrationDisabled,
+    /// The token's `alg` is not allowed for the registration or its key.
+    UnsupportedAlgorithm,
+    /// No key with the token's `kid`, even after a refresh.
+    UnknownKey,
+    /// The signature does not verify.
+    InvalidSignature,
+    /// `exp` missing, not a number, or past.
+    TokenExpired,
+    /// `nbf` or `iat` in the future, or not a number.
+    TokenNotYetValid,
+    /// `iss` missing or not the registration's issuer.
+    InvalidIssuer,
+    /// `aud` (or Cognito `client_id`) does not name the registration's client.
+    InvalidAudience,
+    /// An ID token where an access token is required, or the reverse.
+    InvalidTokenUse,
+    /// Another required claim is missing or wrongly typed.
+    InvalidClaims,
+    /// Introspection answered `active: false`.
+    InactiveToken,
+    /// The request names a property where the application is not enabled.
+    PropertyNotEnabled,
+    /// A route requires a role the application does not hold.
+    InsufficientRole,
+    /// The user directory does not know the user.
+    UserUnknown,
+    /// The user directory says the user is blocked.
+    UserBlocked,
+    /// Keys, discovery, introspection or userinfo could not be fetched.
+    IdpUnavailable,
+    /// The registry source failed and nothing cached can serve.
+    RegistryUnavailable,
+    /// The user directory failed and nothing cached can serve.
+    DirectoryUnavailable,
+}
+
+/// The `error=` attribute of RFC 6750's `WWW-Authenticate: Bearer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BearerError {
+    /// `error="invalid_request"`
+    InvalidRequest,
+    /// `error="invalid_token"`
+    InvalidToken,
+    /// `error="insufficient_scope"`
+    InsufficientScope,
+}
+
+impl BearerError {
+    /// The attribute's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+        }
+    }
+}
+
+impl ErrorCode {
+    /// The `code` string of the body.
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            MissingToken => "missing_token",
+            MissingRegistration => "missing_registration",
+            InvalidRequest => "invalid_request",
+            MalformedToken => "malformed_token",
+            UnknownRegistration => "unknown_registration",
+            RegistrationDisabled => "registration_disabled",
+            UnsupportedAlgorithm => "unsupported_algorithm",
+            UnknownKey => "unknown_key",
+            InvalidSignature => "invalid_signature",
+            TokenExpired => "token_expired",
+            TokenNotYetValid => "token_not_yet_valid",
+            InvalidIssuer => "invalid_issuer",
+            InvalidAudience => "invalid_audience",
+            InvalidTokenUse => "invalid_token_use",
+            InvalidClaims => "invalid_claims",
+            InactiveToken => "inactive_token",
+            PropertyNotEnabled => "property_not_enabled",
+            InsufficientRole => "insufficient_role",
+            UserUnknown => "user_unknown",
+            UserBlocked => "user_blocked",
+            IdpUnavailable => "idp_unavailable",
+            RegistryUnavailable => "registry_unavailable",
+            DirectoryUnavailable => "directory_unavailable",
+        }
+    }
+
+    /// The HTTP status of the refusal.
+    pub fn status(self) -> StatusCode {
+        use ErrorCode::*;
+        match self {
+            InvalidRequest => StatusCode::BAD_REQUEST,
+            RegistrationDisabled | PropertyNotEnabled | InsufficientRole | UserUnknown
+            | UserBlocked => StatusCode::FORBIDDEN,
+            IdpUnavailable | RegistryUnavailable | DirectoryUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The RFC 6750 `error=` attribute, where the contract sets one.
+    pub fn bearer_error(self) -> Option<BearerError> {
+        use ErrorCode::*;
+        match self {
+            MissingToken | RegistrationDisabled | PropertyNotEnabled | UserUnknown
+            | UserBlocked | IdpUnavailable | RegistryUnavailable | DirectoryUnavailable => None,
+            MissingRegistration | InvalidRequest => Some(BearerError::InvalidRequest),
+            InsufficientRole => Some(BearerError::InsufficientScope),
+            _ => Some(BearerError::InvalidToken),
+        }
+    }
+
+    /// The human sentence of the body's `message`.
+    pub fn message(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            MissingToken => "The Authorization header is missing.",
+            MissingRegistration => {
+                "The x-sc-auth header with the application registration id is missing."
+            }
+            InvalidRequest => "The authentication headers of the request are malformed.",
+            MalformedToken => "The token is not a well-formed JWT.",
+            UnknownRegistration => "No application registration has this id.",
+            RegistrationDisabled => "The application registration is disabled.",
+            UnsupportedAlgorithm => "The token's signing algorithm is not allowed.",
+            UnknownKey => "The token's signing key is not in the identity provider's key set.",
+            InvalidSignature => "The token's signature is invalid.",
+            TokenExpired => "The token has expired.",
+            TokenNotYetValid => "The token is not valid yet.",
+            InvalidIssuer => "The token was not issued by the registration's identity provider.",
+            InvalidAudience => "The token was not issued for the registration's client.",
+            InvalidTokenUse => "The token is not of the kind this registration accepts.",
+            InvalidClaims => "The token's claims are invalid.",
+            InactiveToken => "The token is not active.",
+            PropertyNotEnabled => "The application is not enabled in this property.",
+            InsufficientRole => "The application does not hold the role this route requires.",
+            UserUnknown => "The user is not known.",
+            UserBlocked => "The user is blocked.",
+            IdpUnavailable => "The identity provider could not be reached.",
+            RegistryUnavailable => "The application registry could not be reached.",
+            DirectoryUnavailable => "The user directory could not be reached.",
+        }
+    }
+
+    /// Seconds for `Retry-After` on a 503.
+    fn retry_after(self) -> Option<u32> {
+        (self.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(5)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where the offending input came from: `details[].param` and `location`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorSource {
+    /// The parameter name, e.g. `Authorization`.
+    pub param: Cow<'static, str>,
+    /// The location, e.g. `header`.
+    pub location: &'static str,
+}
+
+/// A refusal: the code, a precise detail for operators, and where it came from.
+///
+/// The detail never holds a token, a secret or a whole header value; `value`
+/// may only hold a registration id.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthError {
+    code: ErrorCode,
+    detail: Cow<'static, str>,
+    source: ErrorSource,
+    value: Option<String>,
+}
+
+impl AuthError {
+    /// A refusal about the token (`Authorization` header).
+    pub fn token(code: ErrorCode, detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::at(code, detail, "Authorization", "header")
+    }
+
+    /// A refusal with an explicit source.
+    pub fn at(
+        code: ErrorCode,
+        detail: impl Into<Cow<'static, str>>,
+        param: impl Into<Cow<'static, str>>,
+        location: &'static str,
+    ) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+            source: ErrorSource {
+                param: param.into(),
+                location,
+            },
+            value: None,
+        }
+    }
+
+    /// Attach the offending value (only ever a registration or property id).
+    pub fn with_value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+
+    /// The code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The precise reason (the body's `details[0].msg`).
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// Where the offending input came from.
+    pub fn source_param(&self) -> &ErrorSource {
+        &self.source
+    }
+
+    /// The offending value, if it may be shown.
+    pub fn value(&self) -> Option<&str> {
+        self.value.as_deref()
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    /// `Retry-After` seconds, on 503s.
+    pub fn retry_after(&self) -> Option<u32> {
+        self.code.retry_after()
+    }
+}
+
+impl fmt::Debug for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthError")
+            .field("code", &self.code.as_str())
+            .field("detail", &self.detail)
+            .field("param", &self.source.param)
+            .finish()
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.detail)
+    }
+}
+
+impl std::error::Error for AuthError {}

@@ -1,0 +1,174 @@
+//! Rendering a refusal to status, headers and body, framework-neutrally.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use serde::Serialize;
+
+use super::{AuthError, ErrorCode};
+
+/// A body that replaces the default JSON body of a refusal.
+#[derive(Debug, Clone)]
+pub struct RefusalBody {
+    /// Its `Content-Type`.
+    pub content_type: HeaderValue,
+    /// The bytes.
+    pub body: Bytes,
+}
+
+/// A hook that renders the body of a refusal; status, code and headers stay
+/// the contract's.
+pub type RefusalResponder = Arc<dyn Fn(&AuthError) -> RefusalBody + Send + Sync>;
+
+/// A refusal as status, headers and body, ready for any framework.
+#[derive(Debug, Clone)]
+pub struct RenderedRefusal {
+    /// The status.
+    pub status: StatusCode,
+    /// `Content-Type`, `WWW-Authenticate`, `Retry-After`.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'static str,
+    message: &'static str,
+    details: [Detail<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Detail<'a> {
+    value: Option<&'a str>,
+    msg: &'a str,
+    param: &'a str,
+    location: &'a str,
+}
+
+/// Append `s` to `out` as the inside of an RFC 7230 quoted-string: `"` and
+/// `\` become quoted-pairs, control characters are dropped.
+fn push_quoted(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() || !c.is_ascii() => {}
+            c => out.push(c),
+        }
+    }
+}
+
+impl AuthError {
+    /// The default JSON body (`errors.md`).
+    pub fn json_body(&self) -> Bytes {
+        let body = Body {
+            code: self.code.as_str(),
+            message: self.code.message(),
+            details: [Detail {
+                value: self.value.as_deref(),
+                msg: &self.detail,
+                param: &self.source.param,
+                location: self.source.location,
+            }],
+        };
+        // Serialising plain strings into a Vec cannot fail.
+        Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+    }
+
+    /// The `WWW-Authenticate` value for 401 and 403 refusals.
+    pub fn www_authenticate(&self, realm: &str) -> Option<HeaderValue> {
+        let status = self.status();
+        if status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN {
+            return None;
+        }
+        let mut v = String::with_capacity(96);
+        v.push_str("Bearer realm=\"");
+        push_quoted(&mut v, realm);
+        v.push('"');
+        if let Some(error) = self.code.bearer_error() {
+            v.push_str(", error=\"");
+            v.push_str(error.as_str());
+            v.push('"');
+        }
+        // RFC 6750 §3.1: a request without any credentials gets no error details.
+        if self.code != ErrorCode::MissingToken {
+            v.push_str(", error_description=\"");
+            push_quoted(&mut v, self.code.message());
+            v.push('"');
+        }
+        HeaderValue::from_str(&v).ok()
+    }
+
+    /// Status, headers and body, with the body from `responder` when given.
+    pub fn render(&self, realm: &str, responder: Option<&RefusalResponder>) -> RenderedRefusal {
+        let mut headers = HeaderMap::with_capacity(3);
+        let body = match responder {
+            Some(responder) => {
+                let custom = responder(self);
+                headers.insert(CONTENT_TYPE, custom.content_type);
+                custom.body
+            }
+            None => {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                self.json_body()
+            }
+        };
+        if let Some(v) = self.www_authenticate(realm) {
+            headers.insert(WWW_AUTHENTICATE, v);
+        }
+        if let Some(secs) = self.retry_after() {
+            headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        RenderedRefusal {
+            status: self.status(),
+            headers,
+            body,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_has_the_contract_shape() {
+        let e = AuthError::token(ErrorCode::TokenExpired, "exp 5 is before now minus leeway");
+        let v: serde_json::Value = serde_json::from_slice(&e.json_body()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "code": "token_expired",
+                "message": "The token has expired.",
+                "details": [{"value": null, "msg": "exp 5 is before now minus leeway",
+                             "param": "Authorization", "location": "header"}]
+            })
+        );
+    }
+
+    #[test]
+    fn www_authenticate_is_escaped_and_typed() {
+        let e = AuthError::token(ErrorCode::InvalidSignature, "x");
+        let h = e.www_authenticate("a\"b\\c\n").unwrap();
+        assert_eq!(
+            h.to_str().unwrap(),
+            "Bearer realm=\"a\\\"b\\\\c\", error=\"invalid_token\", \
+             error_description=\"The token's signature is invalid.\""
+        );
+        let missing = AuthError::token(ErrorCode::MissingToken, "x");
+        assert_eq!(
+            missing.www_authenticate("api").unwrap().to_str().unwrap(),
+            "Bearer realm=\"api\""
+        );
+        let down = AuthError::token(ErrorCode::IdpUnavailable, "x");
+        assert!(down.www_authenticate("api").is_none());
+        let r = down.render("api", None);
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers[RETRY_AFTER], "5");
+    }
+}

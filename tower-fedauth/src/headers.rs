@@ -1,0 +1,343 @@
+//! Reading the two auth headers, framework-neutrally.
+//!
+//! `Authorization` carries the token (`Bearer <token>` or the bare token, as
+//! `000` asks callers to "set this token as the value of Authorization");
+//! `x-sc-auth` names the application registration.
+
+use http::HeaderName;
+
+use crate::error::{AuthError, ErrorCode};
+
+/// What the authenticator needs to see of a request: headers, path, query.
+///
+/// Implemented for [`http::request::Parts`] and [`http::Request`]; the actix
+/// adapter implements it for its own request type.
+pub trait RequestView {
+    /// Every value of the header `name`, as raw bytes.
+    fn header_values<'a>(&'a self, name: &HeaderName) -> impl Iterator<Item = &'a [u8]>;
+    /// The request path.
+    fn path(&self) -> &str;
+    /// The query string, if any.
+    fn query(&self) -> Option<&str>;
+}
+
+impl RequestView for http::request::Parts {
+    fn header_values<'a>(&'a self, name: &HeaderName) -> impl Iterator<Item = &'a [u8]> {
+        self.headers.get_all(name).iter().map(|v| v.as_bytes())
+    }
+    fn path(&self) -> &str {
+        self.uri.path()
+    }
+    fn query(&self) -> Option<&str> {
+        self.uri.query()
+    }
+}
+
+impl<B> RequestView for http::Request<B> {
+    fn header_values<'a>(&'a self, name: &HeaderName) -> impl Iterator<Item = &'a [u8]> {
+        self.headers().get_all(name).iter().map(|v| v.as_bytes())
+    }
+    fn path(&self) -> &str {
+        self.uri().path()
+    }
+    fn query(&self) -> Option<&str> {
+        self.uri().query()
+    }
+}
+
+/// Header names and size limits.
+#[derive(Debug, Clone)]
+pub struct HeaderConfig {
+    /// The token header (default `authorization`).
+    pub token_header: HeaderName,
+    /// The registration header (default `x-sc-auth`).
+    pub registration_header: HeaderName,
+    /// Largest accepted token, in bytes (default 16 KiB).
+    pub max_token_bytes: usize,
+}
+
+impl Default for HeaderConfig {
+    fn default() -> Self {
+        Self {
+            token_header: http::header::AUTHORIZATION,
+            registration_header: HeaderName::from_static("x-sc-auth"),
+            max_token_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// Longest registration id (`registry.md`).
+pub const MAX_REGISTRATION_ID: usize = 128;
+
+/// The credentials of a request, before anything is verified.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The token, without scheme.
+    pub token: String,
+    /// The registration id.
+    pub registration: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("token", &"<redacted>")
+            .field("registration", &self.registration)
+            .finish()
+    }
+}
+
+/// What a request carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented {
+    /// Both headers present and well-formed.
+    Credentials(Credentials),
+    /// Neither header: an anonymous request (let through in optional mode).
+    Anonymous,
+}
+
+/// At most one value; a second one is a 400.
+fn single<'a>(
+    mut values: impl Iterator<Item = &'a [u8]>,
+    name: &HeaderName,
+) -> Result<Option<&'a [u8]>, AuthError> {
+    let first = values.next();
+    if first.is_some() && values.next().is_some() {
+        return Err(bad_request(format!("duplicate {name} header"), name));
+    }
+    Ok(first)
+}
+
+fn bad_request(detail: String, name: &HeaderName) -> AuthError {
+    AuthError::at(
+        ErrorCode::InvalidRequest,
+        detail,
+        header_param(name),
+        "header",
+    )
+}
+
+/// The contract's spelling of our default header names in `details[].param`.
+fn header_param(name: &HeaderName) -> std::borrow::Cow<'static, str> {
+    if name == http::header::AUTHORIZATION {
+        "Authorization".into()
+    } else {
+        name.as_str().to_owned().into()
+    }
+}
+
+fn is_visible_ascii(b: u8) -> bool {
+    (0x21..=0x7e).contains(&b)
+}
+
+/// Parse the token header value: `Bearer <token>` (scheme case-insensitive)
+/// or the bare token.
+fn token_from(value: &[u8], cfg: &HeaderConfig) -> Result<String, AuthError> {
+    let name = &cfg.token_header;
+    if value.len() > cfg.max_token_bytes + "bearer ".len() {
+        return Err(bad_request(
+            format!(
+                "{name} header is {} bytes, over the limit of {} bytes",
+                value.len(),
+                cfg.max_token_bytes
+            ),
+            name,
+        ));
+    }
+    if !value.iter().all(|&b| b == b' ' || is_visible_ascii(b)) {
+        return Err(bad_request(
+            format!("{name} header holds characters that are not visible ASCII"),
+            name,
+        ));
+    }
+    let token = match value.iter().position(|&b| b == b' ') {
+        None => value,
+        Some(space) => {
+            let (scheme, rest) = value.split_at(space);
+            if !scheme.eq_ignore_ascii_case(b"bearer") {
+                return Err(bad_request(
+                    format!("{name} header uses a scheme other than Bearer"),
+                    name,
+                ));
+            }
+            let token = rest.trim_ascii();
+            if token.is_empty() || token.contains(&b' ') {
+                return Err(bad_request(
+                    format!("{name} header must be `Bearer <token>` with one token"),
+                    name,
+                ));
+            }
+            token
+        }
+    };
+    if token.is_empty() {
+        return Err(bad_request(format!("{name} header is empty"), name));
+    }
+    if token.len() > cfg.max_token_bytes {
+        return Err(bad_request(
+            format!(
+                "token is {} bytes, over the limit of {} bytes",
+                token.len(),
+                cfg.max_token_bytes
+            ),
+            name,
+        ));
+    }
+    // Checked above: visible ASCII only, so this is valid UTF-8.
+    Ok(String::from_utf8_lossy(token).into_owned())
+}
+
+fn registration_from(value: &[u8], cfg: &HeaderConfig) -> Result<String, AuthError> {
+    let name = &cfg.registration_header;
+    if value.is_empty() || value.len() > MAX_REGISTRATION_ID {
+        return Err(bad_request(
+            format!("{name} must be 1 to {MAX_REGISTRATION_ID} characters long"),
+            name,
+        ));
+    }
+    if !value.iter().all(|&b| is_visible_ascii(b)) {
+        return Err(bad_request(
+            format!("{name} holds characters that are not visible ASCII"),
+            name,
+        ));
+    }
+    Ok(String::from_utf8_lossy(value).into_owned())
+}
+
+/// Read both headers. Shape errors (400) come first, then `missing_token`,
+/// then `missing_registration` (`errors.md`, order of checks).
+pub fn read_credentials(
+    req: &impl RequestView,
+    cfg: &HeaderConfig,
+) -> Result<Presented, AuthError> {
+    let token = single(req.header_values(&cfg.token_header), &cfg.token_header)?;
+    let registration = single(
+        req.header_values(&cfg.registration_header),
+        &cfg.registration_header,
+    )?;
+    let token = token.map(|v| token_from(v, cfg)).transpose()?;
+    let registration = registration
+        .map(|v| registration_from(v, cfg))
+        .transpose()?;
+    match (token, registration) {
+        (None, None) => Ok(Presented::Anonymous),
+        (None, Some(_)) => Err(AuthError::token(
+            ErrorCode::MissingToken,
+            format!("no {} header", header_param(&cfg.token_header)),
+        )),
+        (Some(_), None) => Err(AuthError::at(
+            ErrorCode::MissingRegistration,
+            format!("no {} header", cfg.registration_header),
+            header_param(&cfg.registration_header),
+            "header",
+        )),
+        (Some(token), Some(registration)) => Ok(Presented::Credentials(Credentials {
+            token,
+            registration,
+        })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(headers: &[(&str, &[u8])]) -> http::Request<()> {
+        let mut b = http::Request::builder().uri("/x");
+        for (k, v) in headers {
+            b = b.header(*k, http::HeaderValue::from_bytes(v).unwrap());
+        }
+        b.body(()).unwrap()
+    }
+
+    fn code(headers: &[(&str, &[u8])]) -> ErrorCode {
+        read_credentials(&req(headers), &HeaderConfig::default())
+            .unwrap_err()
+            .code()
+    }
+
+    #[test]
+    fn bearer_and_bare_tokens() {
+        for v in [
+            &b"Bearer a.b.c"[..],
+            b"bearer a.b.c",
+            b"BEARER  a.b.c",
+            b"a.b.c",
+        ] {
+            let got = read_credentials(
+                &req(&[("authorization", v), ("x-sc-auth", b"quid-1")]),
+                &HeaderConfig::default(),
+            )
+            .unwrap();
+            assert_eq!(
+                got,
+                Presented::Credentials(Credentials {
+                    token: "a.b.c".into(),
+                    registration: "quid-1".into()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn shape_errors_are_400_and_come_first() {
+        use ErrorCode::*;
+        assert_eq!(
+            code(&[("authorization", b"Basic abc"), ("x-sc-auth", b"q")]),
+            InvalidRequest
+        );
+        assert_eq!(
+            code(&[("authorization", b"Bearer a b"), ("x-sc-auth", b"q")]),
+            InvalidRequest
+        );
+        assert_eq!(
+            code(&[("authorization", b"Bearer "), ("x-sc-auth", b"q")]),
+            InvalidRequest
+        );
+        assert_eq!(
+            code(&[("authorization", b"t\xc3\xa9"), ("x-sc-auth", b"q")]),
+            InvalidRequest
+        );
+        assert_eq!(
+            code(&[("authorization", b"t"), ("x-sc-auth", b"q\xc3\xa9")]),
+            InvalidRequest
+        );
+        let long_id = vec![b'a'; 129];
+        assert_eq!(
+            code(&[("authorization", b"t"), ("x-sc-auth", &long_id)]),
+            InvalidRequest
+        );
+        let big = vec![b'a'; 16 * 1024 + 1];
+        assert_eq!(
+            code(&[("authorization", &big), ("x-sc-auth", b"q")]),
+            InvalidRequest
+        );
+        assert_eq!(
+            code(&[
+                ("authorization", b"t"),
+                ("authorization", b"u"),
+                ("x-sc-auth", b"q")
+            ]),
+            InvalidRequest
+        );
+        assert_eq!(
+            code(&[("x-sc-auth", b"q"), ("x-sc-auth", b"r")]),
+            InvalidRequest
+        );
+        assert_eq!(code(&[("x-sc-auth", b"q")]), MissingToken);
+        assert_eq!(code(&[("authorization", b"t")]), MissingRegistration);
+        assert_eq!(
+            read_credentials(&req(&[]), &HeaderConfig::default()).unwrap(),
+            Presented::Anonymous
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let c = Credentials {
+            token: "secret.token.value".into(),
+            registration: "q".into(),
+        };
+        assert!(!format!("{c:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,306 @@
+//! A cache of documents fetched from identity providers (key sets, discovery
+//! documents), one entry per URL.
+//!
+//! - single-flight: concurrent misses on one URL cause one fetch;
+//! - freshness from `Cache-Control: max-age`, clamped to [min, max];
+//! - forced refresh (an unknown `kid`) at most once per cooldown per URL;
+//! - last-known-good documents keep serving for a bounded time when a
+//!   refresh fails, and a failed fetch is not retried before a back-off.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use url::Url;
+
+use super::fetch::{FetchError, Fetched, Fetcher};
+
+/// Freshness and refresh rules of the document caches.
+#[derive(Debug, Clone)]
+pub struct CachePolicy {
+    /// Freshness when the IdP sends no `max-age`. Default 10 min.
+    pub default_ttl: Duration,
+    /// Lower clamp of `max-age`. Default 1 min.
+    pub min_ttl: Duration,
+    /// Upper clamp of `max-age`. Default 24 h.
+    pub max_ttl: Duration,
+    /// How long past its freshness a document still serves while the IdP
+    /// cannot be reached. Default 1 h.
+    pub stale_for: Duration,
+    /// Least time between two refreshes forced by an unknown `kid`. Default 30 s.
+    pub refresh_cooldown: Duration,
+    /// Least time between two fetches after a failed one. Default 5 s.
+    pub failure_backoff: Duration,
+    /// URLs kept at most. Default 10 000.
+    pub max_urls: u64,
+}
+
+impl Default for CachePolicy {
+    fn default() -> Self {
+        Self {
+            default_ttl: Duration::from_secs(600),
+            min_ttl: Duration::from_secs(60),
+            max_ttl: Duration::from_secs(24 * 3600),
+            stale_for: Duration::from_secs(3600),
+            refresh_cooldown: Duration::from_secs(30),
+            failure_backoff: Duration::from_secs(5),
+            max_urls: 10_000,
+        }
+    }
+}
+
+/// A document kind this cache can hold.
+pub trait Document: Send + Sync + 'static + Sized {
+    /// Name used in logs (`key set`, `discovery document`).
+    const KIND: &'static str;
+    /// Parse a fetched body.
+    fn parse(body: &[u8]) -> Result<Self, String>;
+}
+
+/// A cached document and when it was fetched.
+#[derive(Debug)]
+pub struct Snapshot<T> {
+    /// The document.
+    pub doc: Arc<T>,
+    /// When it was fetched.
+    pub fetched_at: Instant,
+    fresh_until: Instant,
+    generation: u64,
+}
+
+impl<T> Snapshot<T> {
+    /// Whether it is still within its freshness.
+    pub fn is_fresh(&self, now: Instant) -> bool {
+        now < self.fresh_until
+    }
+}
+
+#[derive(Default)]
+struct Meta {
+    last_failure: Option<(Instant, String)>,
+    last_forced: Option<Instant>,
+}
+
+struct UrlState<T> {
+    snapshot: RwLock<Option<Arc<Snapshot<T>>>>,
+    refresh: tokio::sync::Mutex<()>,
+    meta: Mutex<Meta>,
+}
+
+impl<T> UrlState<T> {
+    fn new() -> Self {
+        Self {
+            snapshot: RwLock::new(None),
+            refresh: tokio::sync::Mutex::new(()),
+            meta: Mutex::new(Meta::default()),
+        }
+    }
+
+    fn current(&self) -> Option<Arc<Snapshot<T>>> {
+        self.snapshot.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn meta(&self) -> std::sync::MutexGuard<'_, Meta> {
+        self.meta.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Why no document can serve.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct Unavailable(pub String);
+
+/// The cache. Cheap to clone.
+pub struct DocumentCache<T: Document> {
+    states: moka::future::Cache<String, Arc<UrlState<T>>>,
+    fetcher: Fetcher,
+    policy: CachePolicy,
+    fetches: Arc<AtomicU64>,
+    generations: Arc<AtomicU64>,
+}
+
+impl<T: Document> Clone for DocumentCache<T> {
+    fn clone(&self) -> Self {
+        Self {
+            states: self.states.clone(),
+            fetcher: self.fetcher.clone(),
+            policy: self.policy.clone(),
+            fetches: self.fetches.clone(),
+            generations: self.generations.clone(),
+        }
+    }
+}
+
+impl<T: Document> DocumentCache<T> {
+    /// An empty cache.
+    pub fn new(fetcher: Fetcher, policy: CachePolicy) -> Self {
+        let states = moka::future::Cache::builder()
+            .max_capacity(policy.max_urls)
+            .time_to_idle(policy.max_ttl + policy.stale_for)
+            .build();
+        Self {
+            states,
+            fetcher,
+            policy,
+            fetches: Arc::default(),
+            generations: Arc::default(),
+        }
+    }
+
+    /// Fetches attempted so far (all URLs).
+    pub fn fetch_count(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &CachePolicy {
+        &self.policy
+    }
+
+    async fn state(&self, url: &Url) -> Arc<UrlState<T>> {
+        if let Some(s) = self.states.get(url.as_str()).await {
+            return s;
+        }
+        self.states
+            .get_with(url.as_str().to_owned(), async { Arc::new(UrlState::new()) })
+            .await
+    }
+
+    /// The document at `url`: fresh, refreshed, or last-known-good within
+    /// the stale bound.
+    pub async fn get(&self, url: &Url) -> Result<Arc<Snapshot<T>>, Unavailable> {
+        let state = self.state(url).await;
+        let now = Instant::now();
+        let current = state.current();
+        if let Some(snap) = &current {
+            if snap.is_fresh(now) {
+                return Ok(snap.clone());
+            }
+        }
+        // Someone is already refreshing: serve the stale copy rather than wait.
+        let guard = match (&current, state.refresh.try_lock()) {
+            (_, Ok(guard)) => guard,
+            (Some(stale), Err(_)) if self.within_stale_bound(stale, now) => {
+                return Ok(stale.clone());
+            }
+            (_, Err(_)) => state.refresh.lock().await,
+        };
+        let current = state.current();
+        let now = Instant::now();
+        if let Some(snap) = &current {
+            if snap.is_fresh(now) {
+                return Ok(snap.clone());
+            }
+        }
+        let recent_failure = state
+            .meta()
+            .last_failure
+            .as_ref()
+            .filter(|(at, _)| now.duration_since(*at) < self.policy.failure_backoff)
+            .map(|(_, why)| why.clone());
+        let result = match recent_failure {
+            Some(why) => Err(why),
+            None => self.fetch_into(&state, url).await,
+        };
+        drop(guard);
+        match result {
+            Ok(snap) => Ok(snap),
+            Err(why) => match current {
+                Some(stale) if self.within_stale_bound(&stale, Instant::now()) => {
+                    tracing::warn!(url = %url, kind = T::KIND, reason = %why, "serving last-known-good copy");
+                    Ok(stale)
+                }
+                _ => Err(Unavailable(why)),
+            },
+        }
+    }
+
+    /// Refresh now because the cached copy lacks something (an unknown
+    /// `kid`), at most once per cooldown per URL. Requests that arrive while
+    /// that refresh runs wait for it and see its result.
+    pub async fn refresh_for_miss(
+        &self,
+        url: &Url,
+        seen: &Snapshot<T>,
+    ) -> Result<Arc<Snapshot<T>>, Unavailable> {
+        let state = self.state(url).await;
+        let in_cooldown = {
+            let mut meta = state.meta();
+            let now = Instant::now();
+            let cooling = meta
+                .last_forced
+                .is_some_and(|at| now.duration_since(at) < self.policy.refresh_cooldown);
+            if !cooling {
+                meta.last_forced = Some(now);
+            }
+            cooling
+        };
+        let guard = state.refresh.lock().await;
+        if let Some(current) = state.current() {
+            if current.generation != seen.generation || in_cooldown {
+                return Ok(current);
+            }
+        }
+        let result = self.fetch_into(&state, url).await;
+        drop(guard);
+        result.map_err(Unavailable)
+    }
+
+    fn within_stale_bound(&self, snap: &Snapshot<T>, now: Instant) -> bool {
+        now < snap.fresh_until + self.policy.stale_for
+    }
+
+    fn ttl(&self, fetched: &Fetched) -> Duration {
+        if fetched.no_cache {
+            return self.policy.min_ttl;
+        }
+        fetched.max_age.unwrap_or(self.policy.default_ttl).clamp(
+            self.policy.min_ttl,
+            self.policy.max_ttl.max(self.policy.min_ttl),
+        )
+    }
+
+    /// Fetch, parse and store; the caller holds the refresh lock.
+    async fn fetch_into(&self, state: &UrlState<T>, url: &Url) -> Result<Arc<Snapshot<T>>, String> {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let outcome = self
+            .fetcher
+            .get(url, None)
+            .await
+            .map_err(|e: FetchError| e.to_string())
+            .and_then(|f| {
+                let ttl = self.ttl(&f);
+                T::parse(&f.body)
+                    .map(|doc| (doc, ttl))
+                    .map_err(|e| format!("{url}: {e}"))
+            });
+        match outcome {
+            Ok((doc, ttl)) => {
+                let now = Instant::now();
+                let snap = Arc::new(Snapshot {
+                    doc: Arc::new(doc),
+                    fetched_at: now,
+                    fresh_until: now + ttl,
+                    generation: self.generations.fetch_add(1, Ordering::Relaxed) + 1,
+                });
+                if let Ok(mut slot) = state.snapshot.write() {
+                    *slot = Some(snap.clone());
+                }
+                state.meta().last_failure = None;
+                tracing::debug!(url = %url, kind = T::KIND, ttl_s = ttl.as_secs(), elapsed_ms = started.elapsed().as_millis() as u64, "fetched");
+                Ok(snap)
+            }
+            Err(why) => {
+                tracing::warn!(url = %url, kind = T::KIND, reason = %why, "fetch failed");
+                state.meta().last_failure = Some((Instant::now(), why.clone()));
+                Err(why)
+            }
+        }
+    }
+
+    /// Drop every cached document.
+    pub fn invalidate_all(&self) {
+        self.states.invalidate_all();
+    }
+}

@@ -1,0 +1,131 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use http::{Request, Response};
+use pin_project::pin_project;
+use tower_service::Service;
+
+use super::ResponseBody;
+use crate::{AuthContext, AuthError, Authenticator};
+
+type VerifyFuture = Pin<Box<dyn Future<Output = Result<AuthContext, AuthError>> + Send>>;
+
+/// The response future of [`FedAuthService`](super::FedAuthService).
+/// A request refused on its headers never allocates a boxed future.
+#[pin_project]
+pub struct ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    #[pin]
+    state: State<S, ReqBody>,
+}
+
+#[pin_project(project = StateProj)]
+enum State<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    Refused {
+        response: Option<Response<bytes::Bytes>>,
+    },
+    Verifying {
+        auth: Authenticator,
+        verify: VerifyFuture,
+        inner: Option<(S, Request<ReqBody>)>,
+    },
+    Inner {
+        #[pin]
+        future: S::Future,
+    },
+}
+
+/// A refusal as a response, with the typed error in its extensions.
+pub(crate) fn refusal_response(auth: &Authenticator, error: AuthError) -> Response<bytes::Bytes> {
+    let rendered = auth.render(&error);
+    let mut response = Response::new(rendered.body);
+    *response.status_mut() = rendered.status;
+    *response.headers_mut() = rendered.headers;
+    response.extensions_mut().insert(error);
+    response
+}
+
+impl<S, ReqBody> ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(crate) fn refused(auth: &Authenticator, error: AuthError) -> Self {
+        Self {
+            state: State::Refused {
+                response: Some(refusal_response(auth, error)),
+            },
+        }
+    }
+
+    pub(crate) fn inner(future: S::Future) -> Self {
+        Self {
+            state: State::Inner { future },
+        }
+    }
+
+    pub(crate) fn authenticating(
+        auth: Authenticator,
+        verify: VerifyFuture,
+        inner: S,
+        req: Request<ReqBody>,
+    ) -> Self {
+        Self {
+            state: State::Verifying {
+                auth,
+                verify,
+                inner: Some((inner, req)),
+            },
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Refused { response } => {
+                    let response = response.take().expect("polled after completion");
+                    return Poll::Ready(Ok(response.map(ResponseBody::refusal)));
+                }
+                StateProj::Verifying {
+                    auth,
+                    verify,
+                    inner,
+                } => {
+                    let outcome = ready!(verify.as_mut().poll(cx));
+                    let (mut service, mut req) = inner.take().expect("polled after completion");
+                    match outcome {
+                        Ok(ctx) => {
+                            req.extensions_mut().insert(ctx.claims().clone());
+                            req.extensions_mut().insert(ctx);
+                            let future = service.call(req);
+                            this.state.set(State::Inner { future });
+                        }
+                        Err(error) => {
+                            let response = refusal_response(auth, error);
+                            this.state.set(State::Refused {
+                                response: Some(response),
+                            });
+                        }
+                    }
+                }
+                StateProj::Inner { future } => {
+                    let response = ready!(future.poll(cx))?;
+                    return Poll::Ready(Ok(response.map(ResponseBody::inner)));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_service::Service;
+
+use super::{ResponseBody, ResponseFuture};
+use crate::authenticator::Prepared;
+use crate::{AuthError, Authenticator, ErrorCode};
+
+/// Verifies each request before handing it to the inner service.
+#[derive(Debug, Clone)]
+pub struct FedAuthService<S> {
+    inner: S,
+    auth: Authenticator,
+    optional: bool,
+}
+
+impl<S> FedAuthService<S> {
+    pub(crate) fn new(inner: S, auth: Authenticator, optional: bool) -> Self {
+        Self {
+            inner,
+            auth,
+            optional,
+        }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for FedAuthService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    ReqBody: Send + 'static,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        match self.auth.prepare(&req) {
+            Err(error) => ResponseFuture::refused(&self.auth, error),
+            Ok(Prepared::Anonymous) if self.optional => ResponseFuture::inner(self.inner.call(req)),
+            Ok(Prepared::Anonymous) => ResponseFuture::refused(
+                &self.auth,
+                AuthError::token(ErrorCode::MissingToken, "no Authorization header"),
+            ),
+            Ok(Prepared::Credentials {
+                credentials,
+                property,
+            }) => {
+                // Take the service that was polled ready; leave a clone behind.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                let auth = self.auth.clone();
+                let verify = Box::pin(async move { auth.verify(&credentials, property).await });
+                ResponseFuture::authenticating(self.auth.clone(), verify, inner, req)
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! A fluent builder for registrations made in code (in-memory registries,
+//! tests). It fills the same raw form as a registry file, so `build` applies
+//! exactly the file's rules.
+
+use std::collections::BTreeMap;
+
+use jsonwebtoken::Algorithm;
+
+use super::model::{
+    AzureVersion, ClaimsMapping, IntrospectionConfig, Provider, Registration, TokenUse,
+    VerificationConfig,
+};
+use super::raw::{RawIntrospection, RawRegistration, RawVerification};
+use super::validate::{RegistrationError, validate};
+
+/// Builds a [`Registration`]; see [`Registration::builder`].
+#[derive(Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RegistrationBuilder {
+    raw: RawRegistration,
+}
+
+/// Only the id and provider: the rest may hold secrets.
+impl std::fmt::Debug for RegistrationBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistrationBuilder")
+            .field("id", &self.raw.id)
+            .field("provider", &self.raw.provider)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registration {
+    /// Start a registration in code; `build` checks it like a registry file
+    /// entry, so code cannot create what a file could not.
+    pub fn builder(id: &str, provider: Provider) -> RegistrationBuilder {
+        RegistrationBuilder {
+            raw: RawRegistration {
+                id: Some(id.to_owned()),
+                provider: Some(provider.as_str().to_owned()),
+                ..RawRegistration::default()
+            },
+        }
+    }
+}
+
+impl RegistrationBuilder {
+    /// Human label, for logs.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.raw.name = Some(name.into());
+        self
+    }
+
+    /// `false` refuses every request with this id (default `true`).
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.raw.enabled = Some(enabled);
+        self
+    }
+
+    /// The application's client id at its IdP (the expected audience).
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.raw.client_id = Some(client_id.into());
+        self
+    }
+
+    /// Exact expected `iss`.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.raw.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Where the signing keys are (a `&str`, `String` or `Url`).
+    pub fn jwks_uri(mut self, url: impl AsRef<str>) -> Self {
+        self.raw.jwks_uri = Some(url.as_ref().to_owned());
+        self
+    }
+
+    /// Override of the discovery document URL.
+    pub fn discovery_url(mut self, url: impl AsRef<str>) -> Self {
+        self.raw.discovery_url = Some(url.as_ref().to_owned());
+        self
+    }
+
+    /// Algorithm allowlist; symmetric algorithms are refused by `build`.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.raw.algorithms = Some(algorithms.into_iter().map(|a| format!("{a:?}")).collect());
+        self
+    }
+
+    /// Which token kind is accepted (default per provider).
+    pub fn token_use(mut self, token_use: TokenUse) -> Self {
+        self.raw.token_use = Some(token_use.as_str().to_owned());
+        self
+    }
+
+    /// Clock skew allowed, 0–300 s (default 60).
+    pub fn leeway_seconds(mut self, seconds: u64) -> Self {
+        self.raw.leeway_seconds = Some(seconds);
+        self
+    }
+
+    /// Roles granted in every property (replaces earlier ones).
+    pub fn roles<S: Into<String>>(mut self, roles: impl IntoIterator<Item = S>) -> Self {
+        self.raw.roles = Some(roles.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Enable the application in one property with these roles.
+    pub fn property<S: Into<String>>(
+        mut self,
+        property: impl Into<String>,
+        roles: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.raw
+            .properties
+            .get_or_insert_with(BTreeMap::new)
+            .insert(property.into(), roles.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// All properties at once (replaces earlier ones).
+    pub fn properties(mut self, properties: BTreeMap<String, Vec<String>>) -> Self {
+        self.raw.properties = Some(properties);
+        self
+    }
+
+    /// `azure-ad`: tenant GUID or `common` / `organizations` / `consumers`.
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.raw.tenant = Some(tenant.into());
+        self
+    }
+
+    /// `azure-ad`: accepted token versions.
+    pub fn version(mut self, version: AzureVersion) -> Self {
+        self.raw.version = Some(version);
+        self
+    }
+
+    /// `cognito`: AWS region.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.raw.region = Some(region.into());
+        self
+    }
+
+    /// `cognito`: user pool id.
+    pub fn user_pool_id(mut self, pool: impl Into<String>) -> Self {
+        self.raw.user_pool_id = Some(pool.into());
+        self
+    }
+
+    /// `auth0`: tenant or custom domain (host name only).
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.raw.domain = Some(domain.into());
+        self
+    }
+
+    /// `firebase`: project id.
+    pub fn project_id(mut self, project: impl Into<String>) -> Self {
+        self.raw.project_id = Some(project.into());
+        self
+    }
+
+    /// Claims → principal mapping.
+    pub fn claims(mut self, claims: ClaimsMapping) -> Self {
+        self.raw.claims = Some(claims);
+        self
+    }
+
+    /// `introspection`: the RFC 7662 endpoint.
+    pub fn introspection(mut self, config: IntrospectionConfig) -> Self {
+        self.raw.introspection = Some(RawIntrospection {
+            endpoint: Some(config.endpoint.into()),
+            client_id: Some(config.client_id),
+            client_secret: Some(config.client_secret),
+            auth_method: Some(config.auth_method),
+            cache_seconds: Some(config.cache_seconds),
+        });
+        self
+    }
+
+    /// `verification-endpoint`: the custom endpoint.
+    pub fn verification(mut self, config: VerificationConfig) -> Self {
+        self.raw.verification = Some(RawVerification {
+            url: Some(config.url.into()),
+            method: Some(config.method),
+            headers: Some(config.headers),
+            params: Some(config.params),
+            response: Some(config.response),
+            cache_seconds: Some(config.cache_seconds),
+        });
+        self
+    }
+
+    /// Check every rule and apply provider defaults.
+    pub fn build(self) -> Result<Registration, RegistrationError> {
+        validate(self.raw)
+    }
+}

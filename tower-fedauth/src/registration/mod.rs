@@ -1,0 +1,29 @@
+//! Application registrations: what the platform knows about one third-party
+//! application (its IdP, client id, allowed algorithms, roles).
+//!
+//! A [`Registration`] only exists validated: registry files
+//! (`crate::registry`) and [`Registration::builder`] go through the same
+//! rules, so request-time code can trust every field.
+
+mod builder;
+mod id;
+mod model;
+mod raw;
+mod rules;
+mod validate;
+
+pub use builder::RegistrationBuilder;
+pub(crate) use id::check_id;
+pub use id::{InvalidRegistrationId, MAX_ID_LEN, RegistrationId};
+pub use model::{
+    ALLOWED_ALGORITHMS, AzureVersion, ClaimsMapping, ClientAuthMethod, DEFAULT_CACHE_SECONDS,
+    HttpMethod, IntrospectionConfig, Provider, Registration, Secret, TokenUse, VerificationConfig,
+    default_algorithms, default_token_use,
+};
+pub(crate) use raw::from_value;
+pub use validate::{
+    DEFAULT_LEEWAY_SECONDS, MAX_CACHE_SECONDS, MAX_LEEWAY_SECONDS, RegistrationError,
+};
+
+#[cfg(test)]
+mod tests;

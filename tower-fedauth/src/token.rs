@@ -1,0 +1,154 @@
+//! Splitting and decoding a compact JWS, before anything is trusted.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+
+use crate::error::{AuthError, ErrorCode};
+
+/// Longest `kid` we look up; longer ones cannot name a key we hold.
+pub(crate) const MAX_KID_LEN: usize = 256;
+
+/// Header members this implementation understands, so a `crit` naming one
+/// of them is acceptable (RFC 7515 §4.1.11).
+const UNDERSTOOD_CRIT: &[&str] = &[];
+
+/// The JOSE header, decoded but not trusted.
+#[derive(Debug, Clone)]
+pub(crate) struct JoseHeader {
+    pub alg: String,
+    pub kid: Option<String>,
+    pub typ: Option<String>,
+}
+
+/// A compact JWS split into its parts; claims are decoded but NOT trusted
+/// until the signature has been verified.
+#[derive(Debug)]
+pub(crate) struct UnverifiedToken<'t> {
+    pub header: JoseHeader,
+    /// `base64(header) "." base64(payload)`
+    pub signing_input: &'t str,
+    /// The signature, base64url.
+    pub signature: &'t str,
+    payload: Map<String, Value>,
+}
+
+fn malformed(detail: impl Into<std::borrow::Cow<'static, str>>) -> AuthError {
+    AuthError::token(ErrorCode::MalformedToken, detail)
+}
+
+fn decode_part(part: &str, what: &str) -> Result<Vec<u8>, AuthError> {
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| malformed(format!("the {what} is not base64url without padding")))
+}
+
+fn json_object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, AuthError> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(malformed(format!("the {what} is not a JSON object"))),
+        Err(_) => Err(malformed(format!("the {what} is not valid JSON"))),
+    }
+}
+
+fn header_string(map: &Map<String, Value>, name: &str) -> Result<Option<String>, AuthError> {
+    match map.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(malformed(format!("the header's `{name}` is not a string"))),
+    }
+}
+
+impl<'t> UnverifiedToken<'t> {
+    /// Split and decode. Refuses anything but three base64url parts whose
+    /// first two are JSON objects; an unknown `crit` is refused here too.
+    pub fn parse(token: &'t str) -> Result<Self, AuthError> {
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(malformed("a JWT has exactly three dot-separated parts"));
+        };
+        if h.is_empty() || p.is_empty() {
+            return Err(malformed("the header or payload part is empty"));
+        }
+        let header = json_object(&decode_part(h, "header")?, "header")?;
+        // Validate the signature's encoding now, so a bad one is a structure error.
+        if URL_SAFE_NO_PAD.decode(s).is_err() {
+            return Err(malformed("the signature is not base64url without padding"));
+        }
+        let payload = json_object(&decode_part(p, "payload")?, "payload")?;
+
+        let alg =
+            header_string(&header, "alg")?.ok_or_else(|| malformed("the header has no `alg`"))?;
+        let kid = header_string(&header, "kid")?;
+        let typ = header_string(&header, "typ")?;
+        if let Some(crit) = header.get("crit") {
+            let names = crit
+                .as_array()
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| malformed("the header's `crit` is not a non-empty array"))?;
+            for name in names {
+                let name = name.as_str().unwrap_or("");
+                if !UNDERSTOOD_CRIT.contains(&name) {
+                    return Err(AuthError::token(
+                        ErrorCode::MalformedToken,
+                        "the header marks an extension critical that is not understood",
+                    ));
+                }
+            }
+        }
+        Ok(Self {
+            header: JoseHeader { alg, kid, typ },
+            signing_input: &token[..h.len() + 1 + p.len()],
+            signature: s,
+            payload,
+        })
+    }
+
+    /// The claims; call only after the signature has verified.
+    pub fn into_verified_claims(self) -> Map<String, Value> {
+        self.payload
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    fn code(t: &str) -> ErrorCode {
+        UnverifiedToken::parse(t).unwrap_err().code()
+    }
+
+    #[test]
+    fn structure_errors_are_malformed_token() {
+        let h = b64(r#"{"alg":"RS256","kid":"k"}"#);
+        let p = b64(r#"{"sub":"a"}"#);
+        assert!(UnverifiedToken::parse(&format!("{h}.{p}.c2ln")).is_ok());
+        for bad in [
+            "abc".to_string(),
+            format!("{h}.{p}"),
+            format!("{h}.{p}.c2ln.x"),
+            format!("{h}.!!!.c2ln"),
+            format!("{}.{p}.c2ln", b64("[1]")),
+            format!("{h}.{}.c2ln", b64("not json")),
+            format!("{}.{p}.c2ln", b64(r#"{"kid":"k"}"#)),
+            format!("{}.{p}.c2ln", b64(r#"{"alg":1}"#)),
+            format!("{h}.{p}.c2ln="),
+            format!(".{p}.c2ln"),
+        ] {
+            assert_eq!(code(&bad), ErrorCode::MalformedToken, "{bad}");
+        }
+    }
+
+    #[test]
+    fn unknown_crit_is_refused() {
+        let h = b64(r#"{"alg":"RS256","crit":["exp"],"exp":1}"#);
+        let p = b64(r#"{"sub":"a"}"#);
+        assert_eq!(code(&format!("{h}.{p}.c2ln")), ErrorCode::MalformedToken);
+    }
+}

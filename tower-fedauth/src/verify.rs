@@ -1,0 +1,342 @@
+//! The checks of a signed token, in the contract's order (`errors.md`):
+//! algorithm, key, signature, token kind, issuer, audience, time, claims.
+//! No claim is read for a decision before the signature has verified.
+
+use jsonwebtoken::Algorithm;
+use serde_json::{Map, Value};
+
+use crate::claims::as_numeric_date;
+use crate::error::{AuthError, ErrorCode};
+use crate::keys::{KeySet, VerificationKey};
+use crate::registration::{Registration, TokenUse};
+use crate::token::{JoseHeader, MAX_KID_LEN};
+
+fn refuse(code: ErrorCode, detail: impl Into<std::borrow::Cow<'static, str>>) -> AuthError {
+    AuthError::token(code, detail)
+}
+
+/// The algorithm to verify with: the header's `alg`, only if the
+/// registration allows it. `none` and `HS*` are never allowed.
+pub(crate) fn select_algorithm(
+    reg: &Registration,
+    header: &JoseHeader,
+) -> Result<Algorithm, AuthError> {
+    let name = header.alg.as_str();
+    if name.eq_ignore_ascii_case("none") {
+        return Err(refuse(
+            ErrorCode::UnsupportedAlgorithm,
+            "alg `none` is never accepted",
+        ));
+    }
+    let alg: Algorithm = name.parse().map_err(|_| {
+        refuse(
+            ErrorCode::UnsupportedAlgorithm,
+            format!(
+                "alg `{}` is not a supported signature algorithm",
+                printable(name, 16)
+            ),
+        )
+    })?;
+    if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+        return Err(refuse(
+            ErrorCode::UnsupportedAlgorithm,
+            format!("alg `{name}` is symmetric and never accepted from a key set"),
+        ));
+    }
+    if !reg.algorithms.contains(&alg) {
+        return Err(refuse(
+            ErrorCode::UnsupportedAlgorithm,
+            format!("alg `{name}` is not allowed for this registration"),
+        ));
+    }
+    Ok(alg)
+}
+
+/// A bounded, printable excerpt of an untrusted string for error details.
+pub(crate) fn printable(s: &str, max: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(max)
+        .collect();
+    if s.len() > max {
+        out.push('…');
+    }
+    out
+}
+
+/// The outcome of looking a key up in one key set.
+pub(crate) enum KeyChoice<'a> {
+    Found(&'a VerificationKey),
+    /// A key matched the `kid` (or was the only one) but cannot serve `alg`.
+    Incompatible(&'a VerificationKey),
+    NotFound,
+    /// No `kid`, several candidate keys.
+    Ambiguous,
+}
+
+/// `kid` selects the key; without `kid` only a single candidate is used.
+pub(crate) fn select_key<'a>(set: &'a KeySet, kid: Option<&str>, alg: Algorithm) -> KeyChoice<'a> {
+    match kid {
+        Some(kid) => {
+            let mut first = None;
+            for key in set.by_kid(kid) {
+                if key.allows(alg) {
+                    return KeyChoice::Found(key);
+                }
+                first.get_or_insert(key);
+            }
+            first.map_or(KeyChoice::NotFound, KeyChoice::Incompatible)
+        }
+        None => {
+            if let [only] = set.keys() {
+                return if only.allows(alg) {
+                    KeyChoice::Found(only)
+                } else {
+                    KeyChoice::Incompatible(only)
+                };
+            }
+            let mut candidates = set.keys().iter().filter(|k| k.allows(alg));
+            match (candidates.next(), candidates.next()) {
+                (Some(key), None) => KeyChoice::Found(key),
+                (None, _) => KeyChoice::NotFound,
+                (Some(_), Some(_)) => KeyChoice::Ambiguous,
+            }
+        }
+    }
+}
+
+/// Whether a `kid` is worth a refresh: bounded and printable.
+pub(crate) fn plausible_kid(kid: &str) -> bool {
+    !kid.is_empty() && kid.len() <= MAX_KID_LEN && kid.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
+pub(crate) fn key_refusal(choice: &KeyChoice<'_>, kid: Option<&str>, alg: Algorithm) -> AuthError {
+    match choice {
+        KeyChoice::Incompatible(key) => refuse(
+            ErrorCode::UnsupportedAlgorithm,
+            format!(
+                "alg {alg:?} does not fit the {:?} key{}",
+                key.key_type,
+                key.alg
+                    .map(|a| format!(" restricted to {a:?}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        KeyChoice::Ambiguous => refuse(
+            ErrorCode::UnknownKey,
+            "the token has no `kid` and the key set has several candidate keys",
+        ),
+        _ => match kid {
+            Some(kid) => refuse(
+                ErrorCode::UnknownKey,
+                format!("no key with kid `{}` in the key set", printable(kid, 64)),
+            ),
+            None => refuse(
+                ErrorCode::UnknownKey,
+                "no key in the key set fits the token",
+            ),
+        },
+    }
+}
+
+/// Verify the signature over the signing input.
+pub(crate) fn verify_signature(
+    key: &VerificationKey,
+    alg: Algorithm,
+    signing_input: &str,
+    signature: &str,
+) -> Result<(), AuthError> {
+    match jsonwebtoken::crypto::verify(signature, signing_input.as_bytes(), &key.decoding, alg) {
+        Ok(true) => Ok(()),
+        _ => Err(refuse(
+            ErrorCode::InvalidSignature,
+            "the signature does not verify with the key",
+        )),
+    }
+}
+
+fn is_access_typ(typ: Option<&str>) -> bool {
+    typ.is_some_and(|t| {
+        let t = t.strip_prefix("application/").unwrap_or(t);
+        t.eq_ignore_ascii_case("at+jwt")
+    })
+}
+
+/// Token kind by explicit typing (RFC 9068 `typ: at+jwt`, RFC 8725 §3.11).
+pub(crate) fn check_token_use(reg: &Registration, header: &JoseHeader) -> Result<(), AuthError> {
+    let access = is_access_typ(header.typ.as_deref());
+    match reg.token_use {
+        TokenUse::Any => Ok(()),
+        TokenUse::Access if access => Ok(()),
+        TokenUse::Access => Err(refuse(
+            ErrorCode::InvalidTokenUse,
+            "an access token (typ at+jwt) is required",
+        )),
+        TokenUse::Id if access => Err(refuse(
+            ErrorCode::InvalidTokenUse,
+            "an ID token is required, not an access token (typ at+jwt)",
+        )),
+        TokenUse::Id => Ok(()),
+    }
+}
+
+pub(crate) fn check_issuer(
+    expected: Option<&str>,
+    claims: &Map<String, Value>,
+) -> Result<(), AuthError> {
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    match claims.get("iss") {
+        Some(Value::String(iss)) if iss == expected => Ok(()),
+        Some(Value::String(iss)) => Err(refuse(
+            ErrorCode::InvalidIssuer,
+            format!(
+                "iss `{}` is not the registration's issuer",
+                printable(iss, 128)
+            ),
+        )),
+        Some(_) => Err(refuse(ErrorCode::InvalidIssuer, "iss is not a string")),
+        None => Err(refuse(ErrorCode::InvalidIssuer, "iss is missing")),
+    }
+}
+
+pub(crate) fn check_audience(
+    client_id: &str,
+    claims: &Map<String, Value>,
+) -> Result<(), AuthError> {
+    let ok = match claims.get("aud") {
+        Some(Value::String(aud)) => aud == client_id,
+        Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(client_id)),
+        Some(_) => {
+            return Err(refuse(
+                ErrorCode::InvalidAudience,
+                "aud is neither a string nor an array",
+            ));
+        }
+        None => return Err(refuse(ErrorCode::InvalidAudience, "aud is missing")),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(refuse(
+            ErrorCode::InvalidAudience,
+            "aud does not name the registration's client",
+        ))
+    }
+}
+
+/// `exp` required and numeric; `nbf` and `iat` honoured; all with leeway.
+pub(crate) fn check_time(
+    now: i64,
+    leeway: i64,
+    claims: &Map<String, Value>,
+) -> Result<(), AuthError> {
+    let exp = match claims.get("exp") {
+        None => return Err(refuse(ErrorCode::TokenExpired, "exp is missing")),
+        Some(v) => as_numeric_date(v)
+            .ok_or_else(|| refuse(ErrorCode::TokenExpired, "exp is not a number"))?,
+    };
+    if now >= exp.saturating_add(leeway) {
+        return Err(refuse(
+            ErrorCode::TokenExpired,
+            format!("exp {exp} is before now minus leeway"),
+        ));
+    }
+    for name in ["nbf", "iat"] {
+        if let Some(v) = claims.get(name) {
+            let t = as_numeric_date(v).ok_or_else(|| {
+                refuse(
+                    ErrorCode::TokenNotYetValid,
+                    format!("{name} is not a number"),
+                )
+            })?;
+            if t > now.saturating_add(leeway) {
+                return Err(refuse(
+                    ErrorCode::TokenNotYetValid,
+                    format!("{name} {t} is after now plus leeway"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Seconds since the epoch.
+pub(crate) fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn time_rules() {
+        let now = 1_000_000;
+        let code = |v: Value| check_time(now, 60, &map(v)).unwrap_err().code();
+        assert!(check_time(now, 60, &map(json!({"exp": now + 10}))).is_ok());
+        assert!(
+            check_time(now, 60, &map(json!({"exp": now - 30}))).is_ok(),
+            "within leeway"
+        );
+        assert_eq!(code(json!({"exp": now - 61})), ErrorCode::TokenExpired);
+        assert_eq!(code(json!({})), ErrorCode::TokenExpired);
+        assert_eq!(
+            code(json!({"exp": (now + 10).to_string()})),
+            ErrorCode::TokenExpired
+        );
+        assert_eq!(
+            code(json!({"exp": now + 10, "nbf": now + 61})),
+            ErrorCode::TokenNotYetValid
+        );
+        assert_eq!(
+            code(json!({"exp": now + 10, "iat": now + 61})),
+            ErrorCode::TokenNotYetValid
+        );
+        assert_eq!(
+            code(json!({"exp": now + 10, "nbf": "0"})),
+            ErrorCode::TokenNotYetValid
+        );
+        assert!(check_time(now, 60, &map(json!({"exp": now + 10, "nbf": now + 59}))).is_ok());
+    }
+
+    #[test]
+    fn audience_and_issuer_rules() {
+        assert!(check_audience("app", &map(json!({"aud": ["x", "app"]}))).is_ok());
+        assert_eq!(
+            check_audience("app", &map(json!({"aud": "x"})))
+                .unwrap_err()
+                .code(),
+            ErrorCode::InvalidAudience
+        );
+        assert_eq!(
+            check_audience("app", &map(json!({}))).unwrap_err().code(),
+            ErrorCode::InvalidAudience
+        );
+        assert!(check_issuer(Some("https://i"), &map(json!({"iss": "https://i"}))).is_ok());
+        assert_eq!(
+            check_issuer(Some("https://i"), &map(json!({"iss": "https://i/"})))
+                .unwrap_err()
+                .code(),
+            ErrorCode::InvalidIssuer
+        );
+        assert!(check_issuer(None, &map(json!({}))).is_ok());
+    }
+
+    #[test]
+    fn kid_plausibility() {
+        assert!(plausible_kid("key-1"));
+        assert!(!plausible_kid(&"k".repeat(MAX_KID_LEN + 1)));
+        assert!(!plausible_kid("a\u{0}b"));
+    }
+}
