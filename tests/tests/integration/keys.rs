@@ -183,3 +183,95 @@ async fn without_kid_only_a_single_candidate_is_used() {
     let a = call_with(&layer, &t, "quid-1").await;
     assert_refused(&a, 401, "unknown_key", Some("invalid_token"));
 }
+
+#[tokio::test]
+async fn max_age_is_clamped_to_the_policy() {
+    let idp = MockIdp::start().await;
+    let policy = CachePolicy {
+        min_ttl: Duration::from_millis(300),
+        max_ttl: Duration::from_millis(300),
+        ..fast_policy()
+    };
+    let layer = FedAuthLayer::new(
+        builder(&jwks_registration(&idp, "quid-1", ""))
+            .key_cache(policy)
+            .build(),
+    );
+    // max-age=3600 is clamped down to 300 ms.
+    idp.set_max_age(Some(3600));
+    assert_eq!(call_with(&layer, &idp.mint(), "quid-1").await.status, 200);
+    assert_eq!(call_with(&layer, &idp.mint(), "quid-1").await.status, 200);
+    assert_eq!(idp.jwks_fetches(), 1, "fresh within the TTL");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(call_with(&layer, &idp.mint(), "quid-1").await.status, 200);
+    assert_eq!(idp.jwks_fetches(), 2, "refetched after the clamped TTL");
+    // max-age=0 is clamped up to 300 ms: no refetch at once.
+    idp.set_max_age(Some(0));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(call_with(&layer, &idp.mint(), "quid-1").await.status, 200);
+    assert_eq!(call_with(&layer, &idp.mint(), "quid-1").await.status, 200);
+    assert_eq!(idp.jwks_fetches(), 3);
+}
+
+#[tokio::test]
+async fn oversized_slow_and_redirecting_key_urls_are_bounded() {
+    use tower_fedauth::keys::FetchConfig;
+    let fetch = FetchConfig {
+        timeout: Duration::from_millis(500),
+        allow_http: true,
+        ..FetchConfig::default()
+    };
+    // Over the 1 MiB cap.
+    let idp = MockIdp::start().await;
+    idp.set_raw_jwks(Some(format!(
+        "{{\"keys\":[],\"pad\":\"{}\"}}",
+        "x".repeat(2 << 20)
+    )));
+    let layer = FedAuthLayer::new(
+        builder(&jwks_registration(&idp, "quid-1", ""))
+            .fetch(fetch.clone())
+            .build(),
+    );
+    assert_refused(
+        &call_with(&layer, &idp.mint(), "quid-1").await,
+        503,
+        "idp_unavailable",
+        None,
+    );
+
+    // Slower than the timeout: refused within a bound, not hung.
+    let slow = MockIdp::start().await;
+    slow.set_delay(Duration::from_secs(5));
+    let layer = FedAuthLayer::new(
+        builder(&jwks_registration(&slow, "quid-1", ""))
+            .fetch(fetch.clone())
+            .build(),
+    );
+    let started = std::time::Instant::now();
+    assert_refused(
+        &call_with(&layer, &slow.mint(), "quid-1").await,
+        503,
+        "idp_unavailable",
+        None,
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A redirect loop.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().route(
+        "/keys",
+        axum::routing::get(|| async { axum::response::Redirect::temporary("/keys") }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let toml = format!(
+        "[[registrations]]\nid = \"quid-1\"\nprovider = \"jwks\"\nclient_id = \"app-1\"\njwks_uri = \"http://{addr}/keys\"\n"
+    );
+    let layer = FedAuthLayer::new(builder(&toml).fetch(fetch).build());
+    let a = call_with(&layer, &idp.mint(), "quid-1").await;
+    assert_refused(&a, 503, "idp_unavailable", None);
+}

@@ -44,7 +44,10 @@ async fn every_algorithm_family_verifies() {
     // A JWK with `alg` restricts its key to that algorithm.
     let restricted = MockIdp::start().await;
     let layer = FedAuthLayer::new(builder(&jwks_registration(&restricted, "quid-1", "")).build());
-    let token = restricted.token().alg("PS256").sign(&restricted.signing_key());
+    let token = restricted
+        .token()
+        .alg("PS256")
+        .sign(&restricted.signing_key());
     let a = call_with(&layer, &token, "quid-1").await;
     assert_refused(&a, 401, "unsupported_algorithm", Some("invalid_token"));
 }

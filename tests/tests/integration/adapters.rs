@@ -1,0 +1,722 @@
+//! One behaviour table, two frameworks: every case of `CASES` is sent over
+//! real HTTP to the axum app and to the actix app of the example servers
+//! (`fedauth_examples::{axum_app, actix_app}`, plus a few routes for the
+//! typed extractors), both over a MockIdp-backed registry. Each answer must
+//! be exactly the expected one (status, full JSON body, `Content-Type`,
+//! `WWW-Authenticate`, `Retry-After`), and the two answers must be
+//! identical (status, body bytes, every header but `date`).
+
+use std::net::SocketAddr;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use axum::Router;
+use axum::routing::get;
+use fedauth_examples::{AppState, actix_app, axum_app, local_metrics};
+use fedauth_tests::{builder, jwks_registration};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tower_fedauth::testkit::{MockIdp, TestKey};
+use tower_fedauth::{Authenticator, ErrorCode, PropertyResolver, StandardClaims};
+
+/// How the case's token is made.
+#[derive(Debug, Clone, Copy)]
+enum Token {
+    /// Signed by the IdP, with user name and email.
+    Valid,
+    /// Valid, plus a `tenant` claim.
+    WithTenant,
+    NotAJwt,
+    AlgNone,
+    Hs256,
+    UnknownKid,
+    /// Signed by another key that claims the IdP key's kid.
+    ForeignKey,
+    Expired,
+    NotYetValid,
+    WrongIssuer,
+    WrongAudience,
+    NoSubject,
+    /// A token of the IdP that is down.
+    FromDownIdp,
+}
+
+/// The `Authorization` header(s).
+#[derive(Debug, Clone, Copy)]
+enum Authz {
+    None,
+    Bearer(Token),
+    /// The scheme in lowercase.
+    LowerBearer(Token),
+    /// The bare token, without scheme.
+    Bare(Token),
+    Twice(Token),
+    Basic,
+}
+
+/// The `x-sc-auth` header(s).
+#[derive(Debug, Clone, Copy)]
+enum Reg {
+    None,
+    Id(&'static str),
+    Twice,
+    /// 129 characters.
+    TooLong,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// 200 with the `whoami` JSON of example-server.md.
+    Whoami {
+        property: Option<&'static str>,
+        roles: &'static [&'static str],
+    },
+    /// 200 with exactly this JSON.
+    Json(&'static str),
+    /// A refusal of errors.md. `{down_jwks}` in `msg` stands for the JWKS
+    /// URL of the IdP that is down.
+    Refused {
+        code: &'static str,
+        msg: &'static str,
+        value: Option<&'static str>,
+        param: &'static str,
+        location: &'static str,
+    },
+}
+
+struct Case {
+    name: &'static str,
+    path: &'static str,
+    authz: Authz,
+    reg: Reg,
+    expect: Expect,
+}
+
+const fn refused(code: &'static str, msg: &'static str) -> Expect {
+    Expect::Refused {
+        code,
+        msg,
+        value: None,
+        param: "Authorization",
+        location: "header",
+    }
+}
+
+const fn refused_at(
+    code: &'static str,
+    msg: &'static str,
+    value: Option<&'static str>,
+    param: &'static str,
+    location: &'static str,
+) -> Expect {
+    Expect::Refused {
+        code,
+        msg,
+        value,
+        param,
+        location,
+    }
+}
+
+const READER: &[&str] = &["reader"];
+const ADMIN_READER: &[&str] = &["admin", "reader"];
+const OK: Reg = Reg::Id("quid-1");
+
+#[rustfmt::skip]
+const CASES: &[Case] = &[
+    // Happy paths, roles and properties.
+    Case { name: "whoami", path: "/whoami", authz: Authz::Bearer(Token::Valid), reg: OK,
+           expect: Expect::Whoami { property: None, roles: READER } },
+    Case { name: "lowercase scheme", path: "/whoami", authz: Authz::LowerBearer(Token::Valid), reg: OK,
+           expect: Expect::Whoami { property: None, roles: READER } },
+    Case { name: "bare token", path: "/whoami", authz: Authz::Bare(Token::Valid), reg: OK,
+           expect: Expect::Whoami { property: None, roles: READER } },
+    Case { name: "property roles", path: "/properties/property-42/whoami", authz: Authz::Bearer(Token::Valid), reg: OK,
+           expect: Expect::Whoami { property: Some("property-42"), roles: ADMIN_READER } },
+    Case { name: "roles merge", path: "/properties/property-7/whoami", authz: Authz::Bearer(Token::Valid), reg: OK,
+           expect: Expect::Whoami { property: Some("property-7"), roles: &["reader", "viewer"] } },
+    Case { name: "admin", path: "/properties/property-42/admin", authz: Authz::Bearer(Token::Valid), reg: OK,
+           expect: Expect::Whoami { property: Some("property-42"), roles: ADMIN_READER } },
+    Case { name: "insufficient_role", path: "/properties/property-7/admin", authz: Authz::Bearer(Token::Valid), reg: OK,
+           expect: refused_at("insufficient_role",
+               "the route requires the role `admin`, which the application does not hold in property `property-7`",
+               Some("admin"), "role", "route") },
+    Case { name: "property_not_enabled", path: "/properties/property-9/whoami", authz: Authz::Bearer(Token::Valid), reg: OK,
+           expect: refused_at("property_not_enabled", "the application is not enabled in this property",
+               Some("property-9"), "property", "path") },
+    Case { name: "property_not_enabled before role", path: "/properties/property-9/admin", authz: Authz::Bearer(Token::Valid), reg: OK,
+           expect: refused_at("property_not_enabled", "the application is not enabled in this property",
+               Some("property-9"), "property", "path") },
+    // Request shape and presence.
+    Case { name: "missing_token", path: "/whoami", authz: Authz::None, reg: Reg::None,
+           expect: refused("missing_token", "no Authorization header") },
+    Case { name: "missing_token on admin", path: "/properties/property-42/admin", authz: Authz::None, reg: Reg::None,
+           expect: refused("missing_token", "no Authorization header") },
+    Case { name: "missing_token with x-sc-auth", path: "/whoami", authz: Authz::None, reg: OK,
+           expect: refused("missing_token", "no Authorization header") },
+    Case { name: "missing_registration", path: "/whoami", authz: Authz::Bearer(Token::Valid), reg: Reg::None,
+           expect: refused_at("missing_registration", "no x-sc-auth header", None, "x-sc-auth", "header") },
+    Case { name: "duplicate Authorization", path: "/whoami", authz: Authz::Twice(Token::Valid), reg: OK,
+           expect: refused("invalid_request", "duplicate authorization header") },
+    Case { name: "duplicate x-sc-auth", path: "/whoami", authz: Authz::Bearer(Token::Valid), reg: Reg::Twice,
+           expect: refused_at("invalid_request", "duplicate x-sc-auth header", None, "x-sc-auth", "header") },
+    Case { name: "bad scheme", path: "/whoami", authz: Authz::Basic, reg: OK,
+           expect: refused("invalid_request", "authorization header uses a scheme other than Bearer") },
+    Case { name: "long registration id", path: "/whoami", authz: Authz::Bearer(Token::Valid), reg: Reg::TooLong,
+           expect: refused_at("invalid_request", "x-sc-auth must be 1 to 128 characters long", None, "x-sc-auth", "header") },
+    // Registration.
+    Case { name: "unknown_registration", path: "/whoami", authz: Authz::Bearer(Token::Valid), reg: Reg::Id("quid-nope"),
+           expect: refused_at("unknown_registration", "no registration with this id", Some("quid-nope"), "x-sc-auth", "header") },
+    Case { name: "registration_disabled", path: "/whoami", authz: Authz::Bearer(Token::Valid), reg: Reg::Id("quid-off"),
+           expect: refused_at("registration_disabled", "the registration is disabled", Some("quid-off"), "x-sc-auth", "header") },
+    // Token.
+    Case { name: "malformed_token", path: "/whoami", authz: Authz::Bearer(Token::NotAJwt), reg: OK,
+           expect: refused("malformed_token", "a JWT has exactly three dot-separated parts") },
+    Case { name: "alg none", path: "/whoami", authz: Authz::Bearer(Token::AlgNone), reg: OK,
+           expect: refused("unsupported_algorithm", "alg `none` is never accepted") },
+    Case { name: "alg HS256", path: "/whoami", authz: Authz::Bearer(Token::Hs256), reg: OK,
+           expect: refused("unsupported_algorithm", "alg `HS256` is symmetric and never accepted from a key set") },
+    Case { name: "unknown_key", path: "/whoami", authz: Authz::Bearer(Token::UnknownKid), reg: OK,
+           expect: refused("unknown_key", "no key with kid `no-such-key` in the key set") },
+    Case { name: "invalid_signature", path: "/whoami", authz: Authz::Bearer(Token::ForeignKey), reg: OK,
+           expect: refused("invalid_signature", "the signature does not verify with the key") },
+    Case { name: "token_expired", path: "/whoami", authz: Authz::Bearer(Token::Expired), reg: OK,
+           expect: refused("token_expired", "exp 1000000000 is before now minus leeway") },
+    Case { name: "token_not_yet_valid", path: "/whoami", authz: Authz::Bearer(Token::NotYetValid), reg: OK,
+           expect: refused("token_not_yet_valid", "nbf 4000000000 is after now plus leeway") },
+    Case { name: "invalid_issuer", path: "/whoami", authz: Authz::Bearer(Token::WrongIssuer), reg: OK,
+           expect: refused("invalid_issuer", "iss `https://evil.example` is not the registration's issuer") },
+    Case { name: "invalid_audience", path: "/whoami", authz: Authz::Bearer(Token::WrongAudience), reg: OK,
+           expect: refused("invalid_audience", "aud does not name the registration's client") },
+    Case { name: "invalid_claims", path: "/whoami", authz: Authz::Bearer(Token::NoSubject), reg: OK,
+           expect: refused("invalid_claims", "the subject claim `sub` is missing") },
+    Case { name: "idp_unavailable", path: "/whoami", authz: Authz::Bearer(Token::FromDownIdp), reg: Reg::Id("quid-down"),
+           expect: refused("idp_unavailable", "key set: {down_jwks} answered HTTP 503") },
+    // Typed extractors (routes of this test).
+    Case { name: "typed claims", path: "/typed", authz: Authz::Bearer(Token::WithTenant), reg: OK,
+           expect: Expect::Json(r#"{"tenant":"t-1"}"#) },
+    Case { name: "typed claims missing", path: "/typed", authz: Authz::Bearer(Token::Valid), reg: OK,
+           expect: refused("invalid_claims", "the claim `tenant` required by the handler is missing") },
+    Case { name: "typed role", path: "/properties/property-42/typed-admin", authz: Authz::Bearer(Token::Valid), reg: OK,
+           expect: Expect::Json(r#"{"admin":"alice"}"#) },
+    Case { name: "typed role refused", path: "/properties/property-7/typed-admin", authz: Authz::Bearer(Token::Valid), reg: OK,
+           expect: refused_at("insufficient_role",
+               "the route requires the role `admin`, which the application does not hold in property `property-7`",
+               Some("admin"), "role", "route") },
+    Case { name: "optional anonymous", path: "/maybe", authz: Authz::None, reg: Reg::None,
+           expect: Expect::Json(r#"{"anonymous":true}"#) },
+    Case { name: "optional authenticated", path: "/maybe", authz: Authz::Bearer(Token::Valid), reg: OK,
+           expect: Expect::Json(r#"{"registration":"quid-1","sub":"alice"}"#) },
+    Case { name: "optional still verifies", path: "/maybe", authz: Authz::Bearer(Token::Expired), reg: OK,
+           expect: refused("token_expired", "exp 1000000000 is before now minus leeway") },
+    Case { name: "optional x-sc-auth alone", path: "/maybe", authz: Authz::None, reg: OK,
+           expect: refused("missing_token", "no Authorization header") },
+];
+
+/// errors.md: status and `error=` of each code, independent of the core.
+fn contract(code: &str) -> (u16, Option<&'static str>) {
+    match code {
+        "missing_token" => (401, None),
+        "missing_registration" => (401, Some("invalid_request")),
+        "invalid_request" => (400, Some("invalid_request")),
+        "registration_disabled" | "property_not_enabled" => (403, None),
+        "insufficient_role" => (403, Some("insufficient_scope")),
+        "idp_unavailable" => (503, None),
+        "malformed_token"
+        | "unknown_registration"
+        | "unsupported_algorithm"
+        | "unknown_key"
+        | "invalid_signature"
+        | "token_expired"
+        | "token_not_yet_valid"
+        | "invalid_issuer"
+        | "invalid_audience"
+        | "invalid_claims" => (401, Some("invalid_token")),
+        other => panic!("code {other} is not in this table"),
+    }
+}
+
+fn error_code(code: &str) -> ErrorCode {
+    use ErrorCode::*;
+    [
+        MissingToken,
+        MissingRegistration,
+        InvalidRequest,
+        MalformedToken,
+        UnknownRegistration,
+        RegistrationDisabled,
+        UnsupportedAlgorithm,
+        UnknownKey,
+        InvalidSignature,
+        TokenExpired,
+        TokenNotYetValid,
+        InvalidIssuer,
+        InvalidAudience,
+        InvalidClaims,
+        PropertyNotEnabled,
+        InsufficientRole,
+        IdpUnavailable,
+    ]
+    .into_iter()
+    .find(|c| c.as_str() == code)
+    .unwrap_or_else(|| panic!("unknown code {code}"))
+}
+
+/// The IdPs, a key they do not serve, and both apps on 127.0.0.1.
+struct Fixture {
+    idp: MockIdp,
+    down: MockIdp,
+    foreign_key: TestKey,
+    axum: SocketAddr,
+    actix: SocketAddr,
+    actix_server: actix_web::dev::ServerHandle,
+    client: reqwest::Client,
+}
+
+/// `quid-1` (roles everywhere and per property, `email` persisted),
+/// `quid-off` (disabled) and `quid-down` (at an IdP that is down).
+fn registry_toml(idp: &MockIdp, down: &MockIdp) -> String {
+    jwks_registration(
+        idp,
+        "quid-1",
+        "roles = [\"reader\"]\n\
+         [registrations.properties]\n\
+         \"property-42\" = [\"admin\", \"reader\"]\n\
+         \"property-7\" = [\"viewer\", \"reader\"]\n\
+         [registrations.claims]\n\
+         persist = [\"email\"]",
+    ) + &jwks_registration(idp, "quid-off", "enabled = false")
+        + &jwks_registration(down, "quid-down", "")
+}
+
+/// Each app has its own authenticator over the same registry, so that each
+/// framework fetches keys from its own runtime.
+fn authenticator(toml: &str) -> Authenticator {
+    builder(toml)
+        .property(PropertyResolver::PathSegmentAfter("properties".into()))
+        .build()
+}
+
+#[derive(Deserialize)]
+struct NeedsTenant {
+    tenant: String,
+}
+
+struct Admin;
+impl fedauth_axum::RoleName for Admin {
+    const NAME: &'static str = "admin";
+}
+impl fedauth_actix::RoleName for Admin {
+    const NAME: &'static str = "admin";
+}
+
+fn maybe_json(registration: Option<&str>, claims: Option<StandardClaims>) -> Value {
+    match (registration, claims) {
+        (Some(registration), Some(claims)) => {
+            json!({"registration": registration, "sub": claims.sub})
+        }
+        (None, None) => json!({"anonymous": true}),
+        (r, c) => json!({"inconsistent": [r, c.is_some()]}),
+    }
+}
+
+/// The example routes plus the test's typed-extractor routes, on axum.
+fn axum_router(auth: Authenticator) -> Router {
+    use fedauth_axum::{Auth, Claims, FedAuthLayer, RequireRole};
+    let strict =
+        Router::new()
+            .route(
+                "/typed",
+                get(|Claims(c): Claims<NeedsTenant>| async move {
+                    axum::Json(json!({"tenant": c.tenant}))
+                }),
+            )
+            .route(
+                "/properties/{property}/typed-admin",
+                get(|ctx: RequireRole<Admin>| async move {
+                    axum::Json(json!({"admin": ctx.subject()}))
+                }),
+            )
+            .route_layer(FedAuthLayer::new(auth.clone()));
+    let optional = Router::new()
+        .route(
+            "/maybe",
+            get(|auth: Option<Auth>, claims: Option<Claims>| async move {
+                axum::Json(maybe_json(
+                    auth.as_ref().map(|a| a.registration_id()),
+                    claims.map(|c| c.0),
+                ))
+            }),
+        )
+        .route_layer(FedAuthLayer::optional(auth.clone()));
+    axum_app::router(AppState::new(auth, local_metrics()))
+        .merge(strict)
+        .merge(optional)
+}
+
+/// The same on actix.
+fn actix_routes(auth: Authenticator) -> impl FnOnce(&mut web::ServiceConfig) {
+    use fedauth_actix::{Auth, Claims, FedAuth, RequireRole};
+    move |cfg| {
+        actix_app::configure(AppState::new(auth.clone(), local_metrics()))(cfg);
+        cfg.service(
+            web::resource("/typed")
+                .wrap(FedAuth::new(auth.clone()))
+                .route(web::get().to(|Claims(c): Claims<NeedsTenant>| async move {
+                    HttpResponse::Ok().json(json!({"tenant": c.tenant}))
+                })),
+        )
+        .service(
+            web::resource("/properties/{property}/typed-admin")
+                .wrap(FedAuth::new(auth.clone()))
+                .route(web::get().to(|ctx: RequireRole<Admin>| async move {
+                    HttpResponse::Ok().json(json!({"admin": ctx.subject()}))
+                })),
+        )
+        .service(
+            web::resource("/maybe")
+                .wrap(FedAuth::optional(auth))
+                .route(
+                    web::get().to(|auth: Option<Auth>, claims: Option<Claims>| async move {
+                        HttpResponse::Ok().json(maybe_json(
+                            auth.as_ref().map(|a| a.registration_id()),
+                            claims.map(|c| c.0),
+                        ))
+                    }),
+                ),
+        );
+    }
+}
+
+async fn serve_axum(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
+}
+
+/// actix-web on its own thread and `System`; the test runtime is tokio's.
+fn serve_actix(auth: Authenticator) -> (SocketAddr, actix_web::dev::ServerHandle) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = HttpServer::new(move || App::new().configure(actix_routes(auth.clone())))
+                .workers(1)
+                .disable_signals()
+                .shutdown_timeout(1)
+                .listen(listener)
+                .unwrap()
+                .run();
+            tx.send(server.handle()).unwrap();
+            server.await
+        })
+    });
+    (addr, rx.recv().unwrap())
+}
+
+impl Fixture {
+    async fn start() -> Fixture {
+        let idp = MockIdp::start().await;
+        let down = MockIdp::start().await;
+        down.set_outage(true);
+        let toml = registry_toml(&idp, &down);
+        let axum = serve_axum(axum_router(authenticator(&toml))).await;
+        let (actix, actix_server) = serve_actix(authenticator(&toml));
+        Fixture {
+            idp,
+            down,
+            foreign_key: TestKey::rsa("key-1"),
+            axum,
+            actix,
+            actix_server,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// The token of `kind` and, for a valid one, its claims.
+    fn token(&self, kind: Token) -> (String, Map<String, Value>) {
+        let idp = &self.idp;
+        let key = idp.signing_key();
+        let valid = idp
+            .token()
+            .claim("preferred_username", "alice")
+            .claim("email", "alice@example.com");
+        let builder = match kind {
+            Token::NotAJwt => return ("not-a-jwt".to_owned(), Map::new()),
+            Token::AlgNone => return (valid.unsigned(), Map::new()),
+            Token::Hs256 => return (valid.sign_hs256(b"secret"), Map::new()),
+            Token::ForeignKey => return (valid.sign(&self.foreign_key), Map::new()),
+            Token::FromDownIdp => {
+                return (self.down.token().sign(&self.down.signing_key()), Map::new());
+            }
+            Token::Valid => valid,
+            Token::WithTenant => valid.claim("tenant", "t-1"),
+            Token::UnknownKid => valid.kid("no-such-key"),
+            Token::Expired => valid.claim("exp", 1_000_000_000),
+            Token::NotYetValid => valid.claim("nbf", 4_000_000_000_i64),
+            Token::WrongIssuer => valid.issuer("https://evil.example"),
+            Token::WrongAudience => valid.audience("app-2"),
+            Token::NoSubject => valid.remove_claim("sub"),
+        };
+        (builder.sign(&key), builder.claims().clone())
+    }
+
+    /// The headers of a case, and the claims of its token.
+    fn headers(&self, case: &Case) -> (Vec<(&'static str, String)>, Map<String, Value>) {
+        let mut headers = Vec::new();
+        let mut claims = Map::new();
+        let mut token = |kind| {
+            let (token, c) = self.token(kind);
+            claims = c;
+            token
+        };
+        match case.authz {
+            Authz::None => {}
+            Authz::Bearer(kind) => {
+                headers.push(("authorization", format!("Bearer {}", token(kind))))
+            }
+            Authz::LowerBearer(kind) => {
+                headers.push(("authorization", format!("bearer {}", token(kind))))
+            }
+            Authz::Bare(kind) => headers.push(("authorization", token(kind))),
+            Authz::Twice(kind) => {
+                let value = format!("Bearer {}", token(kind));
+                headers.push(("authorization", value.clone()));
+                headers.push(("authorization", value));
+            }
+            Authz::Basic => headers.push(("authorization", "Basic dXNlcjpwYXNz".to_owned())),
+        }
+        match case.reg {
+            Reg::None => {}
+            Reg::Id(id) => headers.push(("x-sc-auth", id.to_owned())),
+            Reg::Twice => {
+                headers.push(("x-sc-auth", "quid-1".to_owned()));
+                headers.push(("x-sc-auth", "quid-2".to_owned()));
+            }
+            Reg::TooLong => headers.push(("x-sc-auth", "q".repeat(129))),
+        }
+        (headers, claims)
+    }
+
+    /// The exact answer a case must get.
+    fn expected(&self, case: &Case, claims: Map<String, Value>) -> (u16, Value) {
+        match case.expect {
+            Expect::Whoami { property, roles } => (
+                200,
+                json!({
+                    "registration": "quid-1",
+                    "client_id": "app-1",
+                    "provider": "jwks",
+                    "issuer": self.idp.issuer(),
+                    "subject": "alice",
+                    "property": property,
+                    "roles": roles,
+                    "principal": {
+                        "subject": "alice",
+                        "username": "alice",
+                        "email": "alice@example.com",
+                        "attributes": {"email": "alice@example.com"},
+                    },
+                    "claims": claims,
+                }),
+            ),
+            Expect::Json(body) => (200, serde_json::from_str(body).unwrap()),
+            Expect::Refused {
+                code,
+                msg,
+                value,
+                param,
+                location,
+            } => (
+                contract(code).0,
+                json!({
+                    "code": code,
+                    "message": error_code(code).message(),
+                    "details": [{
+                        "value": value,
+                        "msg": msg.replace("{down_jwks}", &self.down.jwks_uri()),
+                        "param": param,
+                        "location": location,
+                    }],
+                }),
+            ),
+        }
+    }
+}
+
+/// What one server answered.
+#[derive(Debug, PartialEq)]
+struct Answer {
+    status: u16,
+    /// Every header but `date`, sorted.
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        let mut values = self.headers.iter().filter(|(n, _)| n == name);
+        let first = values.next().map(|(_, v)| v.as_str());
+        assert!(
+            values.next().is_none(),
+            "one {name} header at most: {:?}",
+            self.headers
+        );
+        first
+    }
+}
+
+async fn send(
+    client: &reqwest::Client,
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, String)],
+) -> Answer {
+    let mut req = client.get(format!("http://{addr}{path}"));
+    for (name, value) in headers {
+        req = req.header(*name, value);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let mut headers: Vec<(String, String)> = resp
+        .headers()
+        .iter()
+        .filter(|(name, _)| name.as_str() != "date")
+        .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap().to_owned()))
+        .collect();
+    headers.sort();
+    Answer {
+        status,
+        headers,
+        body: resp.text().await.unwrap(),
+    }
+}
+
+fn check(case: &Case, framework: &str, answer: &Answer, status: u16, body: &Value) {
+    let at = format!("case `{}` on {framework}", case.name);
+    assert_eq!(answer.status, status, "{at}: status; body {}", answer.body);
+    let got: Value = serde_json::from_str(&answer.body)
+        .unwrap_or_else(|e| panic!("{at}: body is not JSON ({e}): {}", answer.body));
+    assert_eq!(&got, body, "{at}: body");
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/json"),
+        "{at}: Content-Type"
+    );
+    assert_eq!(
+        answer.header("content-length"),
+        Some(answer.body.len().to_string().as_str()),
+        "{at}: Content-Length"
+    );
+    let (www, retry) = match case.expect {
+        Expect::Refused { code, .. } => {
+            let (status, bearer_error) = contract(code);
+            let www = matches!(status, 401 | 403).then(|| {
+                let mut v = "Bearer realm=\"fedauth\"".to_owned();
+                if let Some(e) = bearer_error {
+                    v += &format!(", error=\"{e}\"");
+                }
+                if code != "missing_token" {
+                    v += &format!(", error_description=\"{}\"", error_code(code).message());
+                }
+                v
+            });
+            (www, (status == 503).then_some("5"))
+        }
+        _ => (None, None),
+    };
+    assert_eq!(
+        answer.header("www-authenticate"),
+        www.as_deref(),
+        "{at}: WWW-Authenticate"
+    );
+    assert_eq!(answer.header("retry-after"), retry, "{at}: Retry-After");
+    let known = [
+        "content-length",
+        "content-type",
+        "retry-after",
+        "www-authenticate",
+    ];
+    assert!(
+        answer
+            .headers
+            .iter()
+            .all(|(n, _)| known.contains(&n.as_str())),
+        "{at}: unexpected headers {:?}",
+        answer.headers
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_behaviour_table_for_axum_and_actix() {
+    let fx = Fixture::start().await;
+    let mut codes = std::collections::BTreeSet::new();
+    for case in CASES {
+        let (headers, claims) = fx.headers(case);
+        let (status, body) = fx.expected(case, claims);
+        let axum = send(&fx.client, fx.axum, case.path, &headers).await;
+        let actix = send(&fx.client, fx.actix, case.path, &headers).await;
+        check(case, "axum", &axum, status, &body);
+        check(case, "actix", &actix, status, &body);
+        assert_eq!(
+            axum, actix,
+            "case `{}`: axum and actix answers differ",
+            case.name
+        );
+        if let Expect::Refused { code, .. } = case.expect {
+            codes.insert(code);
+        }
+    }
+    // Every errors.md row a request can reach with these registrations.
+    let reachable = [
+        "missing_token",
+        "missing_registration",
+        "invalid_request",
+        "malformed_token",
+        "unknown_registration",
+        "registration_disabled",
+        "unsupported_algorithm",
+        "unknown_key",
+        "invalid_signature",
+        "token_expired",
+        "token_not_yet_valid",
+        "invalid_issuer",
+        "invalid_audience",
+        "invalid_claims",
+        "property_not_enabled",
+        "insufficient_role",
+        "idp_unavailable",
+    ];
+    assert_eq!(codes.into_iter().collect::<Vec<_>>(), {
+        let mut r = reachable.to_vec();
+        r.sort();
+        r
+    });
+    fx.actix_server.stop(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_routes_answer_alike() {
+    let fx = Fixture::start().await;
+    for (path, status, body, content_type) in [
+        ("/health", 200, "ok", "text/plain; charset=utf-8"),
+        ("/ready", 503, "warming up", "text/plain; charset=utf-8"),
+        (
+            "/metrics",
+            200,
+            "",
+            "text/plain; version=0.0.4; charset=utf-8",
+        ),
+    ] {
+        let axum = send(&fx.client, fx.axum, path, &[]).await;
+        let actix = send(&fx.client, fx.actix, path, &[]).await;
+        for answer in [&axum, &actix] {
+            assert_eq!(answer.status, status, "{path}");
+            assert_eq!(answer.body, body, "{path}");
+            assert_eq!(answer.header("content-type"), Some(content_type), "{path}");
+        }
+        assert_eq!(axum, actix, "{path}");
+    }
+    fx.actix_server.stop(true).await;
+}
