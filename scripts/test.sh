@@ -35,4 +35,4 @@ log "tests (unit, integration, doctests)"
 cargo test --workspace --locked
 
 log "tests with the rust-crypto backend (core crate)"
-cargo test -p tower-fedauth --no-default-features --features rust-crypto --lib --locked
+cargo test -p tower-fedauth --no-default-features --features rust-crypto,testkit --lib --locked

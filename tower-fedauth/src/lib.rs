@@ -40,3 +40,5 @@ pub use layer::{FedAuthLayer, FedAuthService, ResponseBody};
 pub use property::PropertyResolver;
 pub use registration::{Provider, Registration, RegistrationId, TokenUse};
 pub use registry::{CachedRegistry, FileRegistry, InMemoryRegistry, RegistrySource};
+#[cfg(all(test, feature = "testkit"))]
+mod backend_tests;
