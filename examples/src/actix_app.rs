@@ -1,0 +1,81 @@
+//! The routes of `actix-server`: the fedauth-actix middleware and
+//! extractors.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{Error, HttpResponse, web};
+use fedauth_actix::{Auth, Claims, FedAuth, Principal, Roles, require_role};
+use serde_json::Value;
+use tower_fedauth::AuthError;
+
+use crate::{AppState, METRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+
+/// Every route of `example-server.md`, for `App::configure`.
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        let auth = state.auth.clone();
+        cfg.app_data(web::Data::new(state))
+            .route("/health", web::get().to(health))
+            .route("/ready", web::get().to(ready))
+            .route("/metrics", web::get().to(metrics))
+            .service(
+                web::resource("/whoami")
+                    .wrap(FedAuth::new(auth.clone()))
+                    .wrap(from_fn(count_refusals))
+                    .route(web::get().to(whoami)),
+            )
+            .service(
+                web::resource("/properties/{property}/whoami")
+                    .wrap(FedAuth::new(auth.clone()))
+                    .wrap(from_fn(count_refusals))
+                    .route(web::get().to(whoami)),
+            )
+            .service(
+                web::resource("/properties/{property}/admin")
+                    .wrap(require_role("admin").rendered_by(&auth))
+                    .wrap(FedAuth::new(auth))
+                    .wrap(from_fn(count_refusals))
+                    .route(web::get().to(whoami)),
+            );
+    }
+}
+
+fn text(status: StatusCode, content_type: &'static str, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header(("content-type", content_type))
+        .body(body)
+}
+
+async fn health() -> HttpResponse {
+    text(StatusCode::OK, TEXT_CONTENT_TYPE, "ok".to_owned())
+}
+
+async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let (status, body) = state.readiness();
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    text(status, TEXT_CONTENT_TYPE, body.to_owned())
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    text(StatusCode::OK, METRICS_CONTENT_TYPE, state.render_metrics())
+}
+
+async fn whoami(
+    Auth(ctx): Auth,
+    Roles(roles): Roles,
+    Principal(principal): Principal,
+    Claims(claims): Claims<Value>,
+) -> HttpResponse {
+    HttpResponse::Ok().json(crate::whoami(&ctx, &roles, &principal, &claims))
+}
+
+async fn count_refusals(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let response = next.call(req).await?;
+    crate::count_refusal(response.response().extensions().get::<AuthError>());
+    Ok(response)
+}

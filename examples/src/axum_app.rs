@@ -1,0 +1,69 @@
+//! The routes of `axum-server`: the tower layer and the fedauth-axum
+//! extractors.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use fedauth_axum::{Auth, Claims, FedAuthLayer, Principal, Roles, require_role};
+use serde_json::Value;
+use tower_fedauth::AuthError;
+
+use crate::{AppState, METRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+
+/// Every route of `example-server.md`.
+pub fn router(state: AppState) -> Router {
+    let auth = state.auth.clone();
+    let protected = Router::new()
+        .route("/whoami", get(whoami))
+        .route("/properties/{property}/whoami", get(whoami))
+        .route(
+            "/properties/{property}/admin",
+            get(whoami).route_layer(require_role("admin").rendered_by(&auth)),
+        )
+        .route_layer(FedAuthLayer::new(auth))
+        .route_layer(axum::middleware::map_response(count_refusals));
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .merge(protected)
+        .with_state(state)
+}
+
+fn text(status: StatusCode, content_type: &'static str, body: impl Into<String>) -> Response {
+    let mut response = (status, body.into()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+async fn health() -> Response {
+    text(StatusCode::OK, TEXT_CONTENT_TYPE, "ok")
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    let (status, body) = state.readiness();
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    text(status, TEXT_CONTENT_TYPE, body)
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    text(StatusCode::OK, METRICS_CONTENT_TYPE, state.render_metrics())
+}
+
+async fn whoami(
+    Auth(ctx): Auth,
+    Roles(roles): Roles,
+    Principal(principal): Principal,
+    Claims(claims): Claims<Value>,
+) -> Json<Value> {
+    Json(crate::whoami(&ctx, &roles, &principal, &claims))
+}
+
+async fn count_refusals(response: Response) -> Response {
+    crate::count_refusal(response.extensions().get::<AuthError>());
+    response
+}

@@ -1,0 +1,55 @@
+//! actix-web integration of [`tower_fedauth`]: the [`FedAuth`] middleware,
+//! extractors for what it verified, and role checks.
+//!
+//! [`FedAuth`] drives the same [`Authenticator`] as the tower layer and
+//! refuses with the same status, `code`, JSON body and headers
+//! (`errors.md`). Handlers take [`Auth`], [`Claims<T>`](Claims), [`Roles`]
+//! or [`Principal`] (each also as `Option<...>`, `None` when absent);
+//! [`require_role`] and [`RequireRole`] refuse applications that lack a
+//! role with 403 `insufficient_role`.
+//!
+//! ```
+//! use actix_web::{App, HttpResponse, web};
+//! use fedauth_actix::{Auth, Claims, FedAuth, Roles, require_role};
+//! use tower_fedauth::{Authenticator, PropertyResolver};
+//!
+//! async fn whoami(Auth(ctx): Auth, Claims(claims): Claims, Roles(roles): Roles) -> HttpResponse {
+//!     HttpResponse::Ok().json(serde_json::json!({
+//!         "registration": ctx.registration_id(),
+//!         "sub": claims.sub,
+//!         "roles": roles,
+//!     }))
+//! }
+//!
+//! fn routes(auth: Authenticator) -> impl FnOnce(&mut web::ServiceConfig) {
+//!     move |cfg| {
+//!         cfg.service(web::resource("/whoami").wrap(FedAuth::new(auth.clone())).route(web::get().to(whoami)))
+//!             .service(
+//!                 web::resource("/properties/{property}/admin")
+//!                     .wrap(require_role("admin"))
+//!                     .wrap(FedAuth::new(auth))
+//!                     .route(web::get().to(whoami)),
+//!             );
+//!     }
+//! }
+//! # fn demo(auth: Authenticator) { let _ = App::new().configure(routes(auth)); }
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod extract;
+mod middleware;
+mod response;
+mod role;
+
+pub use extract::{Auth, Claims, Principal, RequireRole, RoleName, Roles};
+pub use middleware::{FedAuth, FedAuthMiddleware};
+pub use response::{
+    ActixRequestView, DEFAULT_REALM, Rejection, insufficient_role, refusal_response,
+};
+pub use role::{RoleGuard, RoleGuardMiddleware, require_role};
+
+pub use tower_fedauth;
+pub use tower_fedauth::{
+    AuthContext, AuthError, Authenticator, ErrorCode, PropertyResolver, StandardClaims,
+};

@@ -1,0 +1,139 @@
+//! The [`FedAuth`] middleware: the actix twin of the tower `FedAuthLayer`.
+
+use std::future::{Ready, ready};
+use std::rc::Rc;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::{Error, HttpMessage};
+use futures_util::future::LocalBoxFuture;
+use tower_fedauth::{AuthError, Authenticator, ErrorCode, Prepared};
+
+use crate::response::{ActixRequestView, refusal_response};
+
+/// Authenticates every request it wraps with an [`Authenticator`]; puts the
+/// [`AuthContext`](tower_fedauth::AuthContext) and
+/// [`Claims`](tower_fedauth::Claims) in the request's extensions, or
+/// answers with the refusal of `errors.md` (same status, code, body and
+/// headers as the tower layer; the typed [`AuthError`] in the response's
+/// extensions).
+///
+/// ```
+/// use actix_web::{App, web};
+/// use fedauth_actix::{Auth, FedAuth};
+/// # fn demo(auth: tower_fedauth::Authenticator) {
+/// let app = App::new().service(
+///     web::resource("/whoami")
+///         .wrap(FedAuth::new(auth))
+///         .route(web::get().to(|Auth(ctx): Auth| async move { ctx.subject().to_owned() })),
+/// );
+/// # let _ = app;
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct FedAuth {
+    auth: Authenticator,
+    optional: bool,
+}
+
+impl FedAuth {
+    /// Require valid credentials on every request.
+    pub fn new(auth: Authenticator) -> Self {
+        Self {
+            auth,
+            optional: false,
+        }
+    }
+
+    /// Let requests with neither auth header through without a context;
+    /// requests that present credentials must still present valid ones.
+    pub fn optional(auth: Authenticator) -> Self {
+        Self {
+            auth,
+            optional: true,
+        }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for FedAuth
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = FedAuthMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(FedAuthMiddleware {
+            service: Rc::new(service),
+            auth: self.auth.clone(),
+            optional: self.optional,
+        }))
+    }
+}
+
+/// The service of [`FedAuth`].
+pub struct FedAuthMiddleware<S> {
+    service: Rc<S>,
+    auth: Authenticator,
+    optional: bool,
+}
+
+fn refuse<B>(
+    auth: &Authenticator,
+    req: ServiceRequest,
+    error: AuthError,
+) -> ServiceResponse<EitherBody<B>> {
+    let response = refusal_response(auth.render(&error), error);
+    req.into_response(response).map_into_right_body()
+}
+
+impl<S, B> Service<ServiceRequest> for FedAuthMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let prepared = self.auth.prepare(&ActixRequestView::of(&req));
+        match prepared {
+            Err(error) => Box::pin(ready(Ok(refuse(&self.auth, req, error)))),
+            Ok(Prepared::Anonymous) if self.optional => {
+                let future = self.service.call(req);
+                Box::pin(async move { future.await.map(ServiceResponse::map_into_left_body) })
+            }
+            Ok(Prepared::Anonymous) => {
+                let error = AuthError::token(ErrorCode::MissingToken, "no Authorization header");
+                Box::pin(ready(Ok(refuse(&self.auth, req, error))))
+            }
+            Ok(Prepared::Credentials {
+                credentials,
+                property,
+            }) => {
+                let service = Rc::clone(&self.service);
+                let auth = self.auth.clone();
+                Box::pin(async move {
+                    match auth.verify(&credentials, property).await {
+                        Ok(ctx) => {
+                            req.extensions_mut().insert(ctx.claims().clone());
+                            req.extensions_mut().insert(ctx);
+                            service
+                                .call(req)
+                                .await
+                                .map(ServiceResponse::map_into_left_body)
+                        }
+                        Err(error) => Ok(refuse(&auth, req, error)),
+                    }
+                })
+            }
+        }
+    }
+}
