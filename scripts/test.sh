@@ -6,10 +6,15 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s\n' "$*"; }
 
-# System packages: a C compiler for aws-lc-sys; nothing else yet.
+# System packages: a C compiler for aws-lc-sys; the PostgreSQL server for
+# the registry tests (they start a throwaway cluster on a free port; a
+# missing PostgreSQL fails them, it never skips them).
 missing=()
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  missing+=(postgresql)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     log "installing ${missing[*]}"
@@ -30,6 +35,12 @@ cargo fmt --all -- --check
 
 log "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "docs (warnings are errors)"
+RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --workspace --locked
+
+log "packaging (every crate that is not the test suite)"
+cargo package --workspace --exclude fedauth-tests --no-verify --allow-dirty --locked
 
 log "tests (unit, integration, doctests)"
 cargo test --workspace --locked

@@ -1,14 +1,10 @@
 //! The routes of `actix-server`: the fedauth-actix middleware and
 //! extractors.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::middleware::{Next, from_fn};
-use actix_web::{Error, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use fedauth_actix::{Auth, Claims, FedAuth, Principal, Roles, require_role};
 use serde_json::Value;
-use tower_fedauth::AuthError;
 
 use crate::{AppState, METRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 
@@ -23,20 +19,17 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(
                 web::resource("/whoami")
                     .wrap(FedAuth::new(auth.clone()))
-                    .wrap(from_fn(count_refusals))
                     .route(web::get().to(whoami)),
             )
             .service(
                 web::resource("/properties/{property}/whoami")
                     .wrap(FedAuth::new(auth.clone()))
-                    .wrap(from_fn(count_refusals))
                     .route(web::get().to(whoami)),
             )
             .service(
                 web::resource("/properties/{property}/admin")
                     .wrap(require_role("admin").rendered_by(&auth))
                     .wrap(FedAuth::new(auth))
-                    .wrap(from_fn(count_refusals))
                     .route(web::get().to(whoami)),
             );
     }
@@ -69,13 +62,4 @@ async fn whoami(
     Claims(claims): Claims<Value>,
 ) -> HttpResponse {
     HttpResponse::Ok().json(crate::whoami(&ctx, &roles, &principal, &claims))
-}
-
-async fn count_refusals(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let response = next.call(req).await?;
-    crate::count_refusal(response.response().extensions().get::<AuthError>());
-    Ok(response)
 }

@@ -8,7 +8,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use fedauth_axum::{Auth, Claims, FedAuthLayer, Principal, Roles, require_role};
 use serde_json::Value;
-use tower_fedauth::AuthError;
 
 use crate::{AppState, METRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 
@@ -22,8 +21,7 @@ pub fn router(state: AppState) -> Router {
             "/properties/{property}/admin",
             get(whoami).route_layer(require_role("admin").rendered_by(&auth)),
         )
-        .route_layer(FedAuthLayer::new(auth))
-        .route_layer(axum::middleware::map_response(count_refusals));
+        .route_layer(FedAuthLayer::new(auth));
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
@@ -61,9 +59,4 @@ async fn whoami(
     Claims(claims): Claims<Value>,
 ) -> Json<Value> {
     Json(crate::whoami(&ctx, &roles, &principal, &claims))
-}
-
-async fn count_refusals(response: Response) -> Response {
-    crate::count_refusal(response.extensions().get::<AuthError>());
-    response
 }

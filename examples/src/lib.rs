@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use tower_fedauth::registration::{Provider, Registration};
 use tower_fedauth::registry::{FileRegistry, InMemoryRegistry};
 use tower_fedauth::testkit::MockIdp;
-use tower_fedauth::{AuthContext, AuthError, Authenticator, Principal, PropertyResolver, Roles};
+use tower_fedauth::{AuthContext, Authenticator, Principal, PropertyResolver, Roles};
 
 /// Where the servers listen without `--listen`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -314,14 +314,6 @@ pub async fn warm_up(state: AppState, ids: Vec<String>) {
         "pre-warm pass finished"
     );
     state.ready.store(true, Ordering::SeqCst);
-}
-
-/// Count a refusal by code (`fedauth_refusals_total{code}`) from the typed
-/// error in a response's extensions.
-pub fn count_refusal(error: Option<&AuthError>) {
-    if let Some(error) = error {
-        metrics::counter!("fedauth_refusals_total", "code" => error.code().as_str()).increment(1);
-    }
 }
 
 /// The `whoami` answer of `example-server.md`.

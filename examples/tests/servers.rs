@@ -257,8 +257,10 @@ async fn demo_mode_prints_a_working_curl_line() {
         for line in [
             "fedauth_warmup_registrations{outcome=\"ready\"} 1",
             "fedauth_warmup_registrations{outcome=\"failed\"} 0",
-            "fedauth_refusals_total{code=\"property_not_enabled\"} 1",
-            "fedauth_refusals_total{code=\"missing_token\"} 1",
+            "fedauth_decisions_total{outcome=\"accepted\",code=\"none\",registration=\"demo\"} 2",
+            "fedauth_decisions_total{outcome=\"refused\",code=\"property_not_enabled\",registration=\"demo\"} 1",
+            "fedauth_decisions_total{outcome=\"refused\",code=\"missing_token\",registration=\"\"} 1",
+            "fedauth_key_fetches_total{kind=\"jwks\",outcome=\"ok\"} 1",
         ] {
             assert!(
                 metrics.lines().any(|l| l == line),
@@ -347,6 +349,7 @@ async fn registry_file_with_allow_http() {
         for line in [
             "fedauth_warmup_registrations{outcome=\"ready\"} 1",
             "fedauth_warmup_registrations{outcome=\"failed\"} 1",
+            "fedauth_decisions_total{outcome=\"refused\",code=\"idp_unavailable\",registration=\"quid-down\"} 1",
         ] {
             assert!(
                 metrics.lines().any(|l| l == line),

@@ -7,7 +7,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::{Error, HttpMessage};
 use futures_util::future::LocalBoxFuture;
-use tower_fedauth::{AuthError, Authenticator, ErrorCode, Prepared};
+use tower_fedauth::{AuthError, Authenticator, Prepared};
 
 use crate::response::{ActixRequestView, refusal_response};
 
@@ -111,7 +111,7 @@ where
                 Box::pin(async move { future.await.map(ServiceResponse::map_into_left_body) })
             }
             Ok(Prepared::Anonymous) => {
-                let error = AuthError::token(ErrorCode::MissingToken, "no Authorization header");
+                let error = self.auth.refuse_anonymous();
                 Box::pin(ready(Ok(refuse(&self.auth, req, error))))
             }
             Ok(Prepared::Credentials {

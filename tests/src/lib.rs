@@ -3,6 +3,8 @@
 //! and a tower service that echoes what the layer put in extensions.
 #![forbid(unsafe_code)]
 
+pub mod pg;
+
 use std::time::Duration;
 
 use bytes::Bytes;

@@ -9,13 +9,16 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::claims::Claims;
-use crate::context::{AuthContext, Principal, Roles};
+use crate::claims::as_numeric_date;
+use crate::context::{AuthContext, Roles};
+use crate::directory::{CachedDirectory, DirectoryConfig, UserDirectory, UserGate};
 use crate::error::{AuthError, ErrorCode, RefusalResponder, RenderedRefusal};
 use crate::headers::{Credentials, HeaderConfig, Presented, RequestView, read_credentials};
-use crate::keys::{
-    CachePolicy, DiscoveryDocument, DocumentCache, FetchConfig, Fetcher, KeySet, discovery_url_for,
-};
+use crate::keys::{CachePolicy, DiscoveryDocument, DocumentCache, FetchConfig, Fetcher, KeySet};
+use crate::opaque::OpaqueVerifier;
 use crate::property::PropertyResolver;
+use crate::providers::userinfo::{self, UserinfoCache};
+use crate::providers::{KeySource, ProviderRules};
 use crate::registration::{Provider, Registration};
 use crate::registry::{CacheConfig, CachedRegistry, RegistrySource};
 use crate::token::UnverifiedToken;
@@ -39,10 +42,13 @@ struct Inner {
     registry: CachedRegistry,
     keys: DocumentCache<KeySet>,
     discovery: DocumentCache<DiscoveryDocument>,
+    userinfo: UserinfoCache,
     headers: HeaderConfig,
     property: PropertyResolver,
     realm: String,
     responder: Option<RefusalResponder>,
+    opaque: OpaqueVerifier,
+    directory: Option<UserGate>,
 }
 
 /// Verifies requests against the application registry. Cheap to clone.
@@ -71,6 +77,7 @@ pub struct AuthenticatorBuilder {
     property: PropertyResolver,
     realm: String,
     responder: Option<RefusalResponder>,
+    directory: Option<UserGate>,
 }
 
 impl AuthenticatorBuilder {
@@ -122,19 +129,36 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Look every verified subject up in a user directory (seeds 002, 003):
+    /// blocked users are refused, and unknown ones or unverified emails as
+    /// `config` (or the registration) requires. The user record is in
+    /// [`AuthContext::user`].
+    pub fn user_directory(
+        mut self,
+        directory: impl UserDirectory,
+        config: DirectoryConfig,
+    ) -> Self {
+        self.directory = Some(UserGate::new(Arc::new(directory), config));
+        self
+    }
+
     /// Build. Installs the crate's crypto provider for jsonwebtoken.
     pub fn build(self) -> Authenticator {
         crate::crypto::ensure_provider();
         let fetcher = Fetcher::new(self.fetch);
+        let opaque = OpaqueVerifier::new(&fetcher);
         Authenticator {
             inner: Arc::new(Inner {
                 registry: CachedRegistry::new(self.source, self.registry_cache),
                 keys: DocumentCache::new(fetcher.clone(), self.policy.clone()),
-                discovery: DocumentCache::new(fetcher, self.policy),
+                discovery: DocumentCache::new(fetcher.clone(), self.policy),
+                userinfo: UserinfoCache::new(fetcher),
                 headers: self.headers,
                 property: self.property,
                 realm: self.realm,
                 responder: self.responder,
+                opaque,
+                directory: self.directory,
             }),
         }
     }
@@ -161,6 +185,7 @@ impl Authenticator {
             property: PropertyResolver::None,
             realm: "fedauth".into(),
             responder: None,
+            directory: None,
         }
     }
 
@@ -169,9 +194,21 @@ impl Authenticator {
         &self.inner.registry
     }
 
+    /// The cached user directory, if one is configured (to invalidate users).
+    pub fn user_directory(&self) -> Option<&CachedDirectory> {
+        self.inner.directory.as_ref().map(UserGate::directory)
+    }
+
     /// Key set fetches so far (observability, tests).
     pub fn key_fetches(&self) -> u64 {
         self.inner.keys.fetch_count()
+    }
+
+    /// Key set lookups that could not be answered from the cache at once
+    /// and waited on a fetch (observability, tests). With refresh ahead of
+    /// expiry, this stays flat under steady traffic.
+    pub fn key_fetch_waits(&self) -> u64 {
+        self.inner.keys.waited_count()
     }
 
     /// Render a refusal with this authenticator's realm and responder.
@@ -181,22 +218,31 @@ impl Authenticator {
 
     /// Read the auth headers and the property, without I/O.
     pub fn prepare(&self, req: &impl RequestView) -> Result<Prepared, AuthError> {
-        match read_credentials(req, &self.inner.headers)? {
+        let prepared = (|| match read_credentials(req, &self.inner.headers)? {
             Presented::Anonymous => Ok(Prepared::Anonymous),
             Presented::Credentials(credentials) => Ok(Prepared::Credentials {
                 credentials,
                 property: self.inner.property.resolve(req)?,
             }),
+        })();
+        if let Err(e) = &prepared {
+            crate::metrics::refused(e, None);
         }
+        prepared
+    }
+
+    /// The `missing_token` refusal of a request that must be authenticated
+    /// and presented no credentials (counted in the metrics).
+    pub fn refuse_anonymous(&self) -> AuthError {
+        let error = AuthError::token(ErrorCode::MissingToken, "no Authorization header");
+        crate::metrics::refused(&error, None);
+        error
     }
 
     /// Authenticate a request: a missing token is `missing_token`.
     pub async fn authenticate(&self, req: &impl RequestView) -> Result<AuthContext, AuthError> {
         match self.prepare(req)? {
-            Prepared::Anonymous => Err(AuthError::token(
-                ErrorCode::MissingToken,
-                "no Authorization header",
-            )),
+            Prepared::Anonymous => Err(self.refuse_anonymous()),
             Prepared::Credentials {
                 credentials,
                 property,
@@ -216,16 +262,20 @@ impl Authenticator {
             issuer = tracing::field::Empty,
             kid = tracing::field::Empty,
         );
+        let mut resolved = None;
         let result = self
-            .verify_inner(credentials, property)
+            .verify_inner(credentials, property, &mut resolved)
             .instrument(span.clone())
             .await;
         let _entered = span.enter();
         match &result {
             Ok(ctx) => {
+                crate::metrics::accepted(ctx.registration().id.shared());
                 tracing::debug!(outcome = "accepted", subject = %ctx.subject(), "request authenticated")
             }
             Err(e) => {
+                let registration = resolved.as_ref().map(|r: &Arc<Registration>| r.id.shared());
+                crate::metrics::refused(e, registration);
                 tracing::info!(outcome = "refused", code = e.code().as_str(), detail = %e.detail(), "request refused")
             }
         }
@@ -256,51 +306,79 @@ impl Authenticator {
         }
     }
 
-    /// Where the registration's keys are: `jwks_uri`, or by discovery.
-    async fn keys_url(&self, reg: &Registration) -> Result<Url, AuthError> {
-        if let Some(url) = &reg.jwks_uri {
-            return Ok(url.clone());
+    /// Where the registration's keys are (see [`ProviderRules::key_source`]).
+    async fn keys_url(&self, rules: &ProviderRules<'_>) -> Result<Url, AuthError> {
+        match rules.key_source() {
+            Some(KeySource::Direct(url)) => Ok(url),
+            Some(KeySource::Discovery(url)) => {
+                Ok(self.discovery(rules, &url).await?.jwks_uri.clone())
+            }
+            None => Err(idp_unavailable(
+                "the registration has no key URL, issuer or discovery URL",
+            )),
         }
-        let issuer = reg.issuer.as_deref();
-        let discovery_url = reg
-            .discovery_url
-            .clone()
-            .or_else(|| issuer.and_then(discovery_url_for))
-            .ok_or_else(|| {
-                idp_unavailable("the registration has no key URL, issuer or discovery URL")
-            })?;
-        let doc = self
+    }
+
+    /// A discovery document, refused unless it names the registration's issuer.
+    async fn discovery(
+        &self,
+        rules: &ProviderRules<'_>,
+        url: &Url,
+    ) -> Result<Arc<DiscoveryDocument>, AuthError> {
+        let snap = self
             .inner
             .discovery
-            .get(&discovery_url)
+            .get(url)
             .await
             .map_err(|e| idp_unavailable(format!("discovery: {e}")))?;
-        if let Some(issuer) = issuer {
-            if doc.doc.issuer != issuer {
-                tracing::error!(url = %discovery_url, "discovery document names another issuer; refusing to use it");
-                return Err(idp_unavailable(
-                    "the discovery document's issuer is not the registration's issuer",
-                ));
-            }
+        if !rules.accepts_discovery_issuer(&snap.doc.issuer) {
+            tracing::error!(url = %url, "discovery document names another issuer; refusing to use it");
+            return Err(idp_unavailable(
+                "the discovery document's issuer is not the registration's issuer",
+            ));
         }
-        Ok(doc.doc.jwks_uri.clone())
+        Ok(snap.doc.clone())
+    }
+
+    /// The userinfo answer for a token lacking mapped claims.
+    async fn userinfo(
+        &self,
+        rules: &ProviderRules<'_>,
+        token: &str,
+        claims: &serde_json::Map<String, serde_json::Value>,
+        now: i64,
+    ) -> Result<Arc<serde_json::Map<String, serde_json::Value>>, AuthError> {
+        let url = rules.discovery_url().ok_or_else(|| {
+            idp_unavailable("userinfo: no discovery document to find the endpoint in")
+        })?;
+        let doc = self.discovery(rules, &url).await?;
+        let endpoint = doc.userinfo_endpoint.as_ref().ok_or_else(|| {
+            idp_unavailable("userinfo: the discovery document names no userinfo_endpoint")
+        })?;
+        let exp = claims.get("exp").and_then(as_numeric_date).unwrap_or(now);
+        self.inner
+            .userinfo
+            .get(endpoint, token, claims, now, exp)
+            .await
     }
 
     async fn verify_inner(
         &self,
         credentials: &Credentials,
         property: Option<String>,
+        resolved: &mut Option<Arc<Registration>>,
     ) -> Result<AuthContext, AuthError> {
         let reg = self.registration(&credentials.registration).await?;
-        if matches!(
-            reg.provider,
-            Provider::Introspection | Provider::VerificationEndpoint
-        ) {
-            return Err(idp_unavailable(format!(
-                "provider `{}` is not supported by this version",
-                reg.provider
-            )));
+        *resolved = Some(reg.clone());
+        if !reg.provider.uses_signed_tokens() {
+            let opaque = &self.inner.opaque;
+            let ctx = opaque
+                .verify(reg.clone(), &credentials.token, property)
+                .await?;
+            let user = self.check_user(&reg, ctx.subject()).await?;
+            return Ok(ctx.with_user(user));
         }
+        let rules = ProviderRules::new(&reg);
         let token = UnverifiedToken::parse(&credentials.token)?;
         let alg = verify::select_algorithm(&reg, &token.header)?;
         let kid = token.header.kid.as_deref();
@@ -308,7 +386,8 @@ impl Authenticator {
             tracing::Span::current().record("kid", verify::printable(kid, 64));
         }
 
-        let url = self.keys_url(&reg).await?;
+        rules.check_key_id(&token.header)?;
+        let url = self.keys_url(&rules).await?;
         let keys = &self.inner.keys;
         let mut snap = keys
             .get(&url)
@@ -329,22 +408,26 @@ impl Authenticator {
         verify::verify_signature(key, alg, token.signing_input, token.signature)?;
 
         // The signature holds: the claims may now be read.
-        verify::check_token_use(&reg, &token.header)?;
-        let claims = token.into_verified_claims();
-        verify::check_issuer(reg.issuer.as_deref(), &claims)?;
-        if let Some(expected) = key.issuer.as_deref().filter(|i| !i.contains('{')) {
-            verify::check_issuer(Some(expected), &claims)?;
+        let (header, claims) = token.into_verified();
+        if let Some(iss) = claims.get("iss").and_then(|v| v.as_str()) {
+            tracing::Span::current().record("issuer", verify::printable(iss, 128));
         }
-        let client_id = reg.client_id().ok_or_else(|| {
-            AuthError::token(
-                ErrorCode::InvalidAudience,
-                "the registration has no client id",
-            )
-        })?;
-        verify::check_audience(client_id, &claims)?;
-        verify::check_time(verify::now_unix(), reg.leeway_seconds as i64, &claims)?;
+        rules.check_token_use(&header, &claims)?;
+        rules.check_issuer(key, &claims)?;
+        rules.check_audience(&claims)?;
+        let (now, leeway) = (verify::now_unix(), reg.leeway_seconds as i64);
+        verify::check_time(now, leeway, &claims)?;
+        rules.check_claims(now, leeway, &claims)?;
 
-        let principal = principal(&reg, &claims)?;
+        let userinfo = match userinfo::wanted(&reg, &claims) {
+            true => Some(
+                self.userinfo(&rules, &credentials.token, &claims, now)
+                    .await?,
+            ),
+            false => None,
+        };
+        let principal = userinfo::principal(&reg, &claims, userinfo.as_deref())?;
+        let user = self.check_user(&reg, &principal.subject).await?;
         let roles = match reg.roles_in(property.as_deref()) {
             Some(roles) => Roles::new(roles),
             None => {
@@ -361,9 +444,6 @@ impl Authenticator {
             .get("iss")
             .and_then(|v| v.as_str())
             .map(str::to_owned);
-        if let Some(iss) = &issuer {
-            tracing::Span::current().record("issuer", verify::printable(iss, 128));
-        }
         Ok(AuthContext::new(
             reg,
             issuer,
@@ -371,7 +451,20 @@ impl Authenticator {
             roles,
             principal,
             Claims::from_map(claims),
-        ))
+        )
+        .with_user(user))
+    }
+
+    /// Step 12: the user directory, if one is configured.
+    async fn check_user(
+        &self,
+        reg: &Registration,
+        subject: &str,
+    ) -> Result<Option<Arc<crate::User>>, AuthError> {
+        match &self.inner.directory {
+            Some(gate) => gate.check(reg, subject).await,
+            None => Ok(None),
+        }
     }
 
     /// Fetch the discovery documents and key sets of these registrations
@@ -393,7 +486,7 @@ impl Authenticator {
                     ) {
                         return Ok(());
                     }
-                    let url = self.keys_url(&reg).await?;
+                    let url = self.keys_url(&ProviderRules::new(&reg)).await?;
                     self.inner
                         .keys
                         .get(&url)
@@ -431,44 +524,4 @@ pub struct WarmUpReport {
     pub ready: Vec<String>,
     /// Registrations whose keys could not be fetched, with the reason.
     pub failed: Vec<(String, String)>,
-}
-
-/// Map claims to the principal with the registration's `claims` table.
-fn principal(
-    reg: &Registration,
-    claims: &serde_json::Map<String, serde_json::Value>,
-) -> Result<Principal, AuthError> {
-    let mapping = &reg.claims;
-    let subject = match claims.get(&mapping.subject) {
-        Some(serde_json::Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(serde_json::Value::String(_)) => {
-            return Err(AuthError::token(
-                ErrorCode::InvalidClaims,
-                format!("the subject claim `{}` is empty", mapping.subject),
-            ));
-        }
-        Some(_) => {
-            return Err(AuthError::token(
-                ErrorCode::InvalidClaims,
-                format!("the subject claim `{}` is not a string", mapping.subject),
-            ));
-        }
-        None => {
-            return Err(AuthError::token(
-                ErrorCode::InvalidClaims,
-                format!("the subject claim `{}` is missing", mapping.subject),
-            ));
-        }
-    };
-    let string = |name: &str| claims.get(name).and_then(|v| v.as_str()).map(str::to_owned);
-    Ok(Principal {
-        subject,
-        username: string(&mapping.username),
-        email: string(&mapping.email),
-        attributes: mapping
-            .persist
-            .iter()
-            .filter_map(|name| claims.get(name).map(|v| (name.clone(), v.clone())))
-            .collect(),
-    })
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::claims::Claims;
+use crate::directory::User;
 use crate::registration::Registration;
 
 /// The roles the platform granted the application for this request:
@@ -53,7 +54,7 @@ pub struct Principal {
     pub attributes: BTreeMap<String, Value>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Inner {
     registration: Arc<Registration>,
     issuer: Option<String>,
@@ -61,6 +62,7 @@ struct Inner {
     roles: Roles,
     principal: Principal,
     claims: Claims,
+    user: Option<Arc<User>>,
 }
 
 /// The outcome of a successful authentication, put in request extensions.
@@ -85,7 +87,20 @@ impl AuthContext {
             roles,
             principal,
             claims,
+            user: None,
         }))
+    }
+
+    /// Attach the user directory's record of the subject.
+    pub fn with_user(mut self, user: Option<Arc<User>>) -> Self {
+        Arc::make_mut(&mut self.0).user = user;
+        self
+    }
+
+    /// The user directory's record of the subject, when a directory is
+    /// configured and knows the user (seed 002's User model).
+    pub fn user(&self) -> Option<&User> {
+        self.0.user.as_deref()
     }
 
     /// The application registration the caller named.

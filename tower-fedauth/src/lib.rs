@@ -7,6 +7,32 @@
 //! the registration's identity provider (keys cached, refreshed on rotation)
 //! and grants the roles the platform assigned. [`FedAuthLayer`] puts the
 //! resulting [`AuthContext`] and [`Claims`] in the request's extensions.
+//!
+//! Complete, tested examples for the web frameworks are on the front pages
+//! of `fedauth-axum` (the tower layer and axum extractors) and
+//! `fedauth-actix` (the actix-web middleware); runnable servers are in the
+//! workspace's `examples/`.
+//!
+//! # Security model
+//!
+//! Checks run in a fixed order and the first failure is the answer: request
+//! shape, registration, token structure, algorithm, key, signature, token
+//! kind, issuer, audience, time, other claims, user directory, property and
+//! role. No claim is read for a decision before the signature verifies.
+//! Never trusted: the token header's choice of algorithm (the registration's
+//! allowlist and the key decide; `none` and `HS*` are refused), keys named
+//! by the token (`jku`, `x5u`, `jwk`, `x5c`), roles in token claims (roles
+//! come only from the registry), and discovery documents naming another
+//! issuer. The token is never logged nor echoed in a refusal.
+//!
+//! # Operations
+//!
+//! Key sets are cached per URL, refreshed on an unknown `kid` at most once
+//! per cooldown, refreshed in the background ahead of expiry (jittered), and
+//! served last-known-good within a bound while an IdP is down
+//! ([`keys::CachePolicy`]). [`Authenticator::warm_up`] fetches keys before
+//! serving. Metrics go through the `metrics` facade: see [`metrics`] for the
+//! table of names and labels.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -19,11 +45,16 @@ mod authenticator;
 pub mod claims;
 pub mod context;
 mod crypto;
+pub mod directory;
 pub mod error;
 pub mod headers;
+pub mod jws;
 pub mod keys;
 pub mod layer;
+pub mod metrics;
+mod opaque;
 pub mod property;
+pub mod providers;
 pub mod registration;
 pub mod registry;
 #[cfg(feature = "testkit")]
@@ -34,11 +65,15 @@ mod verify;
 pub use authenticator::{Authenticator, AuthenticatorBuilder, Prepared, WarmUpReport};
 pub use claims::{Claims, StandardClaims};
 pub use context::{AuthContext, Principal, Roles};
+pub use directory::{DirectoryConfig, User, UserDirectory};
 pub use error::{AuthError, ErrorCode, RenderedRefusal};
 pub use headers::{Credentials, HeaderConfig, RequestView};
 pub use layer::{FedAuthLayer, FedAuthService, ResponseBody};
+pub use opaque::map_verification_answer;
 pub use property::PropertyResolver;
 pub use registration::{Provider, Registration, RegistrationId, TokenUse};
 pub use registry::{CachedRegistry, FileRegistry, InMemoryRegistry, RegistrySource};
 #[cfg(all(test, feature = "testkit"))]
 mod backend_tests;
+#[cfg(all(test, feature = "testkit"))]
+mod metrics_tests;

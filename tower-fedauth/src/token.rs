@@ -21,6 +21,21 @@ pub(crate) struct JoseHeader {
     pub typ: Option<String>,
 }
 
+/// A compact JWS (RFC 7515 §7.1) split and decoded, before anything is
+/// trusted. The payload is any bytes: the JWT reading of it
+/// ([`UnverifiedToken`]) and the bare signature layer (`crate::jws`) share
+/// this parser.
+#[derive(Debug)]
+pub(crate) struct JwsParts<'t> {
+    pub header: JoseHeader,
+    /// `base64(header) "." base64(payload)`
+    pub signing_input: &'t str,
+    /// The signature, base64url.
+    pub signature: &'t str,
+    /// The decoded payload, NOT trusted until the signature has verified.
+    pub payload: Vec<u8>,
+}
+
 /// A compact JWS split into its parts; claims are decoded but NOT trusted
 /// until the signature has been verified.
 #[derive(Debug)]
@@ -59,25 +74,26 @@ fn header_string(map: &Map<String, Value>, name: &str) -> Result<Option<String>,
     }
 }
 
-impl<'t> UnverifiedToken<'t> {
+impl<'t> JwsParts<'t> {
     /// Split and decode. Refuses anything but three base64url parts whose
-    /// first two are JSON objects; an unknown `crit` is refused here too.
-    pub fn parse(token: &'t str) -> Result<Self, AuthError> {
-        let mut parts = token.split('.');
+    /// header is a JSON object with a string `alg`; an unknown `crit` is
+    /// refused here too. The payload may be empty (RFC 7515 allows it).
+    pub fn parse(compact: &'t str) -> Result<Self, AuthError> {
+        let mut parts = compact.split('.');
         let (Some(h), Some(p), Some(s), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(malformed("a JWT has exactly three dot-separated parts"));
         };
-        if h.is_empty() || p.is_empty() {
-            return Err(malformed("the header or payload part is empty"));
+        if h.is_empty() {
+            return Err(malformed("the header part is empty"));
         }
         let header = json_object(&decode_part(h, "header")?, "header")?;
         // Validate the signature's encoding now, so a bad one is a structure error.
         if URL_SAFE_NO_PAD.decode(s).is_err() {
             return Err(malformed("the signature is not base64url without padding"));
         }
-        let payload = json_object(&decode_part(p, "payload")?, "payload")?;
+        let payload = decode_part(p, "payload")?;
 
         let alg =
             header_string(&header, "alg")?.ok_or_else(|| malformed("the header has no `alg`"))?;
@@ -100,15 +116,31 @@ impl<'t> UnverifiedToken<'t> {
         }
         Ok(Self {
             header: JoseHeader { alg, kid, typ },
-            signing_input: &token[..h.len() + 1 + p.len()],
+            signing_input: &compact[..h.len() + 1 + p.len()],
             signature: s,
             payload,
         })
     }
+}
 
-    /// The claims; call only after the signature has verified.
-    pub fn into_verified_claims(self) -> Map<String, Value> {
-        self.payload
+impl<'t> UnverifiedToken<'t> {
+    /// Split and decode. Refuses anything but three base64url parts whose
+    /// first two are JSON objects; an unknown `crit` is refused here too.
+    pub fn parse(token: &'t str) -> Result<Self, AuthError> {
+        let jws = JwsParts::parse(token)?;
+        // A JWT's payload is a JSON object (RFC 7519 §7.2, step 10).
+        let payload = json_object(&jws.payload, "payload")?;
+        Ok(Self {
+            header: jws.header,
+            signing_input: jws.signing_input,
+            signature: jws.signature,
+            payload,
+        })
+    }
+
+    /// The header and the claims; call only after the signature has verified.
+    pub fn into_verified(self) -> (JoseHeader, Map<String, Value>) {
+        (self.header, self.payload)
     }
 }
 

@@ -21,6 +21,15 @@ pub(crate) fn select_algorithm(
     reg: &Registration,
     header: &JoseHeader,
 ) -> Result<Algorithm, AuthError> {
+    select_algorithm_in(&reg.algorithms, header)
+}
+
+/// [`select_algorithm`] over an explicit allowlist (the JWS layer,
+/// `crate::jws`): `none` and `HS*` are refused even when listed.
+pub(crate) fn select_algorithm_in(
+    allowed: &[Algorithm],
+    header: &JoseHeader,
+) -> Result<Algorithm, AuthError> {
     let name = header.alg.as_str();
     if name.eq_ignore_ascii_case("none") {
         return Err(refuse(
@@ -43,7 +52,7 @@ pub(crate) fn select_algorithm(
             format!("alg `{name}` is symmetric and never accepted from a key set"),
         ));
     }
-    if !reg.algorithms.contains(&alg) {
+    if !allowed.contains(&alg) {
         return Err(refuse(
             ErrorCode::UnsupportedAlgorithm,
             format!("alg `{name}` is not allowed for this registration"),
@@ -181,15 +190,16 @@ pub(crate) fn check_token_use(reg: &Registration, header: &JoseHeader) -> Result
     }
 }
 
+/// `iss` must be one of the `accepted` forms; nothing accepted: not checked.
 pub(crate) fn check_issuer(
-    expected: Option<&str>,
+    accepted: &[String],
     claims: &Map<String, Value>,
 ) -> Result<(), AuthError> {
-    let Some(expected) = expected else {
+    if accepted.is_empty() {
         return Ok(());
-    };
+    }
     match claims.get("iss") {
-        Some(Value::String(iss)) if iss == expected => Ok(()),
+        Some(Value::String(iss)) if accepted.iter().any(|a| a == iss) => Ok(()),
         Some(Value::String(iss)) => Err(refuse(
             ErrorCode::InvalidIssuer,
             format!(
@@ -323,14 +333,16 @@ mod tests {
             check_audience("app", &map(json!({}))).unwrap_err().code(),
             ErrorCode::InvalidAudience
         );
-        assert!(check_issuer(Some("https://i"), &map(json!({"iss": "https://i"}))).is_ok());
+        let accepted = ["https://i".to_owned(), "https://j".to_owned()];
+        assert!(check_issuer(&accepted, &map(json!({"iss": "https://i"}))).is_ok());
+        assert!(check_issuer(&accepted, &map(json!({"iss": "https://j"}))).is_ok());
         assert_eq!(
-            check_issuer(Some("https://i"), &map(json!({"iss": "https://i/"})))
+            check_issuer(&accepted, &map(json!({"iss": "https://i/"})))
                 .unwrap_err()
                 .code(),
             ErrorCode::InvalidIssuer
         );
-        assert!(check_issuer(None, &map(json!({}))).is_ok());
+        assert!(check_issuer(&[], &map(json!({}))).is_ok());
     }
 
     #[test]

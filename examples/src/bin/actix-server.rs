@@ -1,5 +1,6 @@
 //! The example server on actix-web: the `fedauth-actix` middleware and
 //! extractors. See `examples/README.md`.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 

@@ -1,5 +1,6 @@
 //! The example server on axum: `tower_fedauth::FedAuthLayer` and the
 //! `fedauth-axum` extractors. See `examples/README.md`.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 

@@ -198,6 +198,16 @@ async fn refusals_never_log_the_token() {
     }
     let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("refused"), "refusals are logged: {logs}");
+    // The verify span names the registration, the issuer and the kid.
+    for field in [
+        "registration=quid-1".to_owned(),
+        "kid=".to_owned(),
+        key.kid().to_owned(),
+        "issuer=".to_owned(),
+        "outcome=".to_owned(),
+    ] {
+        assert!(logs.contains(&field), "no `{field}` in the logs: {logs}");
+    }
     for t in &tokens {
         let signature = t.rsplit('.').next().unwrap();
         assert!(!logs.contains(signature), "token found in logs");

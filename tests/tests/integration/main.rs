@@ -2,6 +2,10 @@
 
 mod adapters;
 mod attacks;
+mod fleet;
+mod hardening;
 mod keys;
+mod opaque;
+mod providers;
 mod refusals;
 mod verify;

@@ -7,8 +7,10 @@ pub use render::{RefusalBody, RefusalResponder, RenderedRefusal};
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
-use http::StatusCode;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode};
 
 /// The machine-readable reason of a refusal: the `code` member of the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,6 +62,9 @@ pub enum ErrorCode {
     RegistryUnavailable,
     /// The user directory failed and nothing cached can serve.
     DirectoryUnavailable,
+    /// A custom verification endpoint refused the token; its own answer is
+    /// passed to the caller as it is (see [`AuthError::pass_through`]).
+    VerificationRefused,
 }
 
 /// The `error=` attribute of RFC 6750's `WWW-Authenticate: Bearer`.
@@ -112,6 +117,7 @@ impl ErrorCode {
             IdpUnavailable => "idp_unavailable",
             RegistryUnavailable => "registry_unavailable",
             DirectoryUnavailable => "directory_unavailable",
+            VerificationRefused => "verification_refused",
         }
     }
 
@@ -170,6 +176,7 @@ impl ErrorCode {
             IdpUnavailable => "The identity provider could not be reached.",
             RegistryUnavailable => "The application registry could not be reached.",
             DirectoryUnavailable => "The user directory could not be reached.",
+            VerificationRefused => "The verification endpoint refused the token.",
         }
     }
 
@@ -194,6 +201,22 @@ pub struct ErrorSource {
     pub location: &'static str,
 }
 
+/// Largest body of a verification endpoint's answer passed to the caller
+/// (`registry.md`: 64 KiB); the rest is cut off.
+pub const PASS_THROUGH_MAX_BODY: usize = 64 * 1024;
+
+/// A verification endpoint's own refusal, sent to the caller as it is
+/// (`errors.md`): the endpoint owns its error format, not fedauth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassThrough {
+    /// The endpoint's status (4xx or 5xx).
+    pub status: StatusCode,
+    /// The endpoint's `Content-Type`, if it sent one.
+    pub content_type: Option<HeaderValue>,
+    /// The endpoint's body, at most [`PASS_THROUGH_MAX_BODY`] bytes.
+    pub body: Bytes,
+}
+
 /// A refusal: the code, a precise detail for operators, and where it came from.
 ///
 /// The detail never holds a token, a secret or a whole header value; `value`
@@ -204,6 +227,7 @@ pub struct AuthError {
     detail: Cow<'static, str>,
     source: ErrorSource,
     value: Option<String>,
+    pass_through: Option<Arc<PassThrough>>,
 }
 
 impl AuthError {
@@ -227,7 +251,38 @@ impl AuthError {
                 location,
             },
             value: None,
+            pass_through: None,
         }
+    }
+
+    /// A verification endpoint's refusal (code `verification_refused`),
+    /// rendered as the endpoint's own status, `Content-Type` and body
+    /// (cut to [`PASS_THROUGH_MAX_BODY`]) instead of the JSON refusal body.
+    /// The body is never logged: it is the endpoint's, not ours.
+    pub fn pass_through(
+        status: StatusCode,
+        content_type: Option<HeaderValue>,
+        mut body: Bytes,
+    ) -> Self {
+        body.truncate(PASS_THROUGH_MAX_BODY);
+        let mut error = Self::token(
+            ErrorCode::VerificationRefused,
+            format!(
+                "the verification endpoint answered HTTP {}",
+                status.as_u16()
+            ),
+        );
+        error.pass_through = Some(Arc::new(PassThrough {
+            status,
+            content_type,
+            body,
+        }));
+        error
+    }
+
+    /// The endpoint answer a pass-through refusal carries.
+    pub fn passed_through(&self) -> Option<&PassThrough> {
+        self.pass_through.as_deref()
     }
 
     /// Attach the offending value (only ever a registration or property id).
@@ -256,14 +311,21 @@ impl AuthError {
         self.value.as_deref()
     }
 
-    /// The HTTP status.
+    /// The HTTP status (a pass-through refusal's is the endpoint's).
     pub fn status(&self) -> StatusCode {
-        self.code.status()
+        match &self.pass_through {
+            Some(p) => p.status,
+            None => self.code.status(),
+        }
     }
 
-    /// `Retry-After` seconds, on 503s.
+    /// `Retry-After` seconds, on 503s (never on a pass-through refusal:
+    /// only the endpoint knows when to retry).
     pub fn retry_after(&self) -> Option<u32> {
-        self.code.retry_after()
+        match self.pass_through {
+            Some(_) => None,
+            None => self.code.retry_after(),
+        }
     }
 }
 

@@ -90,6 +90,10 @@ impl AuthError {
         v.push_str("Bearer realm=\"");
         push_quoted(&mut v, realm);
         v.push('"');
+        // A pass-through refusal speaks for the endpoint: no error of ours.
+        if self.pass_through.is_some() {
+            return HeaderValue::from_str(&v).ok();
+        }
         if let Some(error) = self.code.bearer_error() {
             v.push_str(", error=\"");
             v.push_str(error.as_str());
@@ -105,8 +109,26 @@ impl AuthError {
     }
 
     /// Status, headers and body, with the body from `responder` when given.
+    ///
+    /// A pass-through refusal ([`AuthError::pass_through`]) renders as the
+    /// endpoint's status, `Content-Type` and body, untouched by `responder`
+    /// (`errors.md`: passed through as it is), with only the bare
+    /// `WWW-Authenticate: Bearer realm` RFC 6750 asks of a 401/403 added.
     pub fn render(&self, realm: &str, responder: Option<&RefusalResponder>) -> RenderedRefusal {
         let mut headers = HeaderMap::with_capacity(3);
+        if let Some(p) = &self.pass_through {
+            if let Some(ct) = &p.content_type {
+                headers.insert(CONTENT_TYPE, ct.clone());
+            }
+            if let Some(v) = self.www_authenticate(realm) {
+                headers.insert(WWW_AUTHENTICATE, v);
+            }
+            return RenderedRefusal {
+                status: p.status,
+                headers,
+                body: p.body.clone(),
+            };
+        }
         let body = match responder {
             Some(responder) => {
                 let custom = responder(self);

@@ -5,9 +5,13 @@
 //! - freshness from `Cache-Control: max-age`, clamped to [min, max];
 //! - forced refresh (an unknown `kid`) at most once per cooldown per URL;
 //! - last-known-good documents keep serving for a bounded time when a
-//!   refresh fails, and a failed fetch is not retried before a back-off.
+//!   refresh fails, and a failed fetch is not retried before a back-off;
+//! - refresh ahead: a document in use that nears the end of its freshness
+//!   (past a jittered 80–95 % of its TTL) is refreshed in the background
+//!   while the current copy keeps serving, so no request waits on a fetch in
+//!   steady state and a fleet does not refresh in lockstep.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -53,6 +57,8 @@ impl Default for CachePolicy {
 pub trait Document: Send + Sync + 'static + Sized {
     /// Name used in logs (`key set`, `discovery document`).
     const KIND: &'static str;
+    /// The `kind` / `cache` label of its metrics (`jwks`, `discovery`).
+    const METRIC_KIND: &'static str = "other";
     /// Parse a fetched body.
     fn parse(body: &[u8]) -> Result<Self, String>;
 }
@@ -65,6 +71,7 @@ pub struct Snapshot<T> {
     /// When it was fetched.
     pub fetched_at: Instant,
     fresh_until: Instant,
+    refresh_after: Instant,
     generation: u64,
 }
 
@@ -85,6 +92,8 @@ struct UrlState<T> {
     snapshot: RwLock<Option<Arc<Snapshot<T>>>>,
     refresh: tokio::sync::Mutex<()>,
     meta: Mutex<Meta>,
+    refreshing_ahead: AtomicBool,
+    serving_stale: AtomicBool,
 }
 
 impl<T> UrlState<T> {
@@ -93,6 +102,8 @@ impl<T> UrlState<T> {
             snapshot: RwLock::new(None),
             refresh: tokio::sync::Mutex::new(()),
             meta: Mutex::new(Meta::default()),
+            refreshing_ahead: AtomicBool::new(false),
+            serving_stale: AtomicBool::new(false),
         }
     }
 
@@ -117,6 +128,7 @@ pub struct DocumentCache<T: Document> {
     policy: CachePolicy,
     fetches: Arc<AtomicU64>,
     generations: Arc<AtomicU64>,
+    waited: Arc<AtomicU64>,
 }
 
 impl<T: Document> Clone for DocumentCache<T> {
@@ -127,6 +139,7 @@ impl<T: Document> Clone for DocumentCache<T> {
             policy: self.policy.clone(),
             fetches: self.fetches.clone(),
             generations: self.generations.clone(),
+            waited: self.waited.clone(),
         }
     }
 }
@@ -144,12 +157,19 @@ impl<T: Document> DocumentCache<T> {
             policy,
             fetches: Arc::default(),
             generations: Arc::default(),
+            waited: Arc::default(),
         }
     }
 
     /// Fetches attempted so far (all URLs).
     pub fn fetch_count(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// Lookups that could not be answered from the cache at once and waited
+    /// on a fetch (or a back-off check) before answering.
+    pub fn waited_count(&self) -> u64 {
+        self.waited.load(Ordering::Relaxed)
     }
 
     /// The policy in force.
@@ -174,6 +194,10 @@ impl<T: Document> DocumentCache<T> {
         let current = state.current();
         if let Some(snap) = &current {
             if snap.is_fresh(now) {
+                crate::metrics::cache(T::METRIC_KIND, true);
+                if now >= snap.refresh_after {
+                    self.refresh_ahead(&state, url, snap.generation, now);
+                }
                 return Ok(snap.clone());
             }
         }
@@ -181,10 +205,13 @@ impl<T: Document> DocumentCache<T> {
         let guard = match (&current, state.refresh.try_lock()) {
             (_, Ok(guard)) => guard,
             (Some(stale), Err(_)) if self.within_stale_bound(stale, now) => {
+                crate::metrics::cache(T::METRIC_KIND, true);
                 return Ok(stale.clone());
             }
             (_, Err(_)) => state.refresh.lock().await,
         };
+        crate::metrics::cache(T::METRIC_KIND, false);
+        self.waited.fetch_add(1, Ordering::Relaxed);
         let current = state.current();
         let now = Instant::now();
         if let Some(snap) = &current {
@@ -207,6 +234,9 @@ impl<T: Document> DocumentCache<T> {
             Ok(snap) => Ok(snap),
             Err(why) => match current {
                 Some(stale) if self.within_stale_bound(&stale, Instant::now()) => {
+                    if !state.serving_stale.swap(true, Ordering::Relaxed) {
+                        crate::metrics::stale(T::METRIC_KIND, 1.0);
+                    }
                     tracing::warn!(url = %url, kind = T::KIND, reason = %why, "serving last-known-good copy");
                     Ok(stale)
                 }
@@ -246,6 +276,38 @@ impl<T: Document> DocumentCache<T> {
         result.map_err(Unavailable)
     }
 
+    /// Start one background refresh of a fresh document near its expiry,
+    /// unless one runs already, the last fetch failed within the back-off,
+    /// or there is no tokio runtime.
+    fn refresh_ahead(&self, state: &Arc<UrlState<T>>, url: &Url, generation: u64, now: Instant) {
+        let backing_off = state
+            .meta()
+            .last_failure
+            .as_ref()
+            .is_some_and(|(at, _)| now.duration_since(*at) < self.policy.failure_backoff);
+        if backing_off {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if state.refreshing_ahead.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        crate::metrics::background_refresh(T::METRIC_KIND);
+        let (cache, state, url) = (self.clone(), state.clone(), url.clone());
+        runtime.spawn(async move {
+            {
+                let _guard = state.refresh.lock().await;
+                // Still the copy that asked for it: nobody refreshed meanwhile.
+                if state.current().is_some_and(|c| c.generation == generation) {
+                    let _ = cache.fetch_into(&state, &url).await;
+                }
+            }
+            state.refreshing_ahead.store(false, Ordering::Release);
+        });
+    }
+
     fn within_stale_bound(&self, snap: &Snapshot<T>, now: Instant) -> bool {
         now < snap.fresh_until + self.policy.stale_for
     }
@@ -278,21 +340,28 @@ impl<T: Document> DocumentCache<T> {
         match outcome {
             Ok((doc, ttl)) => {
                 let now = Instant::now();
+                let generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
                 let snap = Arc::new(Snapshot {
                     doc: Arc::new(doc),
                     fetched_at: now,
                     fresh_until: now + ttl,
-                    generation: self.generations.fetch_add(1, Ordering::Relaxed) + 1,
+                    refresh_after: now + ttl.mul_f64(refresh_fraction(generation)),
+                    generation,
                 });
                 if let Ok(mut slot) = state.snapshot.write() {
                     *slot = Some(snap.clone());
                 }
                 state.meta().last_failure = None;
+                crate::metrics::fetch(T::METRIC_KIND, true, started.elapsed());
+                if state.serving_stale.swap(false, Ordering::Relaxed) {
+                    crate::metrics::stale(T::METRIC_KIND, -1.0);
+                }
                 tracing::debug!(url = %url, kind = T::KIND, ttl_s = ttl.as_secs(), elapsed_ms = started.elapsed().as_millis() as u64, "fetched");
                 Ok(snap)
             }
             Err(why) => {
                 tracing::warn!(url = %url, kind = T::KIND, reason = %why, "fetch failed");
+                crate::metrics::fetch(T::METRIC_KIND, false, started.elapsed());
                 state.meta().last_failure = Some((Instant::now(), why.clone()));
                 Err(why)
             }
@@ -303,4 +372,21 @@ impl<T: Document> DocumentCache<T> {
     pub fn invalidate_all(&self) {
         self.states.invalidate_all();
     }
+}
+
+/// When, as a fraction of its TTL, a document is refreshed ahead: between
+/// 0.80 and 0.95, varying per fetch and per process so that a fleet spreads
+/// its refreshes.
+fn refresh_fraction(generation: u64) -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    let mut x =
+        nanos ^ generation.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(std::process::id());
+    // splitmix64 finaliser
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    0.80 + 0.15 * ((x % 10_000) as f64 / 10_000.0)
 }

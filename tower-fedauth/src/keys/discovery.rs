@@ -22,6 +22,7 @@ pub struct DiscoveryDocument {
 
 impl Document for DiscoveryDocument {
     const KIND: &'static str = "discovery document";
+    const METRIC_KIND: &'static str = "discovery";
     fn parse(body: &[u8]) -> Result<Self, String> {
         serde_json::from_slice(body).map_err(|e| format!("not a discovery document: {e}"))
     }

@@ -1,6 +1,8 @@
-//! Signing keys: key set parsing, fetching, caching, OIDC discovery.
+//! Signing keys: key set parsing (JWKS and Google's X.509 certificate map),
+//! fetching, caching, OIDC discovery.
 
 mod cache;
+mod certs;
 mod discovery;
 mod fetch;
 mod set;
@@ -12,7 +14,8 @@ pub use set::{KeySet, KeySetError, KeyType, MIN_RSA_BITS, VerificationKey};
 
 impl Document for KeySet {
     const KIND: &'static str = "key set";
+    const METRIC_KIND: &'static str = "jwks";
     fn parse(body: &[u8]) -> Result<Self, String> {
-        KeySet::from_jwks_slice(body).map_err(|e| e.to_string())
+        KeySet::from_document_slice(body).map_err(|e| e.to_string())
     }
 }

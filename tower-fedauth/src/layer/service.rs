@@ -4,8 +4,8 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::{ResponseBody, ResponseFuture};
+use crate::Authenticator;
 use crate::authenticator::Prepared;
-use crate::{AuthError, Authenticator, ErrorCode};
 
 /// Verifies each request before handing it to the inner service.
 #[derive(Debug, Clone)]
@@ -47,10 +47,9 @@ where
         match self.auth.prepare(&req) {
             Err(error) => ResponseFuture::refused(&self.auth, error),
             Ok(Prepared::Anonymous) if self.optional => ResponseFuture::inner(self.inner.call(req)),
-            Ok(Prepared::Anonymous) => ResponseFuture::refused(
-                &self.auth,
-                AuthError::token(ErrorCode::MissingToken, "no Authorization header"),
-            ),
+            Ok(Prepared::Anonymous) => {
+                ResponseFuture::refused(&self.auth, self.auth.refuse_anonymous())
+            }
             Ok(Prepared::Credentials {
                 credentials,
                 property,

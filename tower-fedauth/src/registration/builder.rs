@@ -191,6 +191,20 @@ impl RegistrationBuilder {
         self
     }
 
+    /// With a user directory: whether users it does not know are refused
+    /// (default: the authenticator's setting).
+    pub fn require_known_user(mut self, require: bool) -> Self {
+        self.raw.require_known_user = Some(require);
+        self
+    }
+
+    /// With a user directory: whether users with an unverified email are
+    /// refused (default: the authenticator's setting).
+    pub fn require_verified_email(mut self, require: bool) -> Self {
+        self.raw.require_verified_email = Some(require);
+        self
+    }
+
     /// Check every rule and apply provider defaults.
     pub fn build(self) -> Result<Registration, RegistrationError> {
         validate(self.raw)

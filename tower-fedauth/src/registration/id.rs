@@ -39,6 +39,11 @@ impl RegistrationId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The shared id (a metrics label without a copy).
+    pub(crate) fn shared(&self) -> &Arc<str> {
+        &self.0
+    }
 }
 
 /// The id rule, shared with lookups that want to reject junk ids cheaply.

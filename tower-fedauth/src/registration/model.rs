@@ -11,7 +11,8 @@ use url::Url;
 use super::id::RegistrationId;
 
 /// Which identity provider preset a registration uses: it fixes what the
-/// registration must name and what is derived.
+/// registration must name and what is derived (issuers, key URL, audience,
+/// token kind; see [`crate::providers`] for each preset's rules).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Provider {
@@ -20,13 +21,25 @@ pub enum Provider {
     Oidc,
     /// A bare JWKS URL (the minimal registration: client id + key URL).
     Jwks,
-    /// Microsoft Entra ID (Azure AD).
+    /// Microsoft Entra ID (Azure AD): `tenant` (GUID, `common`,
+    /// `organizations`, `consumers`), `version`; issuers
+    /// `https://login.microsoftonline.com/{tid}/v2.0` and
+    /// `https://sts.windows.net/{tid}/`, keys at
+    /// `https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys`; RS256.
     AzureAd,
-    /// Amazon Cognito user pools.
+    /// Amazon Cognito user pools: `region`, `user_pool_id`; issuer
+    /// `https://cognito-idp.{region}.amazonaws.com/{user_pool_id}` (or the
+    /// `issuer.cognito-idp…` host), keys at `{issuer}/.well-known/jwks.json`;
+    /// `token_use` default `access` (checked by the `client_id` claim); RS256.
     Cognito,
-    /// Auth0, by tenant or custom domain.
+    /// Auth0, by tenant or custom domain: `domain`; issuer
+    /// `https://{domain}/`, keys at `https://{domain}/.well-known/jwks.json`;
+    /// RS256.
     Auth0,
-    /// Firebase Authentication (Google's X.509 key map).
+    /// Firebase Authentication: `project_id`; issuer
+    /// `https://securetoken.google.com/{project_id}`, audience the project,
+    /// keys from Google's X.509 certificate map
+    /// ([`crate::providers::FIREBASE_KEYS_URL`]); RS256, `kid` required.
     Firebase,
     /// Opaque tokens checked at an RFC 7662 introspection endpoint.
     Introspection,
@@ -408,6 +421,12 @@ pub struct Registration {
     pub introspection: Option<IntrospectionConfig>,
     /// `verification-endpoint`: the custom endpoint.
     pub verification: Option<VerificationConfig>,
+    /// With a user directory: refuse users it does not know (403
+    /// `user_unknown`); `None` follows the authenticator's setting.
+    pub require_known_user: Option<bool>,
+    /// With a user directory: refuse users whose email it has not verified
+    /// (403 `user_unknown`); `None` follows the authenticator's setting.
+    pub require_verified_email: Option<bool>,
 }
 
 impl Registration {

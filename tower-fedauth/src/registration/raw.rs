@@ -39,6 +39,8 @@ pub(crate) struct RawRegistration {
     pub claims: Option<ClaimsMapping>,
     pub introspection: Option<RawIntrospection>,
     pub verification: Option<RawVerification>,
+    pub require_known_user: Option<bool>,
+    pub require_verified_email: Option<bool>,
 }
 
 /// The `introspection` table as written.

@@ -62,12 +62,9 @@ pub(super) fn algorithms(cx: &Ctx, names: &[String]) -> Result<Vec<Algorithm>, R
 /// because issuers and key URLs are built from it and compared exactly.
 pub(super) fn azure_tenant(cx: &Ctx, tenant: &str) -> Result<String, RegistrationError> {
     let lower = tenant.to_ascii_lowercase();
-    let guid = lower.len() == 36
-        && lower.char_indices().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == '-',
-            _ => c.is_ascii_hexdigit(),
-        });
-    if guid || matches!(lower.as_str(), "common" | "organizations" | "consumers") {
+    if crate::providers::is_guid(&lower)
+        || matches!(lower.as_str(), "common" | "organizations" | "consumers")
+    {
         Ok(lower)
     } else {
         Err(cx.err(

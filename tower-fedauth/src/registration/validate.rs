@@ -392,5 +392,7 @@ pub(crate) fn validate(raw: RawRegistration) -> Result<Registration, Registratio
         claims,
         introspection,
         verification,
+        require_known_user: raw.require_known_user,
+        require_verified_email: raw.require_verified_email,
     })
 }

@@ -103,10 +103,17 @@ impl CachedRegistry {
             return Ok(None);
         }
         let source = &self.source;
-        self.cache
-            .try_get_with_by_ref(id, async move { source.get(id).await })
+        let mut missed = false;
+        let result = self
+            .cache
+            .try_get_with_by_ref(id, async {
+                missed = true;
+                source.get(id).await
+            })
             .await
-            .map_err(|shared: Arc<SourceError>| (*shared).clone())
+            .map_err(|shared: Arc<SourceError>| (*shared).clone());
+        crate::metrics::cache("registry", !missed);
+        result
     }
 
     /// Forget one id, so the next lookup asks the source (after an edit).

@@ -9,14 +9,24 @@ use futures_util::future::BoxFuture;
 use crate::registration::Registration;
 
 mod cache;
+mod check;
 mod file;
+mod http;
 mod memory;
 mod parse;
+#[cfg(feature = "postgres")]
+mod postgres;
+pub(crate) mod stale;
 
 pub use cache::{CacheConfig, CachedRegistry};
+pub use check::{RegistryEntry, check_registry_file, check_registry_str, parse_registry_entries};
 pub use file::FileRegistry;
+pub use http::{BaseUrlError, HttpClientConfig, HttpRegistry, HttpRegistryConfig};
+pub(crate) use http::{SourceClient, base_url, item_url};
 pub use memory::InMemoryRegistry;
 pub use parse::{RegistryFormat, RegistryLoadError, parse_registry_str};
+#[cfg(feature = "postgres")]
+pub use postgres::{ListenerHandle, PostgresError, PostgresRegistry, PostgresRegistryConfig};
 
 /// Where registrations are looked up; implement it to serve them from a
 /// database or a remote service. Put a [`CachedRegistry`] in front of slow

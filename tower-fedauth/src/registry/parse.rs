@@ -129,7 +129,7 @@ impl RegistryLoadError {
     }
 }
 
-fn document_error(message: impl Into<String>) -> RegistryLoadError {
+pub(crate) fn document_error(message: impl Into<String>) -> RegistryLoadError {
     RegistryLoadError::Invalid {
         path: None,
         index: None,
@@ -148,48 +148,7 @@ pub fn parse_registry_str(
     text: &str,
     format: RegistryFormat,
 ) -> Result<Vec<Registration>, RegistryLoadError> {
-    let doc = match format {
-        RegistryFormat::Toml => toml_document(text)?,
-        RegistryFormat::Json => serde_json::from_str::<Value>(text).map_err(|e| {
-            let suffix = format!(" at line {} column {}", e.line(), e.column());
-            let message = e.to_string();
-            RegistryLoadError::Syntax {
-                path: None,
-                format,
-                line: e.line(),
-                column: e.column(),
-                message: message.strip_suffix(&suffix).unwrap_or(&message).to_owned(),
-            }
-        })?,
-    };
-    let Value::Object(top) = doc else {
-        return Err(document_error(
-            "the document must be a table with a `registrations` array",
-        ));
-    };
-    if let Some(key) = top.keys().find(|k| *k != "registrations") {
-        return Err(RegistryLoadError::Invalid {
-            path: None,
-            index: None,
-            error: RegistrationError {
-                registration: None,
-                field: key.clone(),
-                message: "unknown top-level key; only `registrations` is allowed".into(),
-            },
-        });
-    }
-    // Required even when empty (`registrations = []`): an empty or truncated
-    // file must not silently unregister every application on reload.
-    let entries = match top.get("registrations") {
-        Some(Value::Array(entries)) => entries,
-        Some(_) => return Err(document_error("must be an array of tables")),
-        None => {
-            return Err(document_error(
-                "is missing (write `registrations = []` for an empty registry)",
-            ));
-        }
-    };
-    let registrations = entries
+    let registrations = document_entries(text, format)?
         .iter()
         .enumerate()
         .map(|(i, entry)| {
@@ -202,6 +161,62 @@ pub fn parse_registry_str(
         .collect::<Result<Vec<_>, _>>()?;
     check_unique(&registrations)?;
     Ok(registrations)
+}
+
+/// The entries of the `registrations` array, as written (not validated):
+/// syntax and document shape are checked.
+pub(crate) fn document_entries(
+    text: &str,
+    format: RegistryFormat,
+) -> Result<Vec<Value>, RegistryLoadError> {
+    let doc = document(text, format)?;
+    let Value::Object(top) = doc else {
+        return Err(document_error(
+            "the document must be a table with a `registrations` array",
+        ));
+    };
+    if let Some(key) = top.keys().find(|k| *k != "registrations") {
+        return Err(unknown_top_level_key(key));
+    }
+    // Required even when empty (`registrations = []`): an empty or truncated
+    // file must not silently unregister every application on reload.
+    match top.into_iter().find(|(k, _)| k == "registrations") {
+        Some((_, Value::Array(entries))) => Ok(entries),
+        Some(_) => Err(document_error("must be an array of tables")),
+        None => Err(document_error(
+            "is missing (write `registrations = []` for an empty registry)",
+        )),
+    }
+}
+
+pub(crate) fn unknown_top_level_key(key: &str) -> RegistryLoadError {
+    RegistryLoadError::Invalid {
+        path: None,
+        index: None,
+        error: RegistrationError {
+            registration: None,
+            field: key.to_owned(),
+            message: "unknown top-level key; only `registrations` is allowed".into(),
+        },
+    }
+}
+
+/// The document as a JSON value; only the syntax is checked.
+pub(crate) fn document(text: &str, format: RegistryFormat) -> Result<Value, RegistryLoadError> {
+    Ok(match format {
+        RegistryFormat::Toml => toml_document(text)?,
+        RegistryFormat::Json => serde_json::from_str::<Value>(text).map_err(|e| {
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            let message = e.to_string();
+            RegistryLoadError::Syntax {
+                path: None,
+                format,
+                line: e.line(),
+                column: e.column(),
+                message: message.strip_suffix(&suffix).unwrap_or(&message).to_owned(),
+            }
+        })?,
+    })
 }
 
 fn toml_document(text: &str) -> Result<Value, RegistryLoadError> {

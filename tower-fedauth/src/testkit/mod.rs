@@ -2,12 +2,17 @@
 //! signatures and real HTTP on `127.0.0.1` (ephemeral port).
 //!
 //! - [`TestKey`]: RSA, ECDSA P-256/P-384 and Ed25519 keys that sign every JWS
-//!   algorithm a verifier may accept, and export JWKs, SPKI DER and PEM.
+//!   algorithm a verifier may accept, and export JWKs, SPKI DER and PEM;
+//!   [`certificate_pem`] / [`certificate_map`] wrap RSA keys in self-signed
+//!   X.509 certificates, in Google's `{kid: PEM}` map (Firebase).
 //! - [`TokenBuilder`]: mints valid tokens, provider-shaped claim sets (Entra
 //!   ID, Cognito, Auth0, Firebase) and malicious ones (`alg: none`, HMAC key
 //!   confusion, wrong `kid`, tampered claims, ...).
-//! - [`MockIdp`]: serves discovery, JWKS and userinfo, counts fetches, and
+//! - [`MockIdp`]: serves discovery, JWKS (or an X.509 certificate map) and
+//!   userinfo, counts fetches, and
 //!   simulates rotation, outages, slowness and lying discovery documents.
+//! - [`MockOpaqueIdp`]: an RFC 7662 introspection endpoint and a custom
+//!   verification endpoint (opaque tokens) that record what they receive.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -20,8 +25,10 @@
 //! ```
 
 pub mod keys;
+pub mod opaque;
 pub mod server;
 pub mod token;
+pub mod x509;
 
 #[cfg(test)]
 mod server_tests;
@@ -29,5 +36,7 @@ mod server_tests;
 mod tests;
 
 pub use keys::{KeyKind, TestKey, jwks};
+pub use opaque::{MockAnswer, MockOpaqueIdp, RecordedRequest};
 pub use server::{DEFAULT_CLIENT_ID, MockIdp};
 pub use token::TokenBuilder;
+pub use x509::{certificate_map, certificate_pem};

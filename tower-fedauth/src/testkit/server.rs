@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 
 use super::keys::{TestKey, jwks};
 use super::token::TokenBuilder;
+use super::x509::certificate_map;
 
 /// The client id (audience) that [`MockIdp::token`] uses.
 pub const DEFAULT_CLIENT_ID: &str = "app-1";
@@ -34,6 +35,7 @@ struct Shared {
     base_url: String,
     keys: Mutex<Vec<TestKey>>,
     raw_jwks: Mutex<Option<String>>,
+    x509: AtomicBool,
     max_age: Mutex<Option<u64>>,
     outage: AtomicBool,
     delay: Mutex<Duration>,
@@ -99,6 +101,7 @@ impl MockIdp {
             base_url: format!("http://{addr}"),
             keys: Mutex::new(keys),
             raw_jwks: Mutex::new(None),
+            x509: AtomicBool::new(false),
             max_age: Mutex::new(Some(300)),
             outage: AtomicBool::new(false),
             delay: Mutex::new(Duration::ZERO),
@@ -204,6 +207,14 @@ impl MockIdp {
     /// returns to the generated set).
     pub fn set_raw_jwks(&self, body: Option<String>) {
         *lock(&self.shared.raw_jwks) = body;
+    }
+
+    /// While `on`, `/jwks` serves the keys as Google's X.509 certificate map
+    /// (`{kid: PEM certificate}`, the format of Firebase's key URL) instead
+    /// of a JWKS. The keys must be RSA keys. A raw body set by
+    /// [`Self::set_raw_jwks`] still wins.
+    pub fn set_x509_certificate_map(&self, on: bool) {
+        self.shared.x509.store(on, Ordering::SeqCst);
     }
 
     /// `Cache-Control: max-age=N` on `/jwks` and discovery; `None` sends no
@@ -325,7 +336,14 @@ async fn jwks_handler(State(s): State<Arc<Shared>>) -> Response {
         return down();
     }
     let raw = lock(&s.raw_jwks).clone();
-    let body = raw.unwrap_or_else(|| jwks(&lock(&s.keys)).to_string());
+    let body = raw.unwrap_or_else(|| {
+        let keys = lock(&s.keys);
+        if s.x509.load(Ordering::SeqCst) {
+            certificate_map(&keys).to_string()
+        } else {
+            jwks(&keys).to_string()
+        }
+    });
     s.cacheable_json(body)
 }
 

@@ -284,3 +284,41 @@ fn provider_presets() {
     assert!(c["auth_time"].is_i64());
     assert!(c["firebase"]["sign_in_provider"].is_string());
 }
+
+#[test]
+fn certificate_map_serves_the_keys_public_keys() -> TestResult {
+    let keys = [TestKey::rsa("c1"), TestKey::rsa("c2")];
+    let map = super::certificate_map(&keys);
+    let pem = map["c1"].as_str().unwrap_or_default();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"), "{pem}");
+    assert!(pem.ends_with("-----END CERTIFICATE-----\n"));
+
+    let set = crate::keys::KeySet::from_document_slice(map.to_string().as_bytes())?;
+    assert_eq!(set.keys().len(), 2);
+    assert_eq!(set.skipped(), 0);
+    let key = set.by_kid("c2").next().ok_or("c2 parsed")?;
+    assert_eq!(key.key_type, crate::keys::KeyType::Rsa);
+    let token = TokenBuilder::new().subject("s").sign(&keys[1]);
+    let (input, sig) = split(&token);
+    assert!(jsonwebtoken::crypto::verify(
+        sig,
+        input.as_bytes(),
+        &key.decoding,
+        Algorithm::RS256
+    )?);
+    let other = TokenBuilder::new().subject("s").sign(&keys[0]);
+    let (input, sig) = split(&other);
+    assert!(!jsonwebtoken::crypto::verify(
+        sig,
+        input.as_bytes(),
+        &key.decoding,
+        Algorithm::RS256
+    )?);
+    Ok(())
+}
+
+#[test]
+#[should_panic(expected = "RSA keys only")]
+fn certificates_are_rsa_only() {
+    let _ = super::certificate_pem(&TestKey::ec_p256("ec"));
+}

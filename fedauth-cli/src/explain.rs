@@ -1,0 +1,408 @@
+//! `fedauth explain`: run the real verification of one token and print
+//! each check of the contract's order (errors.md) with pass or fail.
+//!
+//! The verification is the library's own: the refusal code tells which
+//! check failed, every check before it passed, the ones after were not
+//! reached. What is shown of the token is its header and a few claims
+//! (never its signature); nothing of the registration's secrets.
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use serde_json::{Map, Value};
+use tower_fedauth::registry::FileRegistry;
+use tower_fedauth::{
+    AuthContext, AuthError, Authenticator, ErrorCode, PropertyResolver, Registration,
+};
+
+use crate::args::{Args, UsageError};
+
+pub const HELP: &str = "\
+fedauth explain: why is this token accepted or refused?
+
+Usage:
+  fedauth explain --registry FILE --registration ID --token TOKEN [options]
+
+Runs the real verification (the registry file's registration, its identity
+provider's keys fetched over the network) and prints each check with PASS
+or FAIL: header, registration, token structure, algorithm, key, signature,
+token kind, issuer, audience, time, claims, user directory, property and
+roles; then the final HTTP status and refusal code. The token's header and
+main claims are shown; its signature and the registration's secrets never.
+
+Options:
+  --registry FILE       the registry file (.toml or .json)
+  --registration ID     the x-sc-auth value
+  --token TOKEN         the Authorization value (`-`: read it from stdin;
+                        prefer that: command lines are visible to others)
+  --token-file PATH     read the token from a file instead
+  --property ID         the property the request is for
+  --allow-http          accept http:// key and discovery URLs (local IdPs)
+
+Exit status: 0 accepted; 1 refused or the registry file is bad; 2 usage
+error.
+";
+
+/// The checks, in the contract's order, and the codes each one refuses with.
+const STEPS: &[(&str, &[ErrorCode])] = &[
+    (
+        "header",
+        &[
+            ErrorCode::InvalidRequest,
+            ErrorCode::MissingToken,
+            ErrorCode::MissingRegistration,
+        ],
+    ),
+    (
+        "registration",
+        &[
+            ErrorCode::UnknownRegistration,
+            ErrorCode::RegistrationDisabled,
+            ErrorCode::RegistryUnavailable,
+        ],
+    ),
+    ("structure", &[ErrorCode::MalformedToken]),
+    ("algorithm", &[ErrorCode::UnsupportedAlgorithm]),
+    ("key", &[ErrorCode::UnknownKey, ErrorCode::IdpUnavailable]),
+    (
+        "signature",
+        &[ErrorCode::InvalidSignature, ErrorCode::InactiveToken],
+    ),
+    ("token kind", &[ErrorCode::InvalidTokenUse]),
+    ("issuer", &[ErrorCode::InvalidIssuer]),
+    ("audience", &[ErrorCode::InvalidAudience]),
+    (
+        "time",
+        &[ErrorCode::TokenExpired, ErrorCode::TokenNotYetValid],
+    ),
+    ("claims", &[ErrorCode::InvalidClaims]),
+    (
+        "user directory",
+        &[
+            ErrorCode::UserUnknown,
+            ErrorCode::UserBlocked,
+            ErrorCode::DirectoryUnavailable,
+        ],
+    ),
+    (
+        "roles",
+        &[ErrorCode::PropertyNotEnabled, ErrorCode::InsufficientRole],
+    ),
+];
+
+const PROPERTY_HEADER: &str = "x-fedauth-property";
+
+struct Input {
+    registry: String,
+    registration: String,
+    token: String,
+    property: Option<String>,
+    allow_http: bool,
+}
+
+fn read_token(args: &mut Args) -> Result<String, UsageError> {
+    let token = match (args.option("token")?, args.option("token-file")?) {
+        (Some(_), Some(_)) => {
+            return Err(UsageError("give --token or --token-file, not both".into()));
+        }
+        (None, None) => return Err(UsageError("--token (or --token-file) is required".into())),
+        (Some(t), None) if t == "-" => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| UsageError(format!("cannot read the token from stdin: {e}")))?;
+            s
+        }
+        (Some(t), None) => t,
+        (None, Some(path)) => std::fs::read_to_string(&path)
+            .map_err(|e| UsageError(format!("--token-file {path}: {e}")))?,
+    };
+    Ok(token.trim().to_owned())
+}
+
+pub fn run(mut args: Args) -> Result<ExitCode, UsageError> {
+    if args.wants_help() {
+        print!("{HELP}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let input = Input {
+        registry: args.required("registry")?,
+        registration: args.required("registration")?,
+        token: read_token(&mut args)?,
+        property: args.option("property")?,
+        allow_http: args.flag("allow-http"),
+    };
+    args.positionals().and_then(|rest| match rest.first() {
+        Some(extra) => Err(UsageError(format!("unexpected argument {extra:?}"))),
+        None => Ok(()),
+    })?;
+    let registry = match FileRegistry::load(&input.registry) {
+        Ok(r) => Arc::new(r),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    Ok(crate::runtime().block_on(explain(&input, registry)))
+}
+
+async fn explain(input: &Input, registry: Arc<FileRegistry>) -> ExitCode {
+    let registration = registry.lookup(&input.registration);
+    let mut builder = Authenticator::builder_arc(registry).allow_http(input.allow_http);
+    if input.property.is_some() {
+        builder = builder.property(PropertyResolver::Header(http::HeaderName::from_static(
+            PROPERTY_HEADER,
+        )));
+    }
+    let auth = builder.build();
+    let mut request = http::Request::builder()
+        .header(http::header::AUTHORIZATION, &input.token)
+        .header("x-sc-auth", &input.registration);
+    if let Some(property) = &input.property {
+        request = request.header(PROPERTY_HEADER, property);
+    }
+    let request = match request.body(()) {
+        Ok(r) => r,
+        Err(_) => {
+            println!(
+                "FAIL  header          a header value is not valid in HTTP (control characters?)"
+            );
+            println!("\nresult: refused, HTTP 400, code invalid_request");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let bare = input
+        .token
+        .split_once(' ')
+        .map_or(input.token.as_str(), |(_, t)| t.trim());
+    let (header, claims) = decode(bare);
+    println!(
+        "registration {} in {}",
+        shown(&input.registration),
+        input.registry
+    );
+    describe_token(&header, &claims);
+    println!();
+
+    let outcome = auth.authenticate(&request).await;
+    let failed_at = outcome.as_ref().err().map(step_of);
+    for (index, (name, _)) in STEPS.iter().enumerate() {
+        let line = match failed_at {
+            Some(at) if index == at => {
+                let e = outcome
+                    .as_ref()
+                    .err()
+                    .map(|e| format!("{}: {}", e.code(), e.detail()));
+                format!("FAIL  {name:<15} {}", e.unwrap_or_default())
+            }
+            Some(at) if index > at => format!(" --   {name:<15} not reached"),
+            _ => format!(
+                "PASS  {name:<15} {}",
+                passed(
+                    name,
+                    registration.as_deref(),
+                    &header,
+                    &claims,
+                    outcome.as_ref().ok()
+                )
+            ),
+        };
+        println!("{line}");
+    }
+    println!();
+    match outcome {
+        Ok(ctx) => {
+            println!(
+                "result: accepted, subject {}, roles [{}]",
+                shown(ctx.subject()),
+                ctx.roles().iter().collect::<Vec<_>>().join(", ")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!(
+                "result: refused, HTTP {}, code {} ({})",
+                e.status().as_u16(),
+                e.code(),
+                e.code().message()
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn step_of(error: &AuthError) -> usize {
+    let code = error.code();
+    // Userinfo is fetched with the claims (step 11), not the keys.
+    if code == ErrorCode::IdpUnavailable && error.detail().starts_with("userinfo") {
+        return STEPS.iter().position(|(n, _)| *n == "claims").unwrap_or(0);
+    }
+    STEPS
+        .iter()
+        .position(|(_, codes)| codes.contains(&code))
+        .unwrap_or(0)
+}
+
+/// The header and payload of a compact JWS, if they decode; never the
+/// signature.
+fn decode(token: &str) -> (Map<String, Value>, Map<String, Value>) {
+    let mut parts = token.split('.');
+    let mut part = || {
+        parts
+            .next()
+            .and_then(|p| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(p.trim_end_matches('='))
+                    .ok()
+            })
+            .and_then(|bytes| serde_json::from_slice::<Map<String, Value>>(&bytes).ok())
+            .unwrap_or_default()
+    };
+    (part(), part())
+}
+
+/// A value for display: printable ASCII, bounded.
+fn shown(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .take(120)
+        .collect();
+    if s.chars().count() > 120 {
+        out.push('…');
+    }
+    out
+}
+
+fn value(map: &Map<String, Value>, key: &str) -> Option<String> {
+    map.get(key).map(|v| match v {
+        Value::String(s) => shown(s),
+        other => shown(&other.to_string()),
+    })
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn describe_token(header: &Map<String, Value>, claims: &Map<String, Value>) {
+    if header.is_empty() {
+        println!("token: not a JWT with a readable header (an opaque token?)");
+        return;
+    }
+    let list = |map: &Map<String, Value>, keys: &[&str]| {
+        keys.iter()
+            .filter_map(|k| value(map, k).map(|v| format!("{k}={v}")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!(
+        "token header (unverified): {}",
+        list(header, &["alg", "kid", "typ"])
+    );
+    println!(
+        "token claims (unverified): {}",
+        list(
+            claims,
+            &[
+                "iss",
+                "sub",
+                "aud",
+                "azp",
+                "client_id",
+                "token_use",
+                "tid",
+                "ver"
+            ]
+        )
+    );
+    let t = now();
+    for key in ["exp", "nbf", "iat"] {
+        if let Some(at) = claims.get(key).and_then(Value::as_i64) {
+            let when = if at >= t {
+                format!("in {} s", at - t)
+            } else {
+                format!("{} s ago", t - at)
+            };
+            println!("token {key}: {at} ({when})");
+        }
+    }
+}
+
+/// What a passed check established.
+fn passed(
+    step: &str,
+    reg: Option<&Registration>,
+    header: &Map<String, Value>,
+    claims: &Map<String, Value>,
+    ctx: Option<&AuthContext>,
+) -> String {
+    let none = || "-".to_owned();
+    match step {
+        "header" => "Authorization and x-sc-auth are well-formed".into(),
+        "registration" => reg.map_or_else(none, |r| {
+            format!(
+                "{}: provider {}, client {}, enabled",
+                r.id,
+                r.provider,
+                r.client_id().map(shown).unwrap_or_else(none)
+            )
+        }),
+        "structure" => "three base64url parts, JSON header and payload".into(),
+        "algorithm" => format!(
+            "{} is allowed ({})",
+            value(header, "alg").unwrap_or_else(none),
+            reg.map(|r| r
+                .algorithms
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect::<Vec<_>>()
+                .join(", "))
+                .unwrap_or_default()
+        ),
+        "key" => format!(
+            "key {} found",
+            value(header, "kid").map_or("(no kid: the only candidate)".into(), |k| format!(
+                "kid {k}"
+            ))
+        ),
+        "signature" => "verifies".into(),
+        "token kind" => format!(
+            "accepted kind: {}",
+            reg.map_or_else(none, |r| r.token_use.to_string())
+        ),
+        "issuer" => {
+            value(claims, "iss").unwrap_or_else(|| "not checked for this registration".into())
+        }
+        "audience" => format!(
+            "names client {}",
+            reg.and_then(|r| r.client_id())
+                .map(shown)
+                .unwrap_or_else(none)
+        ),
+        "time" => "within exp / nbf / iat, with leeway".into(),
+        "claims" => format!(
+            "subject {}",
+            ctx.map(|c| shown(c.subject())).unwrap_or_else(none)
+        ),
+        "user directory" => match ctx.and_then(|c| c.user()) {
+            Some(user) => format!("known user {}", shown(&user.id)),
+            None => "no user directory configured".into(),
+        },
+        "roles" => match ctx {
+            Some(c) => format!(
+                "property {}, roles [{}]",
+                c.property().map(shown).unwrap_or_else(|| "(none)".into()),
+                c.roles().iter().collect::<Vec<_>>().join(", ")
+            ),
+            None => none(),
+        },
+        _ => none(),
+    }
+}

@@ -1,0 +1,689 @@
+//! Identity providers and registry services that misbehave on purpose: real
+//! loopback servers (raw `tokio` sockets, so they can do what no framework
+//! lets a server do) behind the key URL, discovery, userinfo, introspection
+//! and the registry service, with every fault of issue 8:
+//!
+//! refuses connections; accepts and never answers; answers 500; answers 200
+//! with garbage, with an empty document, with a 50 MiB body (with and
+//! without `Content-Length`), slowly one byte a second; redirects in a loop;
+//! rotates keys mid-load.
+//!
+//! For each: the status and code callers get with nothing cached, that no
+//! request takes longer than the fetch timeout (plus 2 s of slack), that a
+//! cached copy keeps serving within its stale bound (and stops after it),
+//! and that service recovers by itself once the fault ends.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fedauth_tests::*;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tower_fedauth::keys::{CachePolicy, FetchConfig};
+use tower_fedauth::registry::{CacheConfig, HttpClientConfig, HttpRegistry, HttpRegistryConfig};
+use tower_fedauth::testkit::{TestKey, TokenBuilder, jwks};
+use tower_fedauth::{Authenticator, FedAuthLayer};
+
+/// The fetch timeout of every client under test.
+const TIMEOUT: Duration = Duration::from_millis(400);
+/// Freshness of cached documents.
+const TTL: Duration = Duration::from_millis(100);
+/// How long past freshness a cached document serves while its source fails.
+const STALE_FOR: Duration = Duration::from_millis(800);
+/// Slack on "nothing hangs past the timeout" (a loaded CI machine).
+const SLACK: Duration = Duration::from_secs(2);
+
+/// What a faulty server does with every request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// Serve correct answers.
+    Healthy,
+    /// Not listening: connections are refused.
+    Refuse,
+    /// Accept, read the request, never answer.
+    Hang,
+    /// `500` with a text body.
+    Status500,
+    /// `200`, `application/json`, a body that is not JSON.
+    Garbage,
+    /// `200` with an empty document: `{"keys":[]}` for keys, `{}` otherwise.
+    Empty,
+    /// `200` with `Content-Length: 52428800` and that many bytes.
+    HugeWithLength,
+    /// `200` streaming 50 MiB without a length, until the client hangs up.
+    HugeStreamed,
+    /// The correct answer, one byte a second.
+    Slow,
+    /// `302` to itself, forever.
+    RedirectLoop,
+}
+
+const FAULTS: [Fault; 9] = [
+    Fault::Refuse,
+    Fault::Hang,
+    Fault::Status500,
+    Fault::Garbage,
+    Fault::Empty,
+    Fault::HugeWithLength,
+    Fault::HugeStreamed,
+    Fault::Slow,
+    Fault::RedirectLoop,
+];
+
+/// What the healthy answers are made of; shared by the healthy and the
+/// faulty server of a scenario.
+struct Idp {
+    keys: Mutex<Vec<TestKey>>,
+    /// The issuer: the healthy server's base URL.
+    issuer: Mutex<String>,
+    /// Where discovery documents say userinfo is.
+    userinfo_url: Mutex<String>,
+    /// The registry service's registrations, by id.
+    registrations: Mutex<HashMap<String, Value>>,
+}
+
+impl Idp {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            keys: Mutex::new(vec![TestKey::rsa("key-1")]),
+            issuer: Mutex::new(String::new()),
+            userinfo_url: Mutex::new(String::new()),
+            registrations: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn issuer(&self) -> String {
+        self.issuer.lock().unwrap().clone()
+    }
+
+    fn signing_key(&self) -> TestKey {
+        self.keys.lock().unwrap()[0].clone()
+    }
+
+    /// A valid token, unique (`jti`), for client `app-1`.
+    fn mint(&self) -> String {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        TokenBuilder::new()
+            .issuer(self.issuer())
+            .subject("alice")
+            .audience("app-1")
+            .claim("jti", format!("t-{}", N.fetch_add(1, Ordering::Relaxed)))
+            .sign(&self.signing_key())
+    }
+
+    /// The correct answer to `method path`: (status, body).
+    fn answer(&self, method: &str, path: &str, authorized: bool) -> (u16, String) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let issuer = self.issuer();
+        match (method, path) {
+            ("GET", "/jwks") => (200, jwks(&self.keys.lock().unwrap()).to_string()),
+            ("GET", "/.well-known/openid-configuration") => (
+                200,
+                json!({
+                    "issuer": issuer,
+                    "jwks_uri": format!("{issuer}/jwks"),
+                    "userinfo_endpoint": *self.userinfo_url.lock().unwrap(),
+                })
+                .to_string(),
+            ),
+            ("GET", "/userinfo") if authorized => (
+                200,
+                json!({"sub": "alice", "preferred_username": "alice-from-userinfo"}).to_string(),
+            ),
+            ("GET", "/userinfo") => (401, "{}".into()),
+            ("POST", "/introspect") => (
+                200,
+                json!({"active": true, "sub": "alice", "client_id": "app-1", "exp": now + 300})
+                    .to_string(),
+            ),
+            ("GET", p) if p.starts_with("/registrations/") => {
+                let id = &p["/registrations/".len()..];
+                match self.registrations.lock().unwrap().get(id) {
+                    Some(reg) => (200, reg.to_string()),
+                    None => (404, "{}".into()),
+                }
+            }
+            _ => (404, "{}".into()),
+        }
+    }
+}
+
+struct ServerState {
+    fault: Mutex<Fault>,
+    idp: Arc<Idp>,
+    requests: AtomicUsize,
+}
+
+/// A loopback HTTP/1.1 server that answers correctly or with a fault.
+struct FaultServer {
+    addr: SocketAddr,
+    state: Arc<ServerState>,
+    accept: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for FaultServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.accept.lock().unwrap().take() {
+            task.abort();
+        }
+    }
+}
+
+impl FaultServer {
+    async fn start(idp: Arc<Idp>) -> FaultServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(ServerState {
+            fault: Mutex::new(Fault::Healthy),
+            idp,
+            requests: AtomicUsize::new(0),
+        });
+        let server = FaultServer {
+            addr,
+            state,
+            accept: Mutex::new(None),
+        };
+        server.serve(listener);
+        server
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let state = self.state.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(handle(stream, state.clone()));
+            }
+        });
+        *self.accept.lock().unwrap() = Some(task);
+    }
+
+    fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn requests(&self) -> usize {
+        self.state.requests.load(Ordering::SeqCst)
+    }
+
+    /// Switch the fault; `Refuse` closes the listening socket, leaving it
+    /// opens it again on the same port.
+    async fn set(&self, fault: Fault) {
+        let before = std::mem::replace(&mut *self.state.fault.lock().unwrap(), fault);
+        if fault == Fault::Refuse && before != Fault::Refuse {
+            let task = self.accept.lock().unwrap().take();
+            if let Some(task) = task {
+                task.abort();
+                let _ = task.await;
+            }
+        } else if before == Fault::Refuse && fault != Fault::Refuse {
+            let mut attempts = 0;
+            let listener = loop {
+                match TcpListener::bind(self.addr).await {
+                    Ok(l) => break l,
+                    Err(e) if attempts < 100 => {
+                        attempts += 1;
+                        let _ = e;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(e) => panic!("cannot listen on {} again: {e}", self.addr),
+                }
+            };
+            self.serve(listener);
+        }
+    }
+}
+
+/// Read one request: (method, path, whether it has an Authorization).
+async fn read_request(stream: &mut TcpStream) -> Option<(String, String, bool)> {
+    let mut buf = Vec::with_capacity(1024);
+    let head_end = loop {
+        let mut chunk = [0u8; 1024];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if buf.len() > 64 * 1024 {
+            return None;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let mut request_line = lines.next()?.split(' ');
+    let method = request_line.next()?.to_owned();
+    let path = request_line.next()?.split('?').next()?.to_owned();
+    let mut length = 0usize;
+    let mut authorized = false;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.trim().parse().unwrap_or(0);
+        } else if name.eq_ignore_ascii_case("authorization") {
+            authorized = true;
+        }
+    }
+    // Read the body, so closing the socket does not reset the answer.
+    let mut have = buf.len() - head_end;
+    while have < length {
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        have += n;
+    }
+    Some((method, path, authorized))
+}
+
+fn head(status: u16, length: Option<usize>, extra: &str) -> String {
+    let reason = match status {
+        200 => "OK",
+        302 => "Found",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        _ => "Internal Server Error",
+    };
+    let length = length
+        .map(|l| format!("content-length: {l}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n\
+         cache-control: max-age=0\r\nconnection: close\r\n{length}{extra}\r\n"
+    )
+}
+
+async fn handle(mut stream: TcpStream, state: Arc<ServerState>) {
+    let Some((method, path, authorized)) = read_request(&mut stream).await else {
+        return;
+    };
+    state.requests.fetch_add(1, Ordering::SeqCst);
+    let fault = *state.fault.lock().unwrap();
+    let (status, body) = state.idp.answer(&method, &path, authorized);
+    const FIFTY_MIB: usize = 50 << 20;
+    match fault {
+        Fault::Healthy | Fault::Refuse => {
+            let _ = stream
+                .write_all(format!("{}{body}", head(status, Some(body.len()), "")).as_bytes())
+                .await;
+        }
+        Fault::Hang => {
+            // Keep the connection open, say nothing, until the client gives up.
+            let mut sink = [0u8; 64];
+            while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+        }
+        Fault::Status500 => {
+            let body = "internal error";
+            let _ = stream
+                .write_all(format!("{}{body}", head(500, Some(body.len()), "")).as_bytes())
+                .await;
+        }
+        Fault::Garbage => {
+            let body = "<html>\u{0}\u{7f} this is not { JSON";
+            let _ = stream
+                .write_all(format!("{}{body}", head(200, Some(body.len()), "")).as_bytes())
+                .await;
+        }
+        Fault::Empty => {
+            let body = if path == "/jwks" {
+                r#"{"keys":[]}"#
+            } else {
+                "{}"
+            };
+            let _ = stream
+                .write_all(format!("{}{body}", head(200, Some(body.len()), "")).as_bytes())
+                .await;
+        }
+        Fault::HugeWithLength | Fault::HugeStreamed => {
+            let length = (fault == Fault::HugeWithLength).then_some(FIFTY_MIB);
+            if stream
+                .write_all(head(200, length, "").as_bytes())
+                .await
+                .is_err()
+            {
+                return;
+            }
+            let chunk = vec![b' '; 64 * 1024];
+            let mut sent = 0;
+            while sent < FIFTY_MIB && stream.write_all(&chunk).await.is_ok() {
+                sent += chunk.len();
+            }
+        }
+        Fault::Slow => {
+            let whole = format!("{}{body}", head(status, Some(body.len()), ""));
+            let (head_part, body_part) = whole.split_at(whole.len() - body.len());
+            if stream.write_all(head_part.as_bytes()).await.is_err() {
+                return;
+            }
+            for byte in body_part.bytes() {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if stream.write_all(&[byte]).await.is_err() {
+                    return;
+                }
+            }
+        }
+        Fault::RedirectLoop => {
+            let _ = stream
+                .write_all(head(302, Some(0), &format!("location: {path}\r\n")).as_bytes())
+                .await;
+        }
+    }
+}
+
+/// The endpoint a scenario breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Keys,
+    Discovery,
+    Userinfo,
+    Introspection,
+    Registry,
+}
+
+/// One scenario: a healthy server, a faulty one for the endpoint under
+/// test, and a layer configured with the test's timings.
+struct Scenario {
+    endpoint: Endpoint,
+    idp: Arc<Idp>,
+    #[allow(dead_code)]
+    healthy: FaultServer,
+    faulty: FaultServer,
+    layer: FedAuthLayer,
+}
+
+fn fetch_config() -> FetchConfig {
+    FetchConfig {
+        timeout: TIMEOUT,
+        allow_http: true,
+        ..FetchConfig::default()
+    }
+}
+
+fn policy() -> CachePolicy {
+    CachePolicy {
+        default_ttl: TTL,
+        min_ttl: TTL,
+        max_ttl: TTL,
+        stale_for: STALE_FOR,
+        refresh_cooldown: Duration::ZERO,
+        failure_backoff: Duration::ZERO,
+        ..CachePolicy::default()
+    }
+}
+
+impl Scenario {
+    async fn new(endpoint: Endpoint) -> Scenario {
+        let idp = Idp::new();
+        let healthy = FaultServer::start(idp.clone()).await;
+        let faulty = FaultServer::start(idp.clone()).await;
+        *idp.issuer.lock().unwrap() = healthy.base();
+        *idp.userinfo_url.lock().unwrap() = format!("{}/userinfo", healthy.base());
+        let (h, f) = (healthy.base(), faulty.base());
+        let reg = match endpoint {
+            Endpoint::Keys => format!(
+                "provider = \"jwks\"\nclient_id = \"app-1\"\nissuer = \"{h}\"\njwks_uri = \"{f}/jwks\"\n"
+            ),
+            Endpoint::Discovery => format!(
+                "provider = \"oidc\"\nclient_id = \"app-1\"\nissuer = \"{h}\"\n\
+                 discovery_url = \"{f}/.well-known/openid-configuration\"\n"
+            ),
+            Endpoint::Userinfo => {
+                *idp.userinfo_url.lock().unwrap() = format!("{f}/userinfo");
+                format!(
+                    "provider = \"oidc\"\nclient_id = \"app-1\"\nissuer = \"{h}\"\n\
+                     [registrations.claims]\nuserinfo = true\n"
+                )
+            }
+            Endpoint::Introspection => format!(
+                "provider = \"introspection\"\nclient_id = \"app-1\"\n\
+                 [registrations.introspection]\nendpoint = \"{f}/introspect\"\n\
+                 client_id = \"rs\"\nclient_secret = \"s3cret\"\n"
+            ),
+            Endpoint::Registry => format!(
+                "provider = \"jwks\"\nclient_id = \"app-1\"\nissuer = \"{h}\"\njwks_uri = \"{h}/jwks\"\n"
+            ),
+        };
+        let toml = format!("[[registrations]]\nid = \"quid-1\"\n{reg}");
+        let builder = if endpoint == Endpoint::Registry {
+            let doc: Value = serde_json::to_value(toml.parse::<toml::Table>().unwrap()).unwrap();
+            idp.registrations
+                .lock()
+                .unwrap()
+                .insert("quid-1".into(), doc["registrations"][0].clone());
+            let source = HttpRegistry::new(
+                &f,
+                HttpRegistryConfig {
+                    client: HttpClientConfig {
+                        timeout: TIMEOUT,
+                        allow_http: true,
+                        ..HttpClientConfig::default()
+                    },
+                    default_fresh: Duration::ZERO,
+                    max_fresh: TTL,
+                    max_stale: STALE_FOR,
+                    failure_backoff: Duration::ZERO,
+                    ..HttpRegistryConfig::default()
+                },
+            )
+            .unwrap();
+            Authenticator::builder(source).registry_cache(CacheConfig {
+                ttl: TTL,
+                negative_ttl: TTL,
+                ..CacheConfig::default()
+            })
+        } else {
+            builder(&toml)
+        };
+        let auth = builder.fetch(fetch_config()).key_cache(policy()).build();
+        Scenario {
+            endpoint,
+            idp,
+            healthy,
+            faulty,
+            layer: FedAuthLayer::new(auth),
+        }
+    }
+
+    /// A token: a fresh opaque string for introspection, else a fresh JWT.
+    fn token(&self) -> String {
+        match self.endpoint {
+            Endpoint::Introspection => {
+                static N: AtomicUsize = AtomicUsize::new(0);
+                format!("opaque-{}", N.fetch_add(1, Ordering::Relaxed))
+            }
+            _ => self.idp.mint(),
+        }
+    }
+
+    /// Call with `token`; assert it took no longer than the timeout + slack.
+    async fn call(&self, token: &str, what: &str) -> Answer {
+        let started = Instant::now();
+        let a = call_with(&self.layer, token, "quid-1").await;
+        let took = started.elapsed();
+        assert!(
+            took < TIMEOUT + SLACK,
+            "{:?} {what}: took {took:?}",
+            self.endpoint
+        );
+        a
+    }
+}
+
+/// The answer with nothing cached (or past the stale bound) under `fault`.
+fn expected_cold(endpoint: Endpoint, fault: Fault) -> (u16, &'static str) {
+    match (endpoint, fault) {
+        // A key set that parses but holds no key: an answer, not an outage.
+        (Endpoint::Keys, Fault::Empty) => (401, "unknown_key"),
+        // A userinfo answer without `sub` cannot supply the claims.
+        (Endpoint::Userinfo, Fault::Empty) => (401, "invalid_claims"),
+        (Endpoint::Registry, _) => (503, "registry_unavailable"),
+        _ => (503, "idp_unavailable"),
+    }
+}
+
+fn check(a: &Answer, expected: (u16, &str), what: &str) {
+    assert_eq!(
+        (a.status.as_u16(), a.code().unwrap_or("(none)")),
+        expected,
+        "{what}: {:?}",
+        a.body
+    );
+    if expected.0 != 200 {
+        assert_refused(
+            a,
+            expected.0,
+            expected.1,
+            (expected.0 == 401).then_some("invalid_token"),
+        );
+    }
+}
+
+/// The whole life of one fault at one endpoint.
+async fn run(endpoint: Endpoint, fault: Fault) {
+    let s = Scenario::new(endpoint).await;
+    let what = |phase: &str| format!("{endpoint:?} / {fault:?} / {phase}");
+    let cold = expected_cold(endpoint, fault);
+
+    // 1. Nothing cached, the source is faulty.
+    s.faulty.set(fault).await;
+    let token = s.token();
+    let a = s.call(&token, &what("cold")).await;
+    check(&a, cold, &what("cold"));
+
+    // 2. The fault ends: service recovers by itself, for the very token
+    //    refused during the fault too (no bad answer is kept for it).
+    s.faulty.set(Fault::Healthy).await;
+    let a = s.call(&token, &what("recovered")).await;
+    check(&a, (200, "(none)"), &what("recovered"));
+    let served = s.faulty.requests();
+
+    // 3. Cached, past freshness, the source fails again.
+    tokio::time::sleep(TTL + Duration::from_millis(50)).await;
+    s.faulty.set(fault).await;
+    match endpoint {
+        // Answers cached per token: the same token is served from cache...
+        Endpoint::Userinfo | Endpoint::Introspection => {
+            let a = s.call(&token, &what("cached answer")).await;
+            check(&a, (200, "(none)"), &what("cached answer"));
+            // ...a new one needs the endpoint.
+            let a = s.call(&s.token(), &what("new token")).await;
+            check(&a, cold, &what("new token"));
+        }
+        // A parsed empty key set replaces the old one.
+        Endpoint::Keys if fault == Fault::Empty => {
+            let a = s.call(&s.token(), &what("stale")).await;
+            check(&a, cold, &what("stale"));
+        }
+        // Last-known-good documents serve within the stale bound...
+        _ => {
+            let a = s.call(&s.token(), &what("stale")).await;
+            check(&a, (200, "(none)"), &what("stale"));
+            assert!(
+                fault == Fault::Refuse || s.faulty.requests() > served,
+                "{}: a refresh was attempted",
+                what("stale")
+            );
+            // ...and not past it.
+            tokio::time::sleep(STALE_FOR + Duration::from_millis(100)).await;
+            let a = s.call(&s.token(), &what("past the stale bound")).await;
+            check(&a, cold, &what("past the stale bound"));
+        }
+    }
+
+    // 4. And recovers again.
+    s.faulty.set(Fault::Healthy).await;
+    let a = s.call(&s.token(), &what("recovered again")).await;
+    check(&a, (200, "(none)"), &what("recovered again"));
+}
+
+/// Every fault at one endpoint, concurrently (each with its own servers).
+async fn every_fault(endpoint: Endpoint) {
+    let runs = FAULTS.iter().map(|&fault| run(endpoint, fault));
+    futures_util::future::join_all(runs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faulty_key_url() {
+    every_fault(Endpoint::Keys).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faulty_discovery() {
+    every_fault(Endpoint::Discovery).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faulty_userinfo() {
+    every_fault(Endpoint::Userinfo).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faulty_introspection() {
+    every_fault(Endpoint::Introspection).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faulty_registry_service() {
+    every_fault(Endpoint::Registry).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotating_mid_load_are_picked_up_without_refusals() {
+    let s = Scenario::new(Endpoint::Keys).await;
+    assert_eq!(
+        call_with(&s.layer, &s.idp.mint(), "quid-1").await.status,
+        200
+    );
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for _ in 0..32 {
+        let (layer, idp, stop) = (s.layer.clone(), s.idp.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            let mut refused = Vec::new();
+            let mut ok = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let a = call_with(&layer, &idp.mint(), "quid-1").await;
+                match a.status.as_u16() {
+                    200 => ok += 1,
+                    _ => refused.push(format!("{} {:?}", a.status, a.code())),
+                }
+            }
+            (ok, refused)
+        }));
+    }
+    // Rotate three times under load: the new key is published first, then
+    // signs; the previous one stays published for one period.
+    for i in 2..5 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let new = TestKey::rsa(format!("key-{i}"));
+        let previous = s.idp.signing_key();
+        *s.idp.keys.lock().unwrap() = vec![new, previous];
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut total = 0;
+    for w in workers {
+        let (ok, refused) = w.await.unwrap();
+        assert!(refused.is_empty(), "{refused:?}");
+        total += ok;
+    }
+    assert!(total > 32, "{total}");
+    // Single-flight: about one fetch per TTL and per rotation, not per request.
+    let fetches = s.faulty.requests();
+    assert!(
+        fetches < total / 4,
+        "{fetches} fetches for {total} requests"
+    );
+}

@@ -1,0 +1,95 @@
+//! Metrics, through the [`metrics`](https://docs.rs/metrics) facade: the
+//! application installs the recorder (Prometheus, StatsD, …); without one,
+//! every call below is a no-op.
+//!
+//! | name | type | labels | meaning |
+//! |---|---|---|---|
+//! | `fedauth_decisions_total` | counter | `outcome` (`accepted`, `refused`), `code` (an `errors.md` code, `none` when accepted), `registration` | authentication decisions of the [`Authenticator`](crate::Authenticator); `registration` is the registration id once it resolved, empty for `unknown_registration`, `registry_unavailable` and refusals before the registration is read (so an attacker cannot grow the label set) |
+//! | `fedauth_key_fetches_total` | counter | `kind` (`jwks`, `discovery`), `outcome` (`ok`, `error`) | fetches of key sets and discovery documents from identity providers |
+//! | `fedauth_fetch_duration_seconds` | histogram | `kind` (`jwks`, `discovery`) | how long those fetches took, failed ones included |
+//! | `fedauth_cache_requests_total` | counter | `cache` (`jwks`, `discovery`, `registry`, `introspection`, `verification`, `userinfo`), `result` (`hit`, `miss`) | lookups in the document and registry caches; a `miss` is a lookup that had to fetch (or wait for a fetch) |
+//! | `fedauth_stale_documents` | gauge | `kind` (`jwks`, `discovery`) | documents currently served past their freshness because the identity provider cannot be reached (last-known-good); non-zero means an IdP is down |
+//! | `fedauth_background_refreshes_total` | counter | `kind` (`jwks`, `discovery`) | refreshes started ahead of expiry, off the request path |
+//!
+//! Label values are static strings or the registration id (shared, not
+//! copied), so recording costs no allocation beyond the recorder's own.
+//! Route-level checks done after the authenticator (role checks of the
+//! adapters, `missing_token` of an extractor in optional mode) are not
+//! counted here.
+
+use std::sync::Arc;
+
+use crate::error::AuthError;
+
+/// `fedauth_decisions_total`.
+pub const DECISIONS: &str = "fedauth_decisions_total";
+/// `fedauth_key_fetches_total`.
+pub const KEY_FETCHES: &str = "fedauth_key_fetches_total";
+/// `fedauth_fetch_duration_seconds`.
+pub const FETCH_DURATION: &str = "fedauth_fetch_duration_seconds";
+/// `fedauth_cache_requests_total`.
+pub const CACHE_REQUESTS: &str = "fedauth_cache_requests_total";
+/// `fedauth_stale_documents`.
+pub const STALE_DOCUMENTS: &str = "fedauth_stale_documents";
+/// `fedauth_background_refreshes_total`.
+pub const BACKGROUND_REFRESHES: &str = "fedauth_background_refreshes_total";
+
+/// An accepted request of this registration.
+pub(crate) fn accepted(registration: &Arc<str>) {
+    metrics::counter!(
+        DECISIONS,
+        "outcome" => "accepted",
+        "code" => "none",
+        "registration" => registration.clone(),
+    )
+    .increment(1);
+}
+
+/// A refused request; `registration` is `None` when it did not resolve.
+pub(crate) fn refused(error: &AuthError, registration: Option<&Arc<str>>) {
+    let code = error.code().as_str();
+    match registration {
+        Some(id) => metrics::counter!(
+            DECISIONS,
+            "outcome" => "refused",
+            "code" => code,
+            "registration" => id.clone(),
+        )
+        .increment(1),
+        None => metrics::counter!(
+            DECISIONS,
+            "outcome" => "refused",
+            "code" => code,
+            "registration" => "",
+        )
+        .increment(1),
+    }
+}
+
+/// A lookup in one of the caches.
+pub(crate) fn cache(cache: &'static str, hit: bool) {
+    let result = if hit { "hit" } else { "miss" };
+    metrics::counter!(CACHE_REQUESTS, "cache" => cache, "result" => result).increment(1);
+}
+
+/// A fetch from an identity provider.
+pub(crate) fn fetch(kind: &'static str, ok: bool, elapsed: std::time::Duration) {
+    let outcome = if ok { "ok" } else { "error" };
+    metrics::counter!(KEY_FETCHES, "kind" => kind, "outcome" => outcome).increment(1);
+    metrics::histogram!(FETCH_DURATION, "kind" => kind).record(elapsed.as_secs_f64());
+}
+
+/// One more (`+1.0`) or one fewer (`-1.0`) document served stale.
+pub(crate) fn stale(kind: &'static str, delta: f64) {
+    let gauge = metrics::gauge!(STALE_DOCUMENTS, "kind" => kind);
+    if delta >= 0.0 {
+        gauge.increment(delta);
+    } else {
+        gauge.decrement(-delta);
+    }
+}
+
+/// A refresh started ahead of expiry.
+pub(crate) fn background_refresh(kind: &'static str) {
+    metrics::counter!(BACKGROUND_REFRESHES, "kind" => kind).increment(1);
+}

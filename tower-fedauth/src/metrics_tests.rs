@@ -1,0 +1,242 @@
+//! Metrics read through a test recorder, and refresh ahead of expiry.
+
+use std::time::Duration;
+
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+
+use crate::keys::CachePolicy;
+use crate::registration::{Provider, Registration};
+use crate::registry::InMemoryRegistry;
+use crate::testkit::MockIdp;
+use crate::{Authenticator, Credentials, ErrorCode};
+
+fn registration(idp: &MockIdp) -> Registration {
+    Registration::builder("quid-1", Provider::Jwks)
+        .client_id(idp.client_id())
+        .issuer(idp.issuer())
+        .jwks_uri(idp.jwks_uri())
+        .build()
+        .unwrap()
+}
+
+fn credentials(token: String, registration: &str) -> Credentials {
+    Credentials {
+        token,
+        registration: registration.into(),
+    }
+}
+
+/// A metric: name, sorted labels, value.
+type Metric = (String, Vec<(String, String)>, DebugValue);
+
+/// Every metric of the snapshot as `(name, sorted labels, value)`.
+fn read(snapshotter: &Snapshotter) -> Vec<Metric> {
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, value)| {
+            let key = key.key();
+            let mut labels: Vec<_> = key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            labels.sort();
+            (key.name().to_owned(), labels, value)
+        })
+        .collect()
+}
+
+fn counter(all: &[Metric], name: &str, labels: &[(&str, &str)]) -> u64 {
+    let mut want: Vec<_> = labels
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    want.sort();
+    all.iter()
+        .find(|(n, l, _)| n == name && *l == want)
+        .map(|(_, _, v)| match v {
+            DebugValue::Counter(c) => *c,
+            other => panic!("{name} is not a counter: {other:?}"),
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_refusal_and_an_acceptance_move_the_right_counters() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let idp = MockIdp::start().await;
+            let auth =
+                Authenticator::builder(InMemoryRegistry::new(vec![registration(&idp)]).unwrap())
+                    .allow_http(true)
+                    .build();
+            let accepted = auth.verify(&credentials(idp.mint(), "quid-1"), None).await;
+            assert_eq!(accepted.unwrap().subject(), "alice");
+            let wrong_audience = idp
+                .token()
+                .audience("someone-else")
+                .sign(&idp.signing_key());
+            let refused = auth
+                .verify(&credentials(wrong_audience, "quid-1"), None)
+                .await;
+            assert_eq!(refused.unwrap_err().code(), ErrorCode::InvalidAudience);
+            let unknown = auth
+                .verify(&credentials(idp.mint(), "quid-nobody"), None)
+                .await;
+            assert_eq!(unknown.unwrap_err().code(), ErrorCode::UnknownRegistration);
+            idp.shutdown().await;
+        })
+    });
+
+    let all = read(&snapshotter);
+    let decisions = "fedauth_decisions_total";
+    let decision = |outcome, code, registration| {
+        counter(
+            &all,
+            decisions,
+            &[
+                ("outcome", outcome),
+                ("code", code),
+                ("registration", registration),
+            ],
+        )
+    };
+    assert_eq!(decision("accepted", "none", "quid-1"), 1);
+    assert_eq!(decision("refused", "invalid_audience", "quid-1"), 1);
+    // An id that did not resolve is not a label value.
+    assert_eq!(decision("refused", "unknown_registration", ""), 1);
+    assert_eq!(
+        decision("refused", "unknown_registration", "quid-nobody"),
+        0
+    );
+    let total: u64 = all
+        .iter()
+        .filter(|(n, _, _)| n == decisions)
+        .map(|(_, _, v)| match v {
+            DebugValue::Counter(c) => *c,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(total, 3, "exactly one decision per request");
+
+    let kind = |k| [("kind", k), ("outcome", "ok")];
+    assert_eq!(counter(&all, "fedauth_key_fetches_total", &kind("jwks")), 1);
+    assert_eq!(
+        counter(
+            &all,
+            "fedauth_key_fetches_total",
+            &[("kind", "jwks"), ("outcome", "error")]
+        ),
+        0
+    );
+    let cache = |c, r| {
+        counter(
+            &all,
+            "fedauth_cache_requests_total",
+            &[("cache", c), ("result", r)],
+        )
+    };
+    assert_eq!((cache("jwks", "miss"), cache("jwks", "hit")), (1, 1));
+    // quid-1 missed once, then hit; quid-nobody missed (and is now cached as unknown).
+    assert_eq!(
+        (cache("registry", "miss"), cache("registry", "hit")),
+        (2, 1)
+    );
+    let durations = all
+        .iter()
+        .find(|(n, l, _)| {
+            n == "fedauth_fetch_duration_seconds" && *l == [("kind".to_owned(), "jwks".to_owned())]
+        })
+        .map(|(_, _, v)| match v {
+            DebugValue::Histogram(values) => values.len(),
+            _ => 0,
+        });
+    assert_eq!(durations, Some(1));
+}
+
+#[test]
+fn a_refusal_before_the_registration_is_counted_without_it() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let auth = Authenticator::builder(InMemoryRegistry::new(vec![]).unwrap()).build();
+            let req = http::Request::builder().body(()).unwrap();
+            let refused = auth.authenticate(&req).await.unwrap_err();
+            assert_eq!(refused.code(), ErrorCode::MissingToken);
+        })
+    });
+    let all = read(&snapshotter);
+    assert_eq!(
+        counter(
+            &all,
+            "fedauth_decisions_total",
+            &[
+                ("outcome", "refused"),
+                ("code", "missing_token"),
+                ("registration", "")
+            ]
+        ),
+        1
+    );
+}
+
+/// Keys about to expire under steady traffic: a background refresh renews
+/// them, and no request after the first waits on a fetch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_are_refreshed_ahead_of_expiry_without_a_request_waiting() {
+    let idp = MockIdp::start().await;
+    // Every fetch takes 100 ms; keys stay fresh 3 s, refreshed from 2.4 s on.
+    idp.set_delay(Duration::from_millis(100));
+    let ttl = Duration::from_secs(3);
+    let policy = CachePolicy {
+        default_ttl: ttl,
+        min_ttl: ttl,
+        max_ttl: ttl,
+        ..CachePolicy::default()
+    };
+    let auth = Authenticator::builder(InMemoryRegistry::new(vec![registration(&idp)]).unwrap())
+        .allow_http(true)
+        .key_cache(policy)
+        .build();
+    let token = idp.token().expires_in(3600).sign(&idp.signing_key());
+    auth.verify(&credentials(token.clone(), "quid-1"), None)
+        .await
+        .unwrap();
+    assert_eq!((auth.key_fetch_waits(), idp.jwks_fetches()), (1, 1));
+
+    // Steady traffic for a little over two lifetimes of the key set.
+    let started = tokio::time::Instant::now();
+    let mut requests = 0;
+    let mut slowest = Duration::ZERO;
+    while started.elapsed() < Duration::from_millis(6_900) {
+        let t = tokio::time::Instant::now();
+        auth.verify(&credentials(token.clone(), "quid-1"), None)
+            .await
+            .unwrap();
+        slowest = slowest.max(t.elapsed());
+        requests += 1;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(requests > 100, "only {requests} requests");
+    // Two refreshes at least happened (at 2.4–2.85 s and 4.8–5.7 s), all in
+    // the background: no request after the first saw a fetch.
+    assert!(idp.jwks_fetches() >= 3, "{} fetches", idp.jwks_fetches());
+    assert_eq!(auth.key_fetch_waits(), 1, "a request waited on a fetch");
+    assert!(
+        slowest < Duration::from_millis(100),
+        "slowest request {slowest:?}"
+    );
+    idp.shutdown().await;
+}

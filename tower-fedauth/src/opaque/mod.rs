@@ -1,0 +1,195 @@
+//! Opaque tokens: tokens fedauth cannot read, checked by asking a server —
+//! an RFC 7662 introspection endpoint ([`introspection`]) or the
+//! application's own verification endpoint ([`verification`], seed 004).
+//!
+//! Both calls go out on a client with the [`Fetcher`]'s timeout and https
+//! rule but no redirects (a redirect would carry the token, and with
+//! `client_secret_post` the secret, to another server). Answers are cached
+//! per token hash ([`cache`]) with one call for concurrent requests.
+
+mod answer;
+mod cache;
+mod introspection;
+mod template;
+mod verification;
+
+pub use answer::map_verification_answer;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::claims::Claims;
+use crate::context::{AuthContext, Principal, Roles};
+use crate::error::{AuthError, ErrorCode};
+use crate::keys::Fetcher;
+use crate::registration::{ClientAuthMethod, Provider, Registration};
+use crate::verify::now_unix;
+
+use cache::AnswerCache;
+use introspection::Introspected;
+
+fn unavailable(detail: impl Into<std::borrow::Cow<'static, str>>) -> AuthError {
+    AuthError::token(ErrorCode::IdpUnavailable, detail)
+}
+
+/// Verifies opaque tokens for `introspection` and `verification-endpoint`
+/// registrations. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct OpaqueVerifier {
+    fetcher: Fetcher,
+    client: reqwest::Client,
+    introspections: AnswerCache<Introspected>,
+    verifications: AnswerCache<Arc<Value>>,
+}
+
+impl OpaqueVerifier {
+    /// Share the fetcher's limits; build a client that follows no redirect.
+    pub(crate) fn new(fetcher: &Fetcher) -> Self {
+        let config = fetcher.config();
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("tower-fedauth/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot build the opaque-token HTTP client; using defaults");
+                reqwest::Client::new()
+            });
+        Self {
+            fetcher: fetcher.clone(),
+            client,
+            introspections: AnswerCache::new("introspection"),
+            verifications: AnswerCache::new("verification"),
+        }
+    }
+
+    /// Verify `token` for an opaque-token registration and build the context
+    /// (roles as for any registration).
+    pub(crate) async fn verify(
+        &self,
+        reg: Arc<Registration>,
+        token: &str,
+        property: Option<String>,
+    ) -> Result<AuthContext, AuthError> {
+        let (principal, claims, issuer) = match reg.provider {
+            Provider::Introspection => self.introspect(&reg, token).await?,
+            Provider::VerificationEndpoint => self.call_endpoint(&reg, token).await?,
+            other => {
+                return Err(unavailable(format!(
+                    "provider `{other}` does not use opaque tokens"
+                )));
+            }
+        };
+        let Some(roles) = reg.roles_in(property.as_deref()) else {
+            return Err(AuthError::at(
+                ErrorCode::PropertyNotEnabled,
+                "the application is not enabled in this property",
+                "property",
+                "path",
+            )
+            .with_value(property.unwrap_or_default()));
+        };
+        Ok(AuthContext::new(
+            reg,
+            issuer,
+            property,
+            Roles::new(roles),
+            principal,
+            claims,
+        ))
+    }
+
+    async fn introspect(
+        &self,
+        reg: &Registration,
+        token: &str,
+    ) -> Result<(Principal, Claims, Option<String>), AuthError> {
+        let cfg = reg
+            .introspection
+            .as_ref()
+            .ok_or_else(|| unavailable("the registration has no introspection table"))?;
+        self.fetcher
+            .check_scheme(&cfg.endpoint)
+            .map_err(|e| unavailable(format!("introspection: {e}")))?;
+        let auth_method: &[u8] = match cfg.auth_method {
+            ClientAuthMethod::ClientSecretBasic => b"basic",
+            ClientAuthMethod::ClientSecretPost => b"post",
+        };
+        let key = cache::key([
+            b"introspection".as_slice(),
+            reg.id.as_str().as_bytes(),
+            token.as_bytes(),
+            cfg.endpoint.as_str().as_bytes(),
+            cfg.client_id.as_bytes(),
+            auth_method,
+        ]);
+        let answer = self
+            .introspections
+            .get_or_fetch(key, async {
+                let req = introspection::request(&self.client, cfg, token)?;
+                let fetched = self
+                    .fetcher
+                    .send(req, &cfg.endpoint)
+                    .await
+                    .map_err(|e| unavailable(format!("introspection: {e}")))?;
+                let answer = introspection::parse(&fetched.body)
+                    .map_err(|why| unavailable(format!("introspection: {why}")))?;
+                let ttl = introspection::ttl(cfg, &answer, now_unix());
+                Ok((answer, ttl, fetched.body.len()))
+            })
+            .await?;
+        let fields = match answer {
+            Introspected::Active(fields) => fields,
+            Introspected::Inactive => {
+                return Err(AuthError::token(
+                    ErrorCode::InactiveToken,
+                    "the introspection endpoint answered active: false",
+                ));
+            }
+        };
+        introspection::check(reg, &fields, now_unix())?;
+        let principal = introspection::principal(reg, &fields)?;
+        let issuer = fields.get("iss").and_then(Value::as_str).map(str::to_owned);
+        Ok((principal, Claims::from_map((*fields).clone()), issuer))
+    }
+
+    async fn call_endpoint(
+        &self,
+        reg: &Registration,
+        token: &str,
+    ) -> Result<(Principal, Claims, Option<String>), AuthError> {
+        let cfg = reg
+            .verification
+            .as_ref()
+            .ok_or_else(|| unavailable("the registration has no verification table"))?;
+        let vars = template::Vars {
+            token,
+            registration: reg.id.as_str(),
+            client_id: reg.client_id().unwrap_or_default(),
+        };
+        let call = verification::build(cfg, &vars)?;
+        self.fetcher.check_scheme(call.url()).map_err(|_| {
+            unavailable(format!(
+                "verification endpoint {} is not https and plain http is not allowed",
+                call.shown_url()
+            ))
+        })?;
+        let ttl = std::time::Duration::from_secs(cfg.cache_seconds);
+        let max_body = self.fetcher.config().max_body_bytes;
+        let answer = self
+            .verifications
+            .get_or_fetch(call.key(reg.id.as_str(), token), async {
+                let (answer, size) = verification::send(&call, &self.client, max_body).await?;
+                Ok((Arc::new(answer), ttl, size))
+            })
+            .await?;
+        let principal = verification::principal(reg, cfg, &answer)?;
+        let map = answer.as_object().cloned().unwrap_or_default();
+        Ok((principal, Claims::from_map(map), None))
+    }
+}

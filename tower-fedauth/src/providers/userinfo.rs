@@ -1,0 +1,250 @@
+//! The principal: mapped from the claims by the registration's `claims`
+//! table, with the OIDC userinfo endpoint as a fallback for missing claims
+//! (`claims.userinfo = true`; seed 003: "look in the token, then in
+//! userinfo").
+//!
+//! Userinfo answers are cached per token (key: SHA-256 of the endpoint and
+//! the token, never the token itself) until the token's `exp`, and fetched
+//! once for concurrent requests with the same token. The answer's `sub` must
+//! equal the token's (OIDC Core §5.3.2), else `invalid_claims`. A fetch that
+//! fails is `idp_unavailable` (503): a principal is never silently built
+//! without the claims it was meant to have. The endpoint refusing the token
+//! (401/403) is `invalid_claims`: the token cannot supply the claims.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::context::Principal;
+use crate::error::{AuthError, ErrorCode};
+use crate::keys::{FetchError, Fetcher};
+use crate::registration::Registration;
+
+/// Userinfo answers kept at most.
+const MAX_ENTRIES: u64 = 10_000;
+/// Longest time an answer is reused, whatever the token's `exp`.
+const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
+
+type Claims = Map<String, Value>;
+
+fn invalid_claims(detail: impl Into<std::borrow::Cow<'static, str>>) -> AuthError {
+    AuthError::token(ErrorCode::InvalidClaims, detail)
+}
+
+/// Whether the registration wants userinfo and the token lacks a mapped claim.
+pub(crate) fn wanted(reg: &Registration, claims: &Claims) -> bool {
+    let m = &reg.claims;
+    m.userinfo
+        && [&m.subject, &m.username, &m.email]
+            .into_iter()
+            .any(|name| claims.get(name.as_str()).is_none_or(Value::is_null))
+}
+
+/// Map claims to the principal; a claim missing from the token is taken
+/// from `userinfo`, when given.
+pub(crate) fn principal(
+    reg: &Registration,
+    claims: &Claims,
+    userinfo: Option<&Claims>,
+) -> Result<Principal, AuthError> {
+    let mapping = &reg.claims;
+    let lookup = |name: &str| {
+        claims
+            .get(name)
+            .filter(|v| !v.is_null())
+            .or_else(|| userinfo.and_then(|u| u.get(name)))
+    };
+    let subject = match lookup(&mapping.subject) {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::String(_)) => {
+            return Err(invalid_claims(format!(
+                "the subject claim `{}` is empty",
+                mapping.subject
+            )));
+        }
+        Some(_) => {
+            return Err(invalid_claims(format!(
+                "the subject claim `{}` is not a string",
+                mapping.subject
+            )));
+        }
+        None => {
+            return Err(invalid_claims(format!(
+                "the subject claim `{}` is missing",
+                mapping.subject
+            )));
+        }
+    };
+    let string = |name: &str| lookup(name).and_then(Value::as_str).map(str::to_owned);
+    Ok(Principal {
+        subject,
+        username: string(&mapping.username),
+        email: string(&mapping.email),
+        attributes: mapping
+            .persist
+            .iter()
+            .filter_map(|name| claims.get(name).map(|v| (name.clone(), v.clone())))
+            .collect(),
+    })
+}
+
+#[derive(Clone)]
+struct Entry {
+    claims: Arc<Claims>,
+    ttl: Duration,
+}
+
+struct UntilExp;
+
+impl moka::Expiry<[u8; 32], Entry> for UntilExp {
+    fn expire_after_create(
+        &self,
+        _key: &[u8; 32],
+        entry: &Entry,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(entry.ttl)
+    }
+}
+
+/// Fetches and caches userinfo answers. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct UserinfoCache {
+    cache: moka::future::Cache<[u8; 32], Entry>,
+    fetcher: Fetcher,
+}
+
+impl UserinfoCache {
+    pub(crate) fn new(fetcher: Fetcher) -> Self {
+        Self {
+            cache: moka::future::Cache::builder()
+                .max_capacity(MAX_ENTRIES)
+                .expire_after(UntilExp)
+                .build(),
+            fetcher,
+        }
+    }
+
+    /// The userinfo answer for `token` at `endpoint`, its `sub` checked
+    /// against the token's; cached until `exp` (seconds since the epoch).
+    pub(crate) async fn get(
+        &self,
+        endpoint: &Url,
+        token: &str,
+        token_claims: &Claims,
+        now: i64,
+        exp: i64,
+    ) -> Result<Arc<Claims>, AuthError> {
+        let sub = match token_claims.get("sub") {
+            Some(Value::String(s)) if !s.is_empty() => s,
+            _ => {
+                return Err(invalid_claims(
+                    "the token has no sub to match a userinfo answer with",
+                ));
+            }
+        };
+        let mut hasher = Sha256::new();
+        hasher.update(endpoint.as_str().as_bytes());
+        hasher.update([0]);
+        hasher.update(token.as_bytes());
+        let key: [u8; 32] = hasher.finalize().into();
+        let ttl =
+            Duration::from_secs(u64::try_from(exp.saturating_sub(now)).unwrap_or(0)).min(MAX_TTL);
+        let mut missed = false;
+        let entry = self
+            .cache
+            .try_get_with(key, async {
+                missed = true;
+                let claims = self.fetch(endpoint, token).await?;
+                Ok::<_, AuthError>(Entry {
+                    claims: Arc::new(claims),
+                    ttl,
+                })
+            })
+            .await
+            .map_err(|e| (*e).clone());
+        crate::metrics::cache("userinfo", !missed);
+        let entry = entry?;
+        match entry.claims.get("sub") {
+            Some(Value::String(s)) if s == sub => Ok(entry.claims),
+            Some(Value::String(_)) => Err(invalid_claims(
+                "the userinfo answer is about another subject (sub differs from the token's)",
+            )),
+            _ => Err(invalid_claims("the userinfo answer has no sub")),
+        }
+    }
+
+    async fn fetch(&self, endpoint: &Url, token: &str) -> Result<Claims, AuthError> {
+        match self.fetcher.get(endpoint, Some(token)).await {
+            Ok(fetched) => match serde_json::from_slice::<Value>(&fetched.body) {
+                Ok(Value::Object(map)) => Ok(map),
+                _ => Err(AuthError::token(
+                    ErrorCode::IdpUnavailable,
+                    format!("userinfo: {endpoint} answered something other than a JSON object"),
+                )),
+            },
+            Err(FetchError::Status {
+                status: 401 | 403, ..
+            }) => Err(invalid_claims(
+                "the userinfo endpoint refused the token, so the missing claims cannot be read",
+            )),
+            Err(e) => Err(AuthError::token(
+                ErrorCode::IdpUnavailable,
+                format!("userinfo: {e}"),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registration::{ClaimsMapping, Provider};
+    use serde_json::json;
+
+    fn reg(userinfo: bool) -> Registration {
+        Registration::builder("quid", Provider::Jwks)
+            .client_id("app")
+            .jwks_uri("https://idp.example/keys")
+            .claims(ClaimsMapping {
+                userinfo,
+                persist: vec!["name".into()],
+                ..ClaimsMapping::default()
+            })
+            .build()
+            .unwrap()
+    }
+
+    fn map(v: Value) -> Claims {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn userinfo_is_wanted_only_for_missing_mapped_claims() {
+        let full = map(json!({"sub": "a", "preferred_username": "u", "email": "e"}));
+        assert!(!wanted(&reg(true), &full));
+        assert!(wanted(&reg(true), &map(json!({"sub": "a", "email": "e"}))));
+        assert!(wanted(
+            &reg(true),
+            &map(json!({"sub": "a", "preferred_username": "u", "email": null}))
+        ));
+        assert!(!wanted(&reg(false), &map(json!({"sub": "a"}))));
+    }
+
+    #[test]
+    fn token_claims_win_over_userinfo() {
+        let claims = map(json!({"sub": "a", "email": "token@x", "name": "N"}));
+        let info = map(json!({"sub": "a", "email": "info@x", "preferred_username": "u"}));
+        let p = principal(&reg(true), &claims, Some(&info)).unwrap();
+        assert_eq!(p.username.as_deref(), Some("u"));
+        assert_eq!(p.email.as_deref(), Some("token@x"));
+        assert_eq!(p.attributes.get("name"), Some(&json!("N")));
+        let err = principal(&reg(true), &map(json!({"sub": ""})), None).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidClaims);
+        let err = principal(&reg(true), &map(json!({})), Some(&map(json!({})))).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidClaims);
+    }
+}
