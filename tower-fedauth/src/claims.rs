@@ -66,9 +66,17 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
     })
 }
 
+/// A NumericDate, read exactly as [`as_numeric_date`] reads it (integers
+/// as they are, not through `f64`, which rounds beyond 2^53), so the typed
+/// claims and [`Claims::from_map`] always agree. Anything but a number (or
+/// null) is an error, never coerced.
 fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    let v = Option::<f64>::deserialize(d)?;
-    Ok(v.map(|f| f.floor() as i64))
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => as_numeric_date(&v)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom("a NumericDate must be a number")),
+    }
 }
 
 /// A JSON number as seconds since the epoch; `None` for anything else
@@ -166,6 +174,34 @@ fn unreachable_empty() -> &'static Map<String, Value> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Found by the property test `standard_claims_round_trip_and_agree_with_claims_from_map`:
+    /// dates beyond 2^53 went through `f64` and came back rounded.
+    #[test]
+    fn large_numeric_dates_round_trip_exactly() {
+        for date in [
+            -14_576_665_020_156_709_i64,
+            9_007_199_254_740_993,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let claims = StandardClaims {
+                iat: Some(date),
+                ..StandardClaims::default()
+            };
+            let text = serde_json::to_string(&claims).unwrap();
+            let back: StandardClaims = serde_json::from_str(&text).unwrap();
+            assert_eq!(back.iat, Some(date), "{text}");
+            let map = serde_json::from_str::<Value>(&text).unwrap();
+            let wrapped = Claims::from_map(map.as_object().unwrap().clone());
+            assert_eq!(wrapped.standard().iat, Some(date));
+        }
+        // Fractions are floored; anything but a number is refused.
+        let c: StandardClaims = serde_json::from_str(r#"{"exp": -1.5, "nbf": null}"#).unwrap();
+        assert_eq!((c.exp, c.nbf), (Some(-2), None));
+        assert!(serde_json::from_str::<StandardClaims>(r#"{"exp": "1"}"#).is_err());
+        assert!(serde_json::from_str::<StandardClaims>(r#"{"exp": true}"#).is_err());
+    }
 
     #[test]
     fn standard_claims_from_map_and_serde_agree() {

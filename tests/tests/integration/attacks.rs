@@ -181,6 +181,7 @@ async fn refusals_never_log_the_token() {
     let writer = buf.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
     // Global, so events from every thread of this test binary are captured.

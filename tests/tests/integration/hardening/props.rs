@@ -260,7 +260,7 @@ fn registration_entry() -> impl Strategy<Value = Value> {
     (
         provider,
         "[A-Za-z0-9]{1,12}",
-        prop::option::of("[ -~]{0,20}"),
+        prop::option::of("[A-Za-z0-9]([ -~]{0,18}[A-Za-z0-9])?"),
         any::<bool>(),
         0u64..=300,
         prop::collection::vec("[a-z]{1,8}", 0..4),
