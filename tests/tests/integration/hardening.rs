@@ -1,6 +1,7 @@
 //! Hardening (issue 8): outside test vectors (Wycheproof), the RFC 8725
-//! checklist. The property tests (props.rs) and fault servers (faults.rs)
-//! are not wired in yet: both still fail (issue 8).
+//! checklist, property tests, and IdPs that misbehave on purpose.
 
+mod faults;
+mod props;
 mod rfc8725;
 mod wycheproof;

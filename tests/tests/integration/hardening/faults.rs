@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use fedauth_tests::*;
@@ -87,10 +87,15 @@ struct Idp {
     registrations: Mutex<HashMap<String, Value>>,
 }
 
+/// RSA keys, generated once: key generation is slow CPU work that would
+/// stall the runtime (and every timing assertion) if done per scenario.
+static KEYS: LazyLock<Vec<TestKey>> =
+    LazyLock::new(|| (1..=4).map(|i| TestKey::rsa(format!("key-{i}"))).collect());
+
 impl Idp {
     fn new() -> Arc<Self> {
         Arc::new(Self {
-            keys: Mutex::new(vec![TestKey::rsa("key-1")]),
+            keys: Mutex::new(vec![KEYS[0].clone()]),
             issuer: Mutex::new(String::new()),
             userinfo_url: Mutex::new(String::new()),
             registrations: Mutex::new(HashMap::new()),
@@ -665,9 +670,8 @@ async fn keys_rotating_mid_load_are_picked_up_without_refusals() {
     }
     // Rotate three times under load: the new key is published first, then
     // signs; the previous one stays published for one period.
-    for i in 2..5 {
+    for new in KEYS[1..].iter().cloned() {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let new = TestKey::rsa(format!("key-{i}"));
         let previous = s.idp.signing_key();
         *s.idp.keys.lock().unwrap() = vec![new, previous];
     }
