@@ -70,6 +70,8 @@ pub struct Snapshot<T> {
     pub doc: Arc<T>,
     /// When it was fetched.
     pub fetched_at: Instant,
+    /// When its fetch was sent: what it holds was published by then.
+    requested_at: Instant,
     fresh_until: Instant,
     refresh_after: Instant,
     generation: u64,
@@ -248,11 +250,16 @@ impl<T: Document> DocumentCache<T> {
     /// Refresh now because the cached copy lacks something (an unknown
     /// `kid`), at most once per cooldown per URL. Requests that arrive while
     /// that refresh runs wait for it and see its result.
+    ///
+    /// A newer copy answers the miss only if its fetch was sent after the
+    /// miss was seen: one sent earlier (a background refresh racing a key
+    /// rotation) may predate the key, and is refetched.
     pub async fn refresh_for_miss(
         &self,
         url: &Url,
         seen: &Snapshot<T>,
     ) -> Result<Arc<Snapshot<T>>, Unavailable> {
+        let missed_at = Instant::now();
         let state = self.state(url).await;
         let in_cooldown = {
             let mut meta = state.meta();
@@ -267,7 +274,9 @@ impl<T: Document> DocumentCache<T> {
         };
         let guard = state.refresh.lock().await;
         if let Some(current) = state.current() {
-            if current.generation != seen.generation || in_cooldown {
+            let answers_miss =
+                current.generation != seen.generation && current.requested_at >= missed_at;
+            if answers_miss || in_cooldown {
                 return Ok(current);
             }
         }
@@ -344,6 +353,7 @@ impl<T: Document> DocumentCache<T> {
                 let snap = Arc::new(Snapshot {
                     doc: Arc::new(doc),
                     fetched_at: now,
+                    requested_at: started,
                     fresh_until: now + ttl,
                     refresh_after: now + ttl.mul_f64(refresh_fraction(generation)),
                     generation,

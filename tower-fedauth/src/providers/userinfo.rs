@@ -110,6 +110,17 @@ impl moka::Expiry<[u8; 32], Entry> for UntilExp {
     }
 }
 
+/// The userinfo answer must be about the token's subject (OIDC Core §5.3.2).
+fn same_subject(answer: &Claims, sub: &str) -> Result<(), AuthError> {
+    match answer.get("sub") {
+        Some(Value::String(s)) if s == sub => Ok(()),
+        Some(Value::String(_)) => Err(invalid_claims(
+            "the userinfo answer is about another subject (sub differs from the token's)",
+        )),
+        _ => Err(invalid_claims("the userinfo answer has no sub")),
+    }
+}
+
 /// Fetches and caches userinfo answers. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct UserinfoCache {
@@ -159,6 +170,10 @@ impl UserinfoCache {
             .try_get_with(key, async {
                 missed = true;
                 let claims = self.fetch(endpoint, token).await?;
+                // Only an answer about this token's subject is kept: a bad
+                // one (`{}` or an error object served with a 200, another
+                // subject) must not stick to the token until it expires.
+                same_subject(&claims, sub)?;
                 Ok::<_, AuthError>(Entry {
                     claims: Arc::new(claims),
                     ttl,
@@ -168,13 +183,8 @@ impl UserinfoCache {
             .map_err(|e| (*e).clone());
         crate::metrics::cache("userinfo", !missed);
         let entry = entry?;
-        match entry.claims.get("sub") {
-            Some(Value::String(s)) if s == sub => Ok(entry.claims),
-            Some(Value::String(_)) => Err(invalid_claims(
-                "the userinfo answer is about another subject (sub differs from the token's)",
-            )),
-            _ => Err(invalid_claims("the userinfo answer has no sub")),
-        }
+        same_subject(&entry.claims, sub)?;
+        Ok(entry.claims)
     }
 
     async fn fetch(&self, endpoint: &Url, token: &str) -> Result<Claims, AuthError> {
