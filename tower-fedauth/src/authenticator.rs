@@ -10,7 +10,7 @@ use url::Url;
 
 use crate::claims::Claims;
 use crate::claims::as_numeric_date;
-use crate::context::{AuthContext, Roles};
+use crate::context::{AuthContext, Roles, TokenFacts};
 use crate::directory::{CachedDirectory, DirectoryConfig, UserDirectory, UserGate};
 use crate::error::{AuthError, ErrorCode, RefusalResponder, RenderedRefusal};
 use crate::headers::{Credentials, HeaderConfig, Presented, RequestView, read_credentials};
@@ -22,6 +22,7 @@ use crate::providers::{KeySource, ProviderRules};
 use crate::registration::{Provider, Registration};
 use crate::registry::{CacheConfig, CachedRegistry, RegistrySource};
 use crate::token::UnverifiedToken;
+use crate::token_cache::{TokenCache, TokenCacheConfig, TokenCacheStats};
 use crate::verify::{self, KeyChoice};
 
 /// What a request presented, read synchronously before any I/O.
@@ -49,6 +50,7 @@ struct Inner {
     responder: Option<RefusalResponder>,
     opaque: OpaqueVerifier,
     directory: Option<UserGate>,
+    tokens: TokenCache,
 }
 
 /// Verifies requests against the application registry. Cheap to clone.
@@ -78,6 +80,7 @@ pub struct AuthenticatorBuilder {
     realm: String,
     responder: Option<RefusalResponder>,
     directory: Option<UserGate>,
+    token_cache: TokenCacheConfig,
 }
 
 impl AuthenticatorBuilder {
@@ -142,6 +145,13 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Bounds of the verified-token cache (on by default: 5 minutes,
+    /// 100,000 tokens, 64 MiB); [`TokenCacheConfig::disabled`] turns it off.
+    pub fn token_cache(mut self, config: TokenCacheConfig) -> Self {
+        self.token_cache = config;
+        self
+    }
+
     /// Build. Installs the crate's crypto provider for jsonwebtoken.
     pub fn build(self) -> Authenticator {
         crate::crypto::ensure_provider();
@@ -159,8 +169,23 @@ impl AuthenticatorBuilder {
                 responder: self.responder,
                 opaque,
                 directory: self.directory,
+                tokens: TokenCache::new(self.token_cache),
             }),
         }
+    }
+}
+
+/// The roles of the request's property, or `property_not_enabled`.
+fn roles_in(reg: &Registration, property: Option<&str>) -> Result<Roles, AuthError> {
+    match reg.roles_in(property) {
+        Some(roles) => Ok(Roles::new(roles)),
+        None => Err(AuthError::at(
+            ErrorCode::PropertyNotEnabled,
+            "the application is not enabled in this property",
+            "property",
+            "path",
+        )
+        .with_value(property.unwrap_or_default())),
     }
 }
 
@@ -186,6 +211,7 @@ impl Authenticator {
             realm: "fedauth".into(),
             responder: None,
             directory: None,
+            token_cache: TokenCacheConfig::default(),
         }
     }
 
@@ -209,6 +235,18 @@ impl Authenticator {
     /// expiry, this stays flat under steady traffic.
     pub fn key_fetch_waits(&self) -> u64 {
         self.inner.keys.waited_count()
+    }
+
+    /// What the verified-token cache holds (after pending evictions).
+    pub async fn token_cache_stats(&self) -> TokenCacheStats {
+        self.inner.tokens.settle().await;
+        self.inner.tokens.stats()
+    }
+
+    /// Forget every remembered token verification (the next request of
+    /// each token is verified in full).
+    pub fn invalidate_token_cache(&self) {
+        self.inner.tokens.invalidate_all();
     }
 
     /// Render a refusal with this authenticator's realm and responder.
@@ -378,6 +416,11 @@ impl Authenticator {
             let user = self.check_user(&reg, ctx.subject()).await?;
             return Ok(ctx.with_user(user));
         }
+        if let Some(facts) = self.inner.tokens.get(&reg, &credentials.token).await {
+            let user = self.check_user(&reg, &facts.principal.subject).await?;
+            let roles = roles_in(&reg, property.as_deref())?;
+            return Ok(AuthContext::from_facts(reg, property, roles, facts).with_user(user));
+        }
         let rules = ProviderRules::new(&reg);
         let token = UnverifiedToken::parse(&credentials.token)?;
         let alg = verify::select_algorithm(&reg, &token.header)?;
@@ -427,32 +470,24 @@ impl Authenticator {
             false => None,
         };
         let principal = userinfo::principal(&reg, &claims, userinfo.as_deref())?;
-        let user = self.check_user(&reg, &principal.subject).await?;
-        let roles = match reg.roles_in(property.as_deref()) {
-            Some(roles) => Roles::new(roles),
-            None => {
-                return Err(AuthError::at(
-                    ErrorCode::PropertyNotEnabled,
-                    "the application is not enabled in this property",
-                    "property",
-                    "path",
-                )
-                .with_value(property.unwrap_or_default()));
-            }
-        };
-        let issuer = claims
-            .get("iss")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned);
-        Ok(AuthContext::new(
-            reg,
-            issuer,
-            property,
-            roles,
+        // What the token established is settled: remember it before the
+        // per-request decisions (user, property), which are made every time.
+        let exp = claims.get("exp").and_then(as_numeric_date);
+        let facts = Arc::new(TokenFacts {
+            issuer: claims
+                .get("iss")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
             principal,
-            Claims::from_map(claims),
-        )
-        .with_user(user))
+            claims: Claims::from_map(claims),
+        });
+        let tokens = &self.inner.tokens;
+        tokens
+            .insert(&reg, &credentials.token, &key.liveness, exp, now, &facts)
+            .await;
+        let user = self.check_user(&reg, &facts.principal.subject).await?;
+        let roles = roles_in(&reg, property.as_deref())?;
+        Ok(AuthContext::from_facts(reg, property, roles, facts).with_user(user))
     }
 
     /// Step 12: the user directory, if one is configured.

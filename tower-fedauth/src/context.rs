@@ -54,14 +54,21 @@ pub struct Principal {
     pub attributes: BTreeMap<String, Value>,
 }
 
+/// What the token itself established: the same for every request that
+/// presents it, so the verified-token cache shares it between them.
+#[derive(Debug)]
+pub(crate) struct TokenFacts {
+    pub(crate) issuer: Option<String>,
+    pub(crate) principal: Principal,
+    pub(crate) claims: Claims,
+}
+
 #[derive(Debug, Clone)]
 struct Inner {
     registration: Arc<Registration>,
-    issuer: Option<String>,
     property: Option<String>,
     roles: Roles,
-    principal: Principal,
-    claims: Claims,
+    token: Arc<TokenFacts>,
     user: Option<Arc<User>>,
 }
 
@@ -80,13 +87,26 @@ impl AuthContext {
         principal: Principal,
         claims: Claims,
     ) -> Self {
-        Self(Arc::new(Inner {
-            registration,
+        let token = Arc::new(TokenFacts {
             issuer,
-            property,
-            roles,
             principal,
             claims,
+        });
+        Self::from_facts(registration, property, roles, token)
+    }
+
+    /// Assemble a context around facts already established (a cache hit).
+    pub(crate) fn from_facts(
+        registration: Arc<Registration>,
+        property: Option<String>,
+        roles: Roles,
+        token: Arc<TokenFacts>,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            registration,
+            property,
+            roles,
+            token,
             user: None,
         }))
     }
@@ -115,12 +135,12 @@ impl AuthContext {
 
     /// The token's verified issuer, if any.
     pub fn issuer(&self) -> Option<&str> {
-        self.0.issuer.as_deref()
+        self.0.token.issuer.as_deref()
     }
 
     /// The subject (the principal's subject).
     pub fn subject(&self) -> &str {
-        &self.0.principal.subject
+        &self.0.token.principal.subject
     }
 
     /// The property this request is for, if the resolver found one.
@@ -135,12 +155,12 @@ impl AuthContext {
 
     /// The principal.
     pub fn principal(&self) -> &Principal {
-        &self.0.principal
+        &self.0.token.principal
     }
 
     /// The verified claims.
     pub fn claims(&self) -> &Claims {
-        &self.0.claims
+        &self.0.token.claims
     }
 }
 

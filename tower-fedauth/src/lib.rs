@@ -60,6 +60,7 @@ pub mod registry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod token;
+mod token_cache;
 mod verify;
 
 pub use authenticator::{Authenticator, AuthenticatorBuilder, Prepared, WarmUpReport};
@@ -73,7 +74,10 @@ pub use opaque::map_verification_answer;
 pub use property::PropertyResolver;
 pub use registration::{Provider, Registration, RegistrationId, TokenUse};
 pub use registry::{CachedRegistry, FileRegistry, InMemoryRegistry, RegistrySource};
+pub use token_cache::{TokenCacheConfig, TokenCacheStats};
 #[cfg(all(test, feature = "testkit"))]
 mod backend_tests;
 #[cfg(all(test, feature = "testkit"))]
 mod metrics_tests;
+#[cfg(all(test, feature = "testkit"))]
+mod token_cache_tests;

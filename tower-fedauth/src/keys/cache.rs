@@ -61,6 +61,9 @@ pub trait Document: Send + Sync + 'static + Sized {
     const METRIC_KIND: &'static str = "other";
     /// Parse a fetched body.
     fn parse(body: &[u8]) -> Result<Self, String>;
+    /// Called on a new copy before it replaces `previous` (key sets carry
+    /// over which keys are still published).
+    fn succeed(&mut self, _previous: &Self) {}
 }
 
 /// A cached document and when it was fetched.
@@ -347,7 +350,10 @@ impl<T: Document> DocumentCache<T> {
                     .map_err(|e| format!("{url}: {e}"))
             });
         match outcome {
-            Ok((doc, ttl)) => {
+            Ok((mut doc, ttl)) => {
+                if let Some(previous) = state.current() {
+                    doc.succeed(&previous.doc);
+                }
                 let now = Instant::now();
                 let generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
                 let snap = Arc::new(Snapshot {

@@ -8,7 +8,7 @@
 //! keys and certificates that do not parse are skipped alone, like bad JWKs.
 
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::DecodingKey;
 use serde_json::{Map, Value};
 use x509_cert::Certificate;
@@ -16,7 +16,7 @@ use x509_cert::der::asn1::UintRef;
 use x509_cert::der::{Decode, Reader, SliceReader};
 use x509_cert::spki::ObjectIdentifier;
 
-use super::set::{KeyType, VerificationKey, rsa_key_problem};
+use super::set::{KeyLiveness, KeyType, VerificationKey, rsa_key_problem};
 
 const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
 const END: &str = "-----END CERTIFICATE-----";
@@ -83,6 +83,11 @@ pub(super) fn key_from_certificate(kid: &str, pem: &str) -> Result<VerificationK
         key_type: KeyType::Rsa,
         issuer: None,
         decoding: DecodingKey::from_rsa_raw_components(&n, &e),
+        liveness: KeyLiveness::new(format!(
+            "x509.{}.{}",
+            URL_SAFE_NO_PAD.encode(&n),
+            URL_SAFE_NO_PAD.encode(&e)
+        )),
     })
 }
 

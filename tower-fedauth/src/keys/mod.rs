@@ -10,6 +10,7 @@ mod set;
 pub use cache::{CachePolicy, Document, DocumentCache, Snapshot, Unavailable};
 pub use discovery::{DiscoveryDocument, discovery_url_for};
 pub use fetch::{FetchConfig, FetchError, Fetched, Fetcher};
+pub(crate) use set::KeyLiveness;
 pub use set::{KeySet, KeySetError, KeyType, MIN_RSA_BITS, VerificationKey};
 
 impl Document for KeySet {
@@ -17,5 +18,8 @@ impl Document for KeySet {
     const METRIC_KIND: &'static str = "jwks";
     fn parse(body: &[u8]) -> Result<Self, String> {
         KeySet::from_document_slice(body).map_err(|e| e.to_string())
+    }
+    fn succeed(&mut self, previous: &Self) {
+        KeySet::succeed(self, previous);
     }
 }

@@ -9,6 +9,8 @@
 //! `DuplicateKid`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -60,6 +62,39 @@ pub struct VerificationKey {
     /// Azure AD: the issuer this key may sign for (`issuer` member).
     pub issuer: Option<String>,
     pub(crate) decoding: DecodingKey,
+    pub(crate) liveness: KeyLiveness,
+}
+
+/// Whether a key is still published. Every copy of a key set in which the
+/// same key (same `kid`, same public material) appears shares one flag, so
+/// what was verified with a key can ask, in O(1), whether the IdP has
+/// since removed it.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyLiveness {
+    material: Arc<str>,
+    retired: Arc<AtomicBool>,
+}
+
+impl KeyLiveness {
+    pub(crate) fn new(material: impl Into<Arc<str>>) -> Self {
+        Self {
+            material: material.into(),
+            retired: Arc::default(),
+        }
+    }
+
+    /// False once a newer copy of the key set no longer has this key.
+    pub(crate) fn is_live(&self) -> bool {
+        !self.retired.load(Ordering::Acquire)
+    }
+
+    fn retire(&self) {
+        self.retired.store(true, Ordering::Release);
+    }
+
+    fn same_flag(&self, other: &KeyLiveness) -> bool {
+        Arc::ptr_eq(&self.retired, &other.retired)
+    }
 }
 
 impl std::fmt::Debug for VerificationKey {
@@ -254,6 +289,7 @@ fn parse_key(value: &Value) -> Result<VerificationKey, String> {
         key_type,
         issuer,
         decoding,
+        liveness: KeyLiveness::new(material(value)),
     })
 }
 
@@ -369,6 +405,32 @@ impl KeySet {
     /// Whether a key with this `kid` exists.
     pub fn contains_kid(&self, kid: &str) -> bool {
         self.by_kid(kid).next().is_some()
+    }
+
+    /// Take over the liveness of the keys `previous` shares with this copy,
+    /// and retire the keys it had that this copy no longer has.
+    pub(crate) fn succeed(&mut self, previous: &KeySet) {
+        for key in &mut self.keys {
+            let same = previous.keys.iter().find(|p| {
+                p.liveness.is_live()
+                    && p.kid == key.kid
+                    && p.alg == key.alg
+                    && p.issuer == key.issuer
+                    && p.liveness.material == key.liveness.material
+            });
+            if let Some(same) = same {
+                key.liveness = same.liveness.clone();
+            }
+        }
+        for old in &previous.keys {
+            if !self
+                .keys
+                .iter()
+                .any(|k| k.liveness.same_flag(&old.liveness))
+            {
+                old.liveness.retire();
+            }
+        }
     }
 }
 

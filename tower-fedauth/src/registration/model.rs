@@ -440,6 +440,59 @@ impl Registration {
         }
     }
 
+    /// Whether a token this registration accepted would be accepted by
+    /// `other` too: every field that verification reads is equal. Name,
+    /// `enabled`, roles and properties are decided per request, not here.
+    pub fn verifies_like(&self, other: &Registration) -> bool {
+        // Destructured so that a new field must be placed on one side.
+        let Registration {
+            id,
+            name: _,
+            enabled: _,
+            client_id,
+            provider,
+            issuer,
+            jwks_uri,
+            discovery_url,
+            algorithms,
+            token_use,
+            leeway_seconds,
+            roles: _,
+            properties: _,
+            tenant,
+            version,
+            region,
+            user_pool_id,
+            domain,
+            project_id,
+            claims,
+            introspection,
+            verification,
+            require_known_user,
+            require_verified_email,
+        } = self;
+        *id == other.id
+            && *client_id == other.client_id
+            && *provider == other.provider
+            && *issuer == other.issuer
+            && *jwks_uri == other.jwks_uri
+            && *discovery_url == other.discovery_url
+            && *algorithms == other.algorithms
+            && *token_use == other.token_use
+            && *leeway_seconds == other.leeway_seconds
+            && *tenant == other.tenant
+            && *version == other.version
+            && *region == other.region
+            && *user_pool_id == other.user_pool_id
+            && *domain == other.domain
+            && *project_id == other.project_id
+            && *claims == other.claims
+            && *introspection == other.introspection
+            && *verification == other.verification
+            && *require_known_user == other.require_known_user
+            && *require_verified_email == other.require_verified_email
+    }
+
     /// The roles this application has in `property` (or everywhere, for
     /// `None`), sorted and deduplicated; `None` when the property has not
     /// enabled the application, which must refuse the request.

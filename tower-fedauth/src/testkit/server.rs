@@ -270,8 +270,15 @@ impl MockIdp {
     }
 
     /// A valid token from [`Self::token`] signed by [`Self::signing_key`].
+    /// Every call mints a distinct token (a unique `jti`), as an IdP does,
+    /// so that a test about verification is not answered by the
+    /// verified-token cache.
     pub fn mint(&self) -> String {
-        self.token().sign(&self.signing_key())
+        static MINTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = MINTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.token()
+            .claim("jti", format!("mint-{n}"))
+            .sign(&self.signing_key())
     }
 
     /// Stops serving: once this returns, new connections are refused.

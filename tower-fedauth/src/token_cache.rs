@@ -1,0 +1,324 @@
+//! The verified-token cache: a token that passed every check is not checked
+//! again until it expires (or `max_ttl`), so a client that reuses its token
+//! pays for one signature check, not one per request.
+//!
+//! What is cached is what the *token* established (issuer, principal,
+//! claims). What the *platform* decides is looked up on every request: the
+//! registration (so disabling an application or changing its roles takes
+//! effect at the registry cache's pace), the property's roles, and the user
+//! directory. An entry is only used under a registration that verifies
+//! tokens the way the one it was verified under did, and only while the
+//! key that verified it is still published: a key the IdP removes stops
+//! its entries at once.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::Equivalent;
+use moka::future::Cache;
+
+use crate::context::TokenFacts;
+use crate::keys::KeyLiveness;
+use crate::registration::Registration;
+
+/// Bounds of the verified-token cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenCacheConfig {
+    /// Off: every request verifies its token in full.
+    pub enabled: bool,
+    /// Upper bound on reusing a verification; the token's `exp` bounds it too.
+    pub max_ttl: Duration,
+    /// At most this many tokens are remembered.
+    pub max_entries: u64,
+    /// At most about this many bytes (token, claims and bookkeeping, estimated).
+    pub max_bytes: u64,
+}
+
+impl Default for TokenCacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_ttl: Duration::from_secs(300),
+            max_entries: 100_000,
+            max_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl TokenCacheConfig {
+    /// No caching: every request is verified in full.
+    pub fn disabled() -> Self {
+        Self {
+            enabled: false,
+            ..Self::default()
+        }
+    }
+}
+
+/// What the verified-token cache holds now (approximate, as moka counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TokenCacheStats {
+    /// Tokens remembered.
+    pub entries: u64,
+    /// Their weight: estimated bytes, at least `max_bytes / max_entries` each.
+    pub weighted_bytes: u64,
+}
+
+/// A registration id and a whole token: compared in full, never by a hash.
+#[derive(PartialEq, Eq)]
+struct TokenKey {
+    registration: Box<str>,
+    token: Box<str>,
+}
+
+/// The same, borrowed from the request: lookups allocate nothing.
+struct TokenKeyRef<'a> {
+    registration: &'a str,
+    token: &'a str,
+}
+
+fn hash_parts<H: Hasher>(registration: &str, token: &str, state: &mut H) {
+    registration.hash(state);
+    token.hash(state);
+}
+
+impl Hash for TokenKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_parts(&self.registration, &self.token, state);
+    }
+}
+
+impl Hash for TokenKeyRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_parts(self.registration, self.token, state);
+    }
+}
+
+impl Equivalent<TokenKey> for TokenKeyRef<'_> {
+    fn equivalent(&self, key: &TokenKey) -> bool {
+        *key.registration == *self.registration && *key.token == *self.token
+    }
+}
+
+/// One remembered verification.
+pub(crate) struct Verified {
+    /// The registration the token was verified under.
+    registration: Arc<Registration>,
+    /// The key that verified its signature.
+    key: KeyLiveness,
+    valid_until: Instant,
+    weight: u32,
+    pub(crate) facts: Arc<TokenFacts>,
+}
+
+struct UntilValid;
+
+impl moka::Expiry<TokenKey, Arc<Verified>> for UntilValid {
+    fn expire_after_create(
+        &self,
+        _: &TokenKey,
+        value: &Arc<Verified>,
+        created_at: Instant,
+    ) -> Option<Duration> {
+        Some(value.valid_until.saturating_duration_since(created_at))
+    }
+}
+
+/// A keyed fast hash: tokens are long and attacker-chosen, so SipHash's
+/// cost is avoided and the seed is random per cache.
+type Hashing = foldhash::quality::RandomState;
+
+/// The cache itself. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct TokenCache {
+    cache: Option<Cache<TokenKey, Arc<Verified>, Hashing>>,
+    config: TokenCacheConfig,
+}
+
+impl TokenCache {
+    pub(crate) fn new(config: TokenCacheConfig) -> Self {
+        let cache = config.enabled.then(|| {
+            Cache::builder()
+                .max_capacity(config.max_bytes)
+                .weigher(|_: &TokenKey, v: &Arc<Verified>| v.weight)
+                .expire_after(UntilValid)
+                .build_with_hasher(Hashing::default())
+        });
+        Self { cache, config }
+    }
+
+    /// The facts of a token verified before under a registration that still
+    /// verifies alike, with its key still published.
+    pub(crate) async fn get(
+        &self,
+        registration: &Arc<Registration>,
+        token: &str,
+    ) -> Option<Arc<TokenFacts>> {
+        let cache = self.cache.as_ref()?;
+        let key = TokenKeyRef {
+            registration: registration.id.as_str(),
+            token,
+        };
+        let hit = cache.get(&key).await;
+        let usable = hit.as_ref().is_some_and(|hit| {
+            Instant::now() < hit.valid_until
+                && hit.key.is_live()
+                && (Arc::ptr_eq(&hit.registration, registration)
+                    || hit.registration.verifies_like(registration))
+        });
+        crate::metrics::cache("token", usable);
+        let hit = hit?;
+        if usable {
+            return Some(hit.facts.clone());
+        }
+        if !hit.key.is_live() {
+            // Its key is gone for good: free the memory now.
+            cache.invalidate(&key).await;
+        }
+        None
+    }
+
+    /// Remember a verification until `min(exp, max_ttl)`.
+    pub(crate) async fn insert(
+        &self,
+        registration: &Arc<Registration>,
+        token: &str,
+        key: &KeyLiveness,
+        exp: Option<i64>,
+        now_unix: i64,
+        facts: &Arc<TokenFacts>,
+    ) {
+        let Some(cache) = &self.cache else { return };
+        let mut ttl = self.config.max_ttl;
+        if let Some(exp) = exp {
+            match u64::try_from(exp.saturating_sub(now_unix)) {
+                Ok(left) if left > 0 => ttl = ttl.min(Duration::from_secs(left)),
+                _ => return,
+            }
+        }
+        let bytes = estimated_bytes(registration.id.as_str(), token);
+        let weight = bytes.max(entry_floor(&self.config));
+        let value = Arc::new(Verified {
+            registration: registration.clone(),
+            key: key.clone(),
+            valid_until: Instant::now() + ttl,
+            weight: u32::try_from(weight).unwrap_or(u32::MAX),
+            facts: facts.clone(),
+        });
+        let key = TokenKey {
+            registration: registration.id.as_str().into(),
+            token: token.into(),
+        };
+        cache.insert(key, value).await;
+    }
+
+    pub(crate) fn stats(&self) -> TokenCacheStats {
+        match &self.cache {
+            Some(cache) => TokenCacheStats {
+                entries: cache.entry_count(),
+                weighted_bytes: cache.weighted_size(),
+            },
+            None => TokenCacheStats::default(),
+        }
+    }
+
+    /// Let moka apply pending evictions now (tests, benchmarks).
+    pub(crate) async fn settle(&self) {
+        if let Some(cache) = &self.cache {
+            cache.run_pending_tasks().await;
+        }
+    }
+
+    /// Forget every remembered verification.
+    pub(crate) fn invalidate_all(&self) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate_all();
+        }
+    }
+}
+
+/// Each entry weighs at least `max_bytes / max_entries`, so that a byte
+/// budget of `max_bytes` also bounds the entry count by `max_entries`.
+fn entry_floor(config: &TokenCacheConfig) -> u64 {
+    config.max_bytes / config.max_entries.max(1)
+}
+
+/// Bytes an entry keeps alive: the key (id and token), the claims as parsed
+/// JSON (about three times their encoded size), and fixed bookkeeping.
+fn estimated_bytes(registration: &str, token: &str) -> u64 {
+    let payload = token.split('.').nth(1).map_or(0, str::len);
+    (registration.len() + token.len() + payload * 3 + 512) as u64
+}
+
+/// One hash of a lookup key, for tests of key equivalence.
+#[cfg(test)]
+fn hash_of(hashing: &Hashing, registration: &str, token: &str) -> (u64, u64) {
+    use std::hash::BuildHasher;
+    let owned = TokenKey {
+        registration: registration.into(),
+        token: token.into(),
+    };
+    let borrowed = TokenKeyRef {
+        registration,
+        token,
+    };
+    (hashing.hash_one(&owned), hashing.hash_one(&borrowed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_and_borrowed_keys_hash_alike_and_compare_in_full() {
+        let hashing = Hashing::default();
+        let (a, b) = hash_of(&hashing, "quid-1", "h.p.s");
+        assert_eq!(a, b);
+        let key = TokenKey {
+            registration: "quid-1".into(),
+            token: "h.p.s".into(),
+        };
+        let same = TokenKeyRef {
+            registration: "quid-1",
+            token: "h.p.s",
+        };
+        assert!(same.equivalent(&key));
+        for (registration, token) in [
+            ("quid-1", "h.p.t"),
+            ("quid-2", "h.p.s"),
+            ("quid-1h", ".p.s"),
+        ] {
+            assert!(
+                !TokenKeyRef {
+                    registration,
+                    token
+                }
+                .equivalent(&key)
+            );
+        }
+        // The split between id and token is part of the key.
+        assert_ne!(
+            hash_of(&hashing, "ab", "c").0,
+            hash_of(&hashing, "a", "bc").0
+        );
+    }
+
+    #[test]
+    fn the_byte_budget_also_bounds_the_entry_count() {
+        let config = TokenCacheConfig {
+            max_entries: 1000,
+            max_bytes: 1_000_000,
+            ..TokenCacheConfig::default()
+        };
+        assert_eq!(entry_floor(&config), 1000);
+        assert_eq!(
+            entry_floor(&TokenCacheConfig {
+                max_entries: 0,
+                ..config
+            }),
+            1_000_000
+        );
+        assert!(estimated_bytes("quid-1", "aaaa.bbbb.cccc") > 512);
+    }
+}

@@ -1,0 +1,272 @@
+//! The verified-token cache through the authenticator, against a real
+//! mock IdP: what it saves, and every way an entry must stop being used.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+use crate::keys::CachePolicy;
+use crate::registration::{Provider, Registration};
+use crate::registry::InMemoryRegistry;
+use crate::testkit::{MockIdp, TestKey};
+use crate::{Authenticator, Credentials, ErrorCode, TokenCacheConfig};
+
+fn registration(idp: &MockIdp, id: &str) -> Registration {
+    Registration::builder(id, Provider::Jwks)
+        .client_id(idp.client_id())
+        .issuer(idp.issuer())
+        .jwks_uri(idp.jwks_uri())
+        .leeway_seconds(0)
+        .roles(["reader"])
+        .property("property-42", ["admin"])
+        .build()
+        .unwrap()
+}
+
+fn credentials(token: &str, registration: &str) -> Credentials {
+    Credentials {
+        token: token.into(),
+        registration: registration.into(),
+    }
+}
+
+struct Setup {
+    idp: MockIdp,
+    registry: Arc<InMemoryRegistry>,
+    auth: Authenticator,
+}
+
+async fn setup(config: TokenCacheConfig) -> Setup {
+    let idp = MockIdp::start().await;
+    let registry = Arc::new(InMemoryRegistry::new(vec![registration(&idp, "quid-1")]).unwrap());
+    let auth = Authenticator::builder_arc(registry.clone())
+        .allow_http(true)
+        .key_cache(CachePolicy {
+            refresh_cooldown: Duration::from_millis(100),
+            ..CachePolicy::default()
+        })
+        .token_cache(config)
+        .build();
+    Setup {
+        idp,
+        registry,
+        auth,
+    }
+}
+
+impl Setup {
+    async fn code(&self, token: &str, property: Option<&str>) -> Result<Vec<String>, ErrorCode> {
+        self.auth
+            .verify(&credentials(token, "quid-1"), property.map(str::to_owned))
+            .await
+            .map(|ctx| ctx.roles().iter().map(str::to_owned).collect())
+            .map_err(|e| e.code())
+    }
+
+    /// Apply a registry edit now (as an admin's change would after the
+    /// registry cache's TTL).
+    async fn edit(&self, registration: Registration) {
+        self.registry.insert(registration);
+        self.auth.registry().invalidate("quid-1").await;
+    }
+}
+
+/// Token cache hits and misses counted while `body` runs.
+fn counting(body: impl AsyncFnOnce()) -> (u64, u64) {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || runtime.block_on(body()));
+    let (mut hits, mut misses) = (0, 0);
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        let key = key.key();
+        let labels: Vec<_> = key.labels().map(|l| (l.key(), l.value())).collect();
+        if key.name() != "fedauth_cache_requests_total" || !labels.contains(&("cache", "token")) {
+            continue;
+        }
+        let DebugValue::Counter(n) = value else {
+            continue;
+        };
+        match labels.contains(&("result", "hit")) {
+            true => hits += n,
+            false => misses += n,
+        }
+    }
+    (hits, misses)
+}
+
+#[test]
+fn a_repeated_token_is_verified_once() {
+    let counts = counting(async || {
+        let s = setup(TokenCacheConfig::default()).await;
+        let token = s.idp.mint();
+        for _ in 0..3 {
+            let ctx = s.auth.verify(&credentials(&token, "quid-1"), None).await;
+            let ctx = ctx.unwrap();
+            assert_eq!(
+                (ctx.subject(), ctx.issuer()),
+                ("alice", Some(&*s.idp.issuer()))
+            );
+            assert_eq!(ctx.claims().get("sub"), Some(&serde_json::json!("alice")));
+        }
+        let stats = s.auth.token_cache_stats().await;
+        assert_eq!(stats.entries, 1);
+    });
+    assert_eq!(counts, (2, 1));
+}
+
+#[test]
+fn a_disabled_cache_verifies_every_time() {
+    let counts = counting(async || {
+        let s = setup(TokenCacheConfig::disabled()).await;
+        let token = s.idp.mint();
+        for _ in 0..3 {
+            assert_eq!(s.code(&token, None).await, Ok(vec!["reader".into()]));
+        }
+        assert_eq!(s.auth.token_cache_stats().await.entries, 0);
+    });
+    assert_eq!(counts, (0, 0));
+}
+
+#[test]
+fn platform_decisions_are_made_on_every_hit() {
+    let counts = counting(async || {
+        let s = setup(TokenCacheConfig::default()).await;
+        let token = s.idp.mint();
+        let roles = s.code(&token, Some("property-42")).await;
+        assert_eq!(roles, Ok(vec!["admin".into(), "reader".into()]));
+        // Same token, a property the app is not enabled in.
+        let refused = s.code(&token, Some("property-9")).await;
+        assert_eq!(refused, Err(ErrorCode::PropertyNotEnabled));
+        // Roles changed by an admin.
+        let mut changed = registration(&s.idp, "quid-1");
+        changed.roles = vec!["writer".into()];
+        s.edit(changed.clone()).await;
+        assert_eq!(s.code(&token, None).await, Ok(vec!["writer".into()]));
+        // The application disabled.
+        changed.enabled = false;
+        s.edit(changed).await;
+        let refused = s.code(&token, None).await;
+        assert_eq!(refused, Err(ErrorCode::RegistrationDisabled));
+    });
+    // The disabled app is refused before the token cache is asked.
+    assert_eq!(
+        counts,
+        (2, 1),
+        "every verification after the first was a hit"
+    );
+}
+
+#[tokio::test]
+async fn a_registration_that_verifies_differently_verifies_again() {
+    let s = setup(TokenCacheConfig::default()).await;
+    let token = s.idp.mint();
+    assert!(s.code(&token, None).await.is_ok());
+    let mut changed = registration(&s.idp, "quid-1");
+    changed.issuer = Some("https://elsewhere.example.com".into());
+    s.edit(changed).await;
+    assert_eq!(s.code(&token, None).await, Err(ErrorCode::InvalidIssuer));
+}
+
+#[tokio::test]
+async fn an_entry_belongs_to_its_registration() {
+    let s = setup(TokenCacheConfig::default()).await;
+    let mut other = registration(&s.idp, "quid-2");
+    other.client_id = Some("another-app".into());
+    s.registry.insert(other);
+    let token = s.idp.mint();
+    assert!(s.code(&token, None).await.is_ok());
+    let refused = s.auth.verify(&credentials(&token, "quid-2"), None).await;
+    assert_eq!(refused.unwrap_err().code(), ErrorCode::InvalidAudience);
+}
+
+#[test]
+fn a_key_removed_by_the_idp_stops_its_entries_and_a_kept_key_does_not() {
+    let counts = counting(async || {
+        let s = setup(TokenCacheConfig::default()).await;
+        let first = s.idp.signing_key();
+        let old = s.idp.mint();
+        assert!(s.code(&old, None).await.is_ok());
+        // A second key is published beside the first: a token signed by it
+        // makes the key set refresh; the first key stays, so does its entry.
+        let second = TestKey::rsa("second");
+        s.idp.set_keys(vec![second.clone(), first.clone()]);
+        let new = s.idp.token().sign(&second);
+        assert!(s.code(&new, None).await.is_ok());
+        assert!(s.code(&old, None).await.is_ok(), "kept key, kept entry");
+        // Now the first key is withdrawn; the next refresh sees it gone.
+        let third = TestKey::rsa("third");
+        s.idp.set_keys(vec![third.clone(), second]);
+        tokio::time::sleep(Duration::from_millis(150)).await; // past the kid-miss cooldown
+        assert!(s.code(&s.idp.token().sign(&third), None).await.is_ok());
+        assert_eq!(s.code(&old, None).await, Err(ErrorCode::UnknownKey));
+    });
+    // Hits: `old` once (kept key). Misses: old, new, third, old again.
+    assert_eq!(counts, (1, 4));
+}
+
+#[tokio::test]
+async fn an_entry_ends_when_the_token_expires() {
+    let s = setup(TokenCacheConfig::default()).await;
+    let token = s.idp.token().expires_in(2).sign(&s.idp.signing_key());
+    assert!(s.code(&token, None).await.is_ok());
+    assert!(s.code(&token, None).await.is_ok());
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert_eq!(s.code(&token, None).await, Err(ErrorCode::TokenExpired));
+}
+
+#[test]
+fn an_entry_ends_after_max_ttl() {
+    let counts = counting(async || {
+        let config = TokenCacheConfig {
+            max_ttl: Duration::from_millis(300),
+            ..TokenCacheConfig::default()
+        };
+        let s = setup(config).await;
+        let token = s.idp.mint();
+        assert!(s.code(&token, None).await.is_ok());
+        assert!(s.code(&token, None).await.is_ok());
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(s.code(&token, None).await.is_ok());
+    });
+    assert_eq!(counts, (1, 2));
+}
+
+#[tokio::test]
+async fn memory_is_bounded_by_entries_and_by_bytes() {
+    for (config, most) in [
+        (
+            TokenCacheConfig {
+                max_entries: 8,
+                ..TokenCacheConfig::default()
+            },
+            8,
+        ),
+        (
+            TokenCacheConfig {
+                max_bytes: 16 * 1024,
+                ..TokenCacheConfig::default()
+            },
+            16 * 1024,
+        ),
+    ] {
+        let by_bytes = config.max_entries == TokenCacheConfig::default().max_entries;
+        let s = setup(config).await;
+        for i in 0..200 {
+            let token = s.idp.token().claim("jti", i).sign(&s.idp.signing_key());
+            assert!(s.code(&token, None).await.is_ok());
+        }
+        let stats = s.auth.token_cache_stats().await;
+        let held = if by_bytes {
+            stats.weighted_bytes
+        } else {
+            stats.entries
+        };
+        assert!(held <= most, "{stats:?}");
+        assert!(stats.entries >= 1, "{stats:?}");
+    }
+}
