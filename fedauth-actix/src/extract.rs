@@ -13,7 +13,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use serde::de::DeserializeOwned;
 use tower_fedauth::{AuthContext, AuthError, ErrorCode, StandardClaims};
 
-use crate::response::{Rejection, insufficient_role, missing_context};
+use crate::response::{Rejection, missing_context};
 
 fn require_context(req: &HttpRequest) -> Result<AuthContext, Rejection> {
     req.extensions()
@@ -186,11 +186,8 @@ impl<R: RoleName> FromRequest for RequireRole<R> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(require_context(req).and_then(|ctx| {
-            if ctx.roles().contains(R::NAME) {
-                Ok(Self(ctx, PhantomData))
-            } else {
-                Err(insufficient_role(R::NAME, &ctx).into())
-            }
+            ctx.require_role(R::NAME)?;
+            Ok(Self(ctx, PhantomData))
         }))
     }
 }

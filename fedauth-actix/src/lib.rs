@@ -44,9 +44,7 @@ mod role;
 
 pub use extract::{Auth, Claims, Principal, RequireRole, RoleName, Roles};
 pub use middleware::{FedAuth, FedAuthMiddleware};
-pub use response::{
-    ActixRequestView, DEFAULT_REALM, Rejection, insufficient_role, refusal_response,
-};
+pub use response::{ActixRequestView, DEFAULT_REALM, Rejection, refusal_response};
 pub use role::{RoleGuard, RoleGuardMiddleware, require_role};
 
 pub use tower_fedauth;

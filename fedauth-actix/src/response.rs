@@ -7,9 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use std::fmt;
-use tower_fedauth::{
-    AuthContext, AuthError, Authenticator, ErrorCode, RenderedRefusal, RequestView,
-};
+use tower_fedauth::{AuthError, Authenticator, ErrorCode, RenderedRefusal, RequestView};
 
 /// The `realm` of `WWW-Authenticate` used when no [`Authenticator`] is at
 /// hand (the extractors): the core's default.
@@ -127,18 +125,4 @@ pub(crate) fn missing_context(req: &HttpRequest) -> Rejection {
     } else {
         AuthError::token(ErrorCode::MissingToken, "no Authorization header").into()
     }
-}
-
-/// The refusal for a route that needs `role` where `ctx` lacks it:
-/// 403 `insufficient_role`; the same as fedauth-axum's.
-pub fn insufficient_role(role: &str, ctx: &AuthContext) -> AuthError {
-    let detail = match ctx.property() {
-        Some(property) => format!(
-            "the route requires the role `{role}`, which the application does not hold in property `{property}`"
-        ),
-        None => {
-            format!("the route requires the role `{role}`, which the application does not hold")
-        }
-    };
-    AuthError::at(ErrorCode::InsufficientRole, detail, "role", "route").with_value(role)
 }

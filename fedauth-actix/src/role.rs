@@ -10,7 +10,7 @@ use futures_util::FutureExt as _;
 use futures_util::future::{Either, Map};
 use tower_fedauth::{AuthContext, Authenticator};
 
-use crate::response::{Rejection, insufficient_role, missing_context};
+use crate::response::{Rejection, missing_context};
 
 /// Refuse requests whose application does not hold `role`: 403
 /// `insufficient_role` (`WWW-Authenticate: Bearer realm="fedauth",
@@ -105,13 +105,16 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let refusal: Rejection = {
             let extensions = req.extensions();
-            match extensions.get::<AuthContext>() {
-                Some(ctx) if ctx.roles().contains(&self.role) => {
+            match extensions
+                .get::<AuthContext>()
+                .map(|c| c.require_role(&self.role))
+            {
+                Some(Ok(())) => {
                     drop(extensions);
                     let passed: fn(_) -> _ = left::<B>;
                     return Either::Right(self.service.call(req).map(passed));
                 }
-                Some(ctx) => insufficient_role(&self.role, ctx).into(),
+                Some(Err(error)) => error.into(),
                 None => missing_context(req.request()),
             }
         };

@@ -9,7 +9,7 @@ use http::request::Parts;
 use serde::de::DeserializeOwned;
 use tower_fedauth::{AuthContext, AuthError, ErrorCode, StandardClaims};
 
-use crate::rejection::{Rejection, insufficient_role, missing_context};
+use crate::rejection::{Rejection, missing_context};
 
 fn context(parts: &Parts) -> Option<AuthContext> {
     parts.extensions.get::<AuthContext>().cloned()
@@ -234,10 +234,7 @@ impl<S: Send + Sync, R: RoleName> FromRequestParts<S> for RequireRole<R> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Rejection> {
         let ctx = require_context(parts)?;
-        if ctx.roles().contains(R::NAME) {
-            Ok(Self(ctx, PhantomData))
-        } else {
-            Err(insufficient_role(R::NAME, &ctx).into())
-        }
+        ctx.require_role(R::NAME)?;
+        Ok(Self(ctx, PhantomData))
     }
 }

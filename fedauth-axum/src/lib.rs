@@ -107,7 +107,7 @@ mod rejection;
 mod role;
 
 pub use extract::{Auth, Claims, Principal, RequireRole, RoleName, Roles};
-pub use rejection::{DEFAULT_REALM, Rejection, insufficient_role};
+pub use rejection::{DEFAULT_REALM, Rejection};
 pub use role::{RequireRoleLayer, RequireRoleService, require_role};
 
 pub use tower_fedauth;

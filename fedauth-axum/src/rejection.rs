@@ -5,7 +5,7 @@ use std::fmt;
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use tower_fedauth::{AuthContext, AuthError, Authenticator, ErrorCode, RenderedRefusal};
+use tower_fedauth::{AuthError, Authenticator, ErrorCode, RenderedRefusal};
 
 /// The `realm` of `WWW-Authenticate` used when no [`Authenticator`] is at
 /// hand (the extractors): the core's default.
@@ -95,18 +95,4 @@ pub(crate) fn missing_context(headers: &http::HeaderMap) -> Rejection {
     } else {
         AuthError::token(ErrorCode::MissingToken, "no Authorization header").into()
     }
-}
-
-/// The refusal for a route that needs `role` where `ctx` lacks it:
-/// 403 `insufficient_role`. The actix adapter builds the same one.
-pub fn insufficient_role(role: &str, ctx: &AuthContext) -> AuthError {
-    let detail = match ctx.property() {
-        Some(property) => format!(
-            "the route requires the role `{role}`, which the application does not hold in property `{property}`"
-        ),
-        None => {
-            format!("the route requires the role `{role}`, which the application does not hold")
-        }
-    };
-    AuthError::at(ErrorCode::InsufficientRole, detail, "role", "route").with_value(role)
 }

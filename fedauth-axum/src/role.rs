@@ -11,7 +11,7 @@ use tower_fedauth::{AuthContext, Authenticator};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::rejection::{Rejection, insufficient_role, missing_context};
+use crate::rejection::{Rejection, missing_context};
 
 /// Refuse requests whose application does not hold `role`: 403
 /// `insufficient_role` (`WWW-Authenticate: Bearer realm="fedauth",
@@ -90,10 +90,10 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let refusal: Rejection = match req.extensions().get::<AuthContext>() {
-            Some(ctx) if ctx.roles().contains(&self.role) => {
-                return Either::Right(self.inner.call(req));
-            }
-            Some(ctx) => insufficient_role(&self.role, ctx).into(),
+            Some(ctx) => match ctx.require_role(&self.role) {
+                Ok(()) => return Either::Right(self.inner.call(req)),
+                Err(error) => error.into(),
+            },
             None => missing_context(req.headers()),
         };
         let response = match &self.auth {

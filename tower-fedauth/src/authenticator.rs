@@ -409,17 +409,11 @@ impl Authenticator {
         let reg = self.registration(&credentials.registration).await?;
         *resolved = Some(reg.clone());
         if !reg.provider.uses_signed_tokens() {
-            let opaque = &self.inner.opaque;
-            let ctx = opaque
-                .verify(reg.clone(), &credentials.token, property)
-                .await?;
-            let user = self.check_user(&reg, ctx.subject()).await?;
-            return Ok(ctx.with_user(user));
+            let facts = self.inner.opaque.facts(&reg, &credentials.token).await?;
+            return self.decide(reg, property, facts).await;
         }
         if let Some(facts) = self.inner.tokens.get(&reg, &credentials.token).await {
-            let user = self.check_user(&reg, &facts.principal.subject).await?;
-            let roles = roles_in(&reg, property.as_deref())?;
-            return Ok(AuthContext::from_facts(reg, property, roles, facts).with_user(user));
+            return self.decide(reg, property, facts).await;
         }
         let rules = ProviderRules::new(&reg);
         let token = UnverifiedToken::parse(&credentials.token)?;
@@ -485,6 +479,17 @@ impl Authenticator {
         tokens
             .insert(&reg, &credentials.token, &key.liveness, exp, now, &facts)
             .await;
+        self.decide(reg, property, facts).await
+    }
+
+    /// Steps 12–13, made on every request whatever established the token:
+    /// the user directory, then the property's roles.
+    async fn decide(
+        &self,
+        reg: Arc<Registration>,
+        property: Option<String>,
+        facts: Arc<TokenFacts>,
+    ) -> Result<AuthContext, AuthError> {
         let user = self.check_user(&reg, &facts.principal.subject).await?;
         let roles = roles_in(&reg, property.as_deref())?;
         Ok(AuthContext::from_facts(reg, property, roles, facts).with_user(user))

@@ -25,13 +25,41 @@
 //! come only from the registry), and discovery documents naming another
 //! issuer. The token is never logged nor echoed in a refusal.
 //!
+//! # Configuration
+//!
+//! Registrations (one per application: provider, issuer, audience, key
+//! source, algorithms, roles per property) come from a [`RegistrySource`]:
+//! [`InMemoryRegistry`], [`FileRegistry`] (TOML or JSON, the format of the
+//! platform's `registry.md`), `registry::HttpRegistry`, or, with the
+//! `postgres` feature, `registry::PostgresRegistry`. Each field is
+//! documented on [`Registration`]. The [`AuthenticatorBuilder`] sets the
+//! rest:
+//!
+//! | builder method | default | what it bounds |
+//! |---|---|---|
+//! | [`headers`](AuthenticatorBuilder::headers) | `authorization`, `x-sc-auth`, 16 KiB token | header names, token size |
+//! | [`registry_cache`](AuthenticatorBuilder::registry_cache) | TTL 30 s, unknown ids 10 s, 10 000 entries | how soon registry edits apply |
+//! | [`key_cache`](AuthenticatorBuilder::key_cache) | TTL 10 min clamped to [1 min, 24 h], stale 1 h, kid-miss cooldown 30 s, failure back-off 5 s | key sets and discovery documents |
+//! | [`token_cache`](AuthenticatorBuilder::token_cache) | on: 5 min, 100 000 tokens, 64 MiB | the verified-token cache |
+//! | [`fetch`](AuthenticatorBuilder::fetch), [`allow_http`](AuthenticatorBuilder::allow_http) | timeout 5 s, 1 MiB, 3 redirects, https only | every outgoing request |
+//! | [`property`](AuthenticatorBuilder::property) | none | where a request names its property |
+//! | [`realm`](AuthenticatorBuilder::realm), [`responder`](AuthenticatorBuilder::responder) | `fedauth`, JSON body of `errors.md` | refusals |
+//! | [`user_directory`](AuthenticatorBuilder::user_directory) | none | a user directory consulted after verification |
+//!
+//! Crypto backend: feature `aws-lc-rs` (default) or `rust-crypto`; one must
+//! be on (a build without either fails with a message, never a panic).
+//!
 //! # Operations
 //!
 //! Key sets are cached per URL, refreshed on an unknown `kid` at most once
 //! per cooldown, refreshed in the background ahead of expiry (jittered), and
 //! served last-known-good within a bound while an IdP is down
 //! ([`keys::CachePolicy`]). [`Authenticator::warm_up`] fetches keys before
-//! serving. Metrics go through the `metrics` facade: see [`metrics`] for the
+//! serving. A token that passed every check is remembered (keyed by the
+//! registration id and the whole token) until its `exp` or 5 minutes
+//! ([`TokenCacheConfig`]); the registration, user directory and property
+//! roles are still consulted on every request, and a key the IdP removes
+//! ends the entries it verified. Metrics go through the `metrics` facade: see [`metrics`] for the
 //! table of names and labels.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -209,6 +209,8 @@ async fn keys_are_refreshed_ahead_of_expiry_without_a_request_waiting() {
     let auth = Authenticator::builder(InMemoryRegistry::new(vec![registration(&idp)]).unwrap())
         .allow_http(true)
         .key_cache(policy)
+        // Every request must use the key set, not the verified-token cache.
+        .token_cache(crate::TokenCacheConfig::disabled())
         .build();
     let token = idp.token().expires_in(3600).sign(&idp.signing_key());
     auth.verify(&credentials(token.clone(), "quid-1"), None)
@@ -239,4 +241,42 @@ async fn keys_are_refreshed_ahead_of_expiry_without_a_request_waiting() {
         "slowest request {slowest:?}"
     );
     idp.shutdown().await;
+}
+
+#[test]
+fn a_role_refusal_is_counted_for_its_registration() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let idp = MockIdp::start().await;
+            let auth =
+                Authenticator::builder(InMemoryRegistry::new(vec![registration(&idp)]).unwrap())
+                    .allow_http(true)
+                    .build();
+            let ctx = auth.verify(&credentials(idp.mint(), "quid-1"), None).await;
+            let refused = ctx.unwrap().require_role("admin").unwrap_err();
+            assert_eq!(refused.code(), ErrorCode::InsufficientRole);
+            assert_eq!(refused.status().as_u16(), 403);
+            idp.shutdown().await;
+        })
+    });
+    let all = read(&snapshotter);
+    let decision = |outcome, code| {
+        counter(
+            &all,
+            "fedauth_decisions_total",
+            &[
+                ("outcome", outcome),
+                ("code", code),
+                ("registration", "quid-1"),
+            ],
+        )
+    };
+    assert_eq!(decision("accepted", "none"), 1);
+    assert_eq!(decision("refused", "insufficient_role"), 1);
 }

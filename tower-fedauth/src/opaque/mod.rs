@@ -23,7 +23,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::claims::Claims;
-use crate::context::{AuthContext, Principal, Roles};
+use crate::context::{Principal, TokenFacts};
 use crate::error::{AuthError, ErrorCode};
 use crate::keys::Fetcher;
 use crate::registration::{ClientAuthMethod, Provider, Registration};
@@ -68,40 +68,29 @@ impl OpaqueVerifier {
         }
     }
 
-    /// Verify `token` for an opaque-token registration and build the context
-    /// (roles as for any registration).
-    pub(crate) async fn verify(
+    /// Verify `token` for an opaque-token registration: what the IdP (or
+    /// the application's endpoint) established about it. The per-request
+    /// decisions (user directory, property roles) are the authenticator's,
+    /// as for signed tokens.
+    pub(crate) async fn facts(
         &self,
-        reg: Arc<Registration>,
+        reg: &Registration,
         token: &str,
-        property: Option<String>,
-    ) -> Result<AuthContext, AuthError> {
+    ) -> Result<Arc<TokenFacts>, AuthError> {
         let (principal, claims, issuer) = match reg.provider {
-            Provider::Introspection => self.introspect(&reg, token).await?,
-            Provider::VerificationEndpoint => self.call_endpoint(&reg, token).await?,
+            Provider::Introspection => self.introspect(reg, token).await?,
+            Provider::VerificationEndpoint => self.call_endpoint(reg, token).await?,
             other => {
                 return Err(unavailable(format!(
                     "provider `{other}` does not use opaque tokens"
                 )));
             }
         };
-        let Some(roles) = reg.roles_in(property.as_deref()) else {
-            return Err(AuthError::at(
-                ErrorCode::PropertyNotEnabled,
-                "the application is not enabled in this property",
-                "property",
-                "path",
-            )
-            .with_value(property.unwrap_or_default()));
-        };
-        Ok(AuthContext::new(
-            reg,
+        Ok(Arc::new(TokenFacts {
             issuer,
-            property,
-            Roles::new(roles),
             principal,
             claims,
-        ))
+        }))
     }
 
     async fn introspect(
