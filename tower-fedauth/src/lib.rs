@@ -39,7 +39,7 @@
 //! |---|---|---|
 //! | [`headers`](AuthenticatorBuilder::headers) | `authorization`, `x-sc-auth`, 16 KiB token | header names, token size |
 //! | [`registry_cache`](AuthenticatorBuilder::registry_cache) | TTL 30 s, unknown ids 10 s, 10 000 entries | how soon registry edits apply |
-//! | [`key_cache`](AuthenticatorBuilder::key_cache) | TTL 10 min clamped to [1 min, 24 h], stale 1 h, kid-miss cooldown 30 s, failure back-off 5 s | key sets and discovery documents |
+//! | [`key_cache`](AuthenticatorBuilder::key_cache) | TTL 10 min clamped to [1 min, 24 h], stale 1 h, kid-miss cooldown 10 s (after a successful refresh), failure back-off 5 s | key sets and discovery documents |
 //! | [`token_cache`](AuthenticatorBuilder::token_cache) | on: 5 min, 100 000 tokens, 64 MiB | the verified-token cache |
 //! | [`fetch`](AuthenticatorBuilder::fetch), [`allow_http`](AuthenticatorBuilder::allow_http) | timeout 5 s, 1 MiB, 3 redirects, https only | every outgoing request |
 //! | [`property`](AuthenticatorBuilder::property) | none | where a request names its property |

@@ -275,3 +275,50 @@ async fn oversized_slow_and_redirecting_key_urls_are_bounded() {
     let a = call_with(&layer, &idp.mint(), "quid-1").await;
     assert_refused(&a, 503, "idp_unavailable", None);
 }
+
+/// Regression (found by the soak run): a key published while the IdP was
+/// down used to be refused `unknown_key` for a whole cooldown after the IdP
+/// came back, because the failed forced refresh had started the cooldown.
+#[tokio::test]
+async fn a_key_published_during_an_outage_is_found_once_the_idp_is_back() {
+    let idp = MockIdp::start().await;
+    let policy = CachePolicy {
+        refresh_cooldown: Duration::from_secs(60),
+        failure_backoff: Duration::from_millis(300),
+        ..CachePolicy::default()
+    };
+    let layer = FedAuthLayer::new(
+        builder(&jwks_registration(&idp, "quid-1", ""))
+            .key_cache(policy)
+            .build(),
+    );
+    assert_eq!(call_with(&layer, &idp.mint(), "quid-1").await.status, 200);
+    let old_key = idp.signing_key();
+    idp.set_outage(true);
+    let new_key = idp.rotate();
+    let token = idp.token().sign(&new_key);
+    // Down: the new key cannot be fetched; that is an outage, not a bad key,
+    // also for the next request within the back-off (which does not fetch).
+    assert_refused(
+        &call_with(&layer, &token, "quid-1").await,
+        503,
+        "idp_unavailable",
+        None,
+    );
+    let fetches = idp.jwks_fetches();
+    assert_refused(
+        &call_with(&layer, &token, "quid-1").await,
+        503,
+        "idp_unavailable",
+        None,
+    );
+    assert_eq!(idp.jwks_fetches(), fetches, "no fetch within the back-off");
+    // Known keys still serve meanwhile.
+    let known = idp.token().claim("jti", "known").sign(&old_key);
+    assert_eq!(call_with(&layer, &known, "quid-1").await.status, 200);
+    // Back: after the back-off, the first request with the new key finds it.
+    idp.set_outage(false);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let a = call_with(&layer, &token, "quid-1").await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+}

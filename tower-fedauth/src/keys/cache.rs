@@ -31,7 +31,9 @@ pub struct CachePolicy {
     /// How long past its freshness a document still serves while the IdP
     /// cannot be reached. Default 1 h.
     pub stale_for: Duration,
-    /// Least time between two refreshes forced by an unknown `kid`. Default 30 s.
+    /// Least time between two refreshes forced by an unknown `kid` (counted
+    /// from the last one that succeeded). Default 10 s, as AWS's reference
+    /// verifier does.
     pub refresh_cooldown: Duration,
     /// Least time between two fetches after a failed one. Default 5 s.
     pub failure_backoff: Duration,
@@ -46,7 +48,7 @@ impl Default for CachePolicy {
             min_ttl: Duration::from_secs(60),
             max_ttl: Duration::from_secs(24 * 3600),
             stale_for: Duration::from_secs(3600),
-            refresh_cooldown: Duration::from_secs(30),
+            refresh_cooldown: Duration::from_secs(10),
             failure_backoff: Duration::from_secs(5),
             max_urls: 10_000,
         }
@@ -256,7 +258,11 @@ impl<T: Document> DocumentCache<T> {
     ///
     /// A newer copy answers the miss only if its fetch was sent after the
     /// miss was seen: one sent earlier (a background refresh racing a key
-    /// rotation) may predate the key, and is refetched.
+    /// rotation) may predate the key, and is refetched. Only a refresh that
+    /// succeeded starts the cooldown: while the source is failing, a miss
+    /// is `Unavailable` (within the failure back-off, without a fetch), and
+    /// the first miss after the back-off tries again, so a key published
+    /// during an outage is found as soon as the source is back.
     pub async fn refresh_for_miss(
         &self,
         url: &Url,
@@ -264,26 +270,38 @@ impl<T: Document> DocumentCache<T> {
     ) -> Result<Arc<Snapshot<T>>, Unavailable> {
         let missed_at = Instant::now();
         let state = self.state(url).await;
-        let in_cooldown = {
-            let mut meta = state.meta();
-            let now = Instant::now();
+        let guard = state.refresh.lock().await;
+        let current = state.current();
+        if let Some(current) = &current {
+            if current.generation != seen.generation && current.requested_at >= missed_at {
+                return Ok(current.clone());
+            }
+        }
+        let now = Instant::now();
+        let (cooling, failing) = {
+            let meta = state.meta();
             let cooling = meta
                 .last_forced
                 .is_some_and(|at| now.duration_since(at) < self.policy.refresh_cooldown);
-            if !cooling {
-                meta.last_forced = Some(now);
-            }
-            cooling
+            let failing = meta
+                .last_failure
+                .as_ref()
+                .filter(|(at, _)| now.duration_since(*at) < self.policy.failure_backoff)
+                .map(|(_, why)| why.clone());
+            (cooling, failing)
         };
-        let guard = state.refresh.lock().await;
-        if let Some(current) = state.current() {
-            let answers_miss =
-                current.generation != seen.generation && current.requested_at >= missed_at;
-            if answers_miss || in_cooldown {
+        if let Some(why) = failing {
+            return Err(Unavailable(why));
+        }
+        if cooling {
+            if let Some(current) = current {
                 return Ok(current);
             }
         }
         let result = self.fetch_into(&state, url).await;
+        if result.is_ok() {
+            state.meta().last_forced = Some(Instant::now());
+        }
         drop(guard);
         result.map_err(Unavailable)
     }
