@@ -34,16 +34,22 @@ log "format"
 cargo fmt --all -- --check
 
 log "clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 log "docs (warnings are errors)"
 RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --workspace --locked
 
 log "packaging (every crate that is not the test suite)"
-cargo package --workspace --exclude fedauth-tests --no-verify --allow-dirty --locked
+cargo package --workspace --exclude fedauth-tests --exclude fedauth-bench --no-verify --allow-dirty --locked
 
 log "tests (unit, integration, doctests)"
 cargo test --workspace --locked
+
+log "benches compile (not run: numbers come from bench/scripts/bench.sh, see BENCHMARKS.md)"
+# Unoptimised: CI proves they build; optimising them here would double the
+# build time and measure nothing.
+CARGO_PROFILE_BENCH_OPT_LEVEL=0 CARGO_PROFILE_BENCH_DEBUG=false \
+  cargo bench -p fedauth-bench --no-run --locked
 
 log "tests with the rust-crypto backend (core crate)"
 cargo test -p tower-fedauth --no-default-features --features rust-crypto,testkit --lib --locked

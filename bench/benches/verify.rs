@@ -1,0 +1,204 @@
+//! Per-request cost of verifying a token (issue 7, measure 1), for RS256,
+//! PS256, ES256 and EdDSA:
+//!
+//! - `a_raw_jsonwebtoken`: `jsonwebtoken::decode` with a prebuilt key and
+//!   the same `iss` / `aud` / `exp` checks: the floor;
+//! - `b_fedauth_cold`: `FedAuthLayer` around a trivial handler, keys cached,
+//!   token cache off (every request verifies in full);
+//! - `c_fedauth_hit`: the same with the token cache on (default) and the
+//!   same token repeated;
+//! - `d_jwt_authorizer`: jwt-authorizer 0.15's layer around a trivial
+//!   handler, built from the same public key, requiring the same `iss` and
+//!   `aud`.
+//!
+//! The layers run on a current-thread Tokio runtime; the mock IdP serving
+//! the JWKS runs on its own runtime. `bench-report` turns the results into
+//! a table.
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::time::Duration;
+
+use bytes::Bytes;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use fedauth_bench::{
+    AUDIENCE, Alg, Headers, REGISTRATION, authenticator, call, mint, service, start_idp,
+};
+use http::{Request, StatusCode};
+use http_body_util::Empty;
+use jsonwebtoken::{DecodingKey, Validation, decode};
+use jwt_authorizer::{Authorizer, IntoLayer, JwtAuthorizer};
+use serde_json::Value;
+use tokio::runtime::Runtime;
+use tower::ServiceExt as _;
+use tower_fedauth::TokenCacheConfig;
+
+/// A token valid for the whole run.
+const TOKEN_TTL_SECS: i64 = 3600;
+
+fn current_thread() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+async fn jwt_authorizer(alg: Alg, pem: &str, issuer: &str) -> Authorizer<Value> {
+    let builder = match alg {
+        Alg::Rs256 | Alg::Ps256 => JwtAuthorizer::<Value>::from_rsa_pem_text(pem),
+        Alg::Es256 => JwtAuthorizer::from_ec_pem_text(pem),
+        Alg::EdDsa => JwtAuthorizer::from_ed_pem_text(pem),
+    };
+    builder
+        .validation(
+            jwt_authorizer::Validation::new()
+                .iss(&[issuer])
+                .aud(&[AUDIENCE]),
+        )
+        .build()
+        .await
+        .expect("jwt-authorizer builds from the public key")
+}
+
+fn bench_alg(c: &mut Criterion, idp_rt: &Runtime, alg: Alg) {
+    let (idp, key) = idp_rt.block_on(start_idp(alg));
+    let token = mint(&idp, &key, alg, TOKEN_TTL_SECS, None);
+    let headers = Headers::new(&token);
+    let rt = current_thread();
+
+    // (a) the floor: a prebuilt key and validation.
+    let decoding_key = DecodingKey::from_jwk(
+        &serde_json::from_value(key.public_jwk_with_alg(Some(alg.name()))).expect("JWK parses"),
+    )
+    .expect("decoding key");
+    let mut validation = Validation::new(alg.jwt());
+    validation.set_issuer(&[idp.issuer()]);
+    validation.set_audience(&[AUDIENCE]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    decode::<Value>(&token, &decoding_key, &validation).expect("raw decode accepts the token");
+
+    // (b) and (c): keys fetched before measuring, each set-up checked to answer 200.
+    let (cold, hit) = rt.block_on(async {
+        let cold_auth = authenticator(&idp, alg, TokenCacheConfig::disabled());
+        let hit_auth = authenticator(&idp, alg, TokenCacheConfig::default());
+        for auth in [&cold_auth, &hit_auth] {
+            let report = auth.warm_up([REGISTRATION], Duration::from_secs(10)).await;
+            assert!(
+                report.failed.is_empty(),
+                "warm-up failed: {:?}",
+                report.failed
+            );
+        }
+        let cold = service(cold_auth);
+        let hit = service(hit_auth);
+        assert_eq!(
+            call(&cold, &headers).await,
+            StatusCode::OK,
+            "{} cold",
+            alg.name()
+        );
+        assert_eq!(
+            call(&hit, &headers).await,
+            StatusCode::OK,
+            "{} hit",
+            alg.name()
+        );
+        (cold, hit)
+    });
+
+    // (d) jwt-authorizer around a trivial axum 0.7 handler.
+    let jwt_auth = rt.block_on(async {
+        let authorizer = jwt_authorizer(alg, &key.public_key_pem(), &idp.issuer()).await;
+        let svc = tower::ServiceBuilder::new()
+            .layer(authorizer.into_layer())
+            .service(tower::service_fn(
+                |_req: Request<axum07::body::Body>| async {
+                    Ok::<_, Infallible>(
+                        axum07::response::Response::new(axum07::body::Body::empty()),
+                    )
+                },
+            ));
+        let response = svc
+            .clone()
+            .oneshot(headers.request(axum07::body::Body::empty()))
+            .await
+            .expect("infallible");
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{} jwt-authorizer",
+            alg.name()
+        );
+        svc
+    });
+
+    let mut group = c.benchmark_group(alg.name());
+    group.bench_function("a_raw_jsonwebtoken", |b| {
+        b.iter(|| {
+            decode::<Value>(black_box(token.as_str()), &decoding_key, &validation)
+                .expect("valid token")
+        })
+    });
+    group.bench_function("b_fedauth_cold", |b| {
+        b.to_async(&rt).iter_batched(
+            || headers.request(Empty::<Bytes>::new()),
+            |req| cold.clone().oneshot(req),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("c_fedauth_hit", |b| {
+        b.to_async(&rt).iter_batched(
+            || headers.request(Empty::<Bytes>::new()),
+            |req| hit.clone().oneshot(req),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("d_jwt_authorizer", |b| {
+        b.to_async(&rt).iter_batched(
+            || headers.request(axum07::body::Body::empty()),
+            |req| jwt_auth.clone().oneshot(req),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+
+    // Still 200 after the run (the key set did not expire mid-run, say).
+    rt.block_on(async {
+        assert_eq!(call(&cold, &headers).await, StatusCode::OK);
+        assert_eq!(call(&hit, &headers).await, StatusCode::OK);
+    });
+    drop((cold, hit, jwt_auth));
+    idp_rt.block_on(idp.shutdown());
+}
+
+fn verify(c: &mut Criterion) {
+    let idp_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let only = std::env::var("FEDAUTH_BENCH_ALGS").ok();
+    for alg in Alg::ALL {
+        let wanted = only
+            .as_deref()
+            .is_none_or(|only| only.split(',').any(|a| Alg::parse(a.trim()) == Some(alg)));
+        if !wanted {
+            continue;
+        }
+        bench_alg(c, &idp_rt, alg);
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(50)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = verify
+}
+criterion_main!(benches);

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Throughput of the axum example server with and without FedAuthLayer
+# (issue 7, measure 3), on loopback with wrk.
+#
+#   bash bench/scripts/load.sh [--quick]
+#
+# 1. builds the release binaries (idp, baseline-server, axum-server);
+# 2. starts `idp` (a mock IdP on a free port; writes registry.toml, one
+#    token and UNIQUE unique tokens into a temp dir);
+# 3. starts `axum-server --registry registry.toml --allow-http --listen
+#    127.0.0.1:0` and waits for /ready, and `baseline-server` answering
+#    /whoami with the example server's own answer for the token (same body);
+# 4. runs wrk (THREADS threads, CONNECTIONS connections, DURATION, --latency)
+#    against the baseline, the example server with one repeated token, and
+#    the example server with unique tokens (tokens.lua cycles through the
+#    file; every run uses the same script, so the load generator does the
+#    same work in each);
+# 5. prints req/s, p50, p99, non-2xx and the ratio to the baseline.
+#
+# Settings (environment): DURATION (15s), WARMUP (2s, before the baseline
+# and repeated-token runs), THREADS (2), CONNECTIONS (64), UNIQUE (200000),
+# ALG (EdDSA; RS256 minting is slow), SKIP_BUILD=1, CARGO_TARGET_DIR.
+# --quick: DURATION=3s WARMUP=1s UNIQUE=20000.
+#
+# wrk and the servers share this machine's cores: the numbers are a ratio
+# between runs under the same handicap, not a server's capacity.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SCRIPTS="$ROOT/bench/scripts"
+if [[ "${1:-}" == "--quick" ]]; then
+  DURATION=${DURATION:-3s}
+  WARMUP=${WARMUP:-1s}
+  UNIQUE=${UNIQUE:-20000}
+fi
+DURATION=${DURATION:-15s}
+WARMUP=${WARMUP:-2s}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-64}
+UNIQUE=${UNIQUE:-200000}
+ALG=${ALG:-EdDSA}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN="$TARGET/release"
+
+if ! command -v wrk >/dev/null; then
+  echo "load.sh: wrk is missing; installing it (Debian package wrk)" >&2
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+  else
+    sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null
+  fi
+fi
+command -v curl >/dev/null || { echo "load.sh: curl is needed" >&2; exit 1; }
+
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+  (cd "$ROOT" && cargo build --release -p fedauth-bench -p fedauth-examples \
+    --bin idp --bin baseline-server --bin axum-server)
+fi
+
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# wait_for FILE REGEX SECONDS: wait until a line of FILE matches.
+wait_for() {
+  local file=$1 regex=$2 secs=$3 i
+  for ((i = 0; i < secs * 10; i++)); do
+    if grep -qE "$regex" "$file" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "load.sh: timed out waiting for /$regex/ in $file" >&2
+  cat "$file" >&2 || true
+  return 1
+}
+
+listen_addr() {
+  sed -n 's#^listening on http://\(.*\)$#\1#p' "$1" | head -n1
+}
+
+rss_mib() {
+  awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "n/a"
+}
+
+echo "## Throughput (wrk $THREADS threads, $CONNECTIONS connections, $DURATION each; $ALG tokens; $(nproc) cores shared by wrk and the server)"
+echo
+
+"$BIN/idp" --dir "$TMP" --alg "$ALG" --unique "$UNIQUE" >"$TMP/idp.out" 2>"$TMP/idp.err" &
+PIDS+=($!)
+wait_for "$TMP/idp.out" '^idp ready ' 600
+
+RUST_LOG=${RUST_LOG:-warn} "$BIN/axum-server" --registry "$TMP/registry.toml" --allow-http \
+  --listen 127.0.0.1:0 >"$TMP/server.out" 2>"$TMP/server.err" &
+SERVER_PID=$!
+PIDS+=("$SERVER_PID")
+wait_for "$TMP/server.out" '^listening on http://' 30
+SERVER=$(listen_addr "$TMP/server.out")
+for ((i = 0; i < 300; i++)); do
+  [[ $(curl -s -o /dev/null -w '%{http_code}' "http://$SERVER/ready") == 200 ]] && break
+  sleep 0.1
+done
+
+TOKEN=$(head -n1 "$TMP/token.txt")
+code=$(curl -s -o "$TMP/whoami.json" -w '%{http_code}' \
+  -H "Authorization: Bearer $TOKEN" -H 'x-sc-auth: bench' "http://$SERVER/whoami")
+if [[ $code != 200 ]]; then
+  echo "load.sh: the example server answered $code to the benchmark token:" >&2
+  cat "$TMP/whoami.json" >&2
+  exit 1
+fi
+code=$(curl -s -o /dev/null -w '%{http_code}' \
+  -H "Authorization: Bearer $(head -n1 "$TMP/tokens.txt")" -H 'x-sc-auth: bench' "http://$SERVER/whoami")
+[[ $code == 200 ]] || { echo "load.sh: a unique token got $code" >&2; exit 1; }
+
+RUST_LOG=${RUST_LOG:-warn} "$BIN/baseline-server" --listen 127.0.0.1:0 --body "$TMP/whoami.json" \
+  >"$TMP/baseline.out" 2>"$TMP/baseline.err" &
+BASELINE_PID=$!
+PIDS+=("$BASELINE_PID")
+wait_for "$TMP/baseline.out" '^listening on http://' 30
+BASELINE=$(listen_addr "$TMP/baseline.out")
+code=$(curl -s -o "$TMP/baseline.json" -w '%{http_code}' "http://$BASELINE/whoami")
+[[ $code == 200 ]] || { echo "load.sh: the baseline answered $code" >&2; exit 1; }
+echo "response body: $(wc -c <"$TMP/whoami.json") bytes (example server), $(wc -c <"$TMP/baseline.json") bytes (baseline)"
+echo
+
+# run NAME ADDR TOKENS_FILE PID [WARMUP]: one wrk run; results in $TMP/NAME.*
+run() {
+  local name=$1 addr=$2 tokens=$3 pid=$4 warm=${5:-}
+  if [[ -n $warm ]]; then
+    wrk -t "$THREADS" -c "$CONNECTIONS" -d "$warm" -s "$SCRIPTS/tokens.lua" \
+      "http://$addr" -- "$TMP/warm-$name.txt" "$THREADS" >/dev/null 2>&1 || true
+  fi
+  wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency -s "$SCRIPTS/tokens.lua" \
+    "http://$addr" -- "$tokens" "$THREADS" >"$TMP/$name.wrk" 2>&1
+  rss_mib "$pid" >"$TMP/$name.rss"
+  echo "### wrk: $name"
+  echo '```'
+  cat "$TMP/$name.wrk"
+  echo '```'
+  echo
+}
+
+# Warm-up runs use the repeated token (the unique run has no warm-up, so
+# its tokens are all new to the server).
+cp "$TMP/token.txt" "$TMP/warm-baseline.txt"
+cp "$TMP/token.txt" "$TMP/warm-repeated.txt"
+run baseline "$BASELINE" "$TMP/token.txt" "$BASELINE_PID" "$WARMUP"
+run repeated "$SERVER" "$TMP/token.txt" "$SERVER_PID" "$WARMUP"
+run unique "$SERVER" "$TMP/tokens.txt" "$SERVER_PID"
+
+to_ms() { # wrk latency (e.g. 530.00us, 1.23ms, 1.02s) in ms
+  awk -v v="$1" 'BEGIN {
+    n = v + 0
+    if (v ~ /us$/) n = n / 1000
+    else if (v ~ /ms$/) n = n
+    else if (v ~ /m$/) n = n * 60000
+    else if (v ~ /s$/) n = n * 1000
+    printf "%.3f", n
+  }'
+}
+field() { # field NAME KEY
+  local f="$TMP/$1.wrk"
+  case $2 in
+    rps) awk '/^Requests\/sec:/ { print $2 }' "$f" ;;
+    p50) to_ms "$(awk '$1 == "50%" { print $2; exit }' "$f")" ;;
+    p99) to_ms "$(awk '$1 == "99%" { print $2; exit }' "$f")" ;;
+    non2xx) awk '/Non-2xx or 3xx responses:/ { print $NF; found = 1 } END { if (!found) print 0 }' "$f" ;;
+    errors) awk '/Socket errors:/ { sub(/.*Socket errors: /, ""); print; found = 1 } END { if (!found) print "none" }' "$f" ;;
+    requests) awk '/requests in/ { print $1; exit }' "$f" ;;
+    tokens) awk -F'[ =]' '/^lua: tokens=/ { print $3 }' "$f" ;;
+  esac
+}
+
+BASE_RPS=$(field baseline rps)
+echo "| run | req/s | p50 ms | p99 ms | non-2xx | socket errors | ratio to baseline | server RSS MiB |"
+echo "|---|---:|---:|---:|---:|---|---:|---:|"
+for name in baseline repeated unique; do
+  rps=$(field "$name" rps)
+  ratio=$(awk -v a="$rps" -v b="$BASE_RPS" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }')
+  label=$name
+  case $name in
+    baseline) label="no-auth baseline" ;;
+    repeated) label="fedauth, one repeated token" ;;
+    unique) label="fedauth, unique tokens ($(field unique tokens) in the file)" ;;
+  esac
+  echo "| $label | $rps | $(field "$name" p50) | $(field "$name" p99) | $(field "$name" non2xx) | $(field "$name" errors) | $ratio | $(cat "$TMP/$name.rss") |"
+done
+echo
+requests=$(field unique requests)
+tokens=$(field unique tokens)
+if [[ -n $requests && -n $tokens ]] && ((requests > tokens)); then
+  echo "note: the unique-token run sent $requests requests for $tokens tokens: $((requests - tokens)) were repeats (raise UNIQUE)."
+fi
+echo "target: repeated-token req/s ≥ 0.85 × baseline. wrk and the server share $(nproc) cores."

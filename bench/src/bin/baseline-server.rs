@@ -1,0 +1,152 @@
+//! The no-auth baseline of the throughput run: the routes of `axum-server`
+//! (`fedauth_examples::axum_app`) without `FedAuthLayer`, answering
+//! `/whoami` with a fixed JSON body of the same shape and size.
+//!
+//! ```text
+//! baseline-server [--listen ADDR] [--body FILE]
+//! ```
+//!
+//! `--body FILE`: the JSON to answer (`scripts/load.sh` passes the example
+//! server's own `/whoami` answer for the benchmark token); without it, a
+//! built-in answer of the same shape. Prints `listening on http://ADDR`
+//! like the example server, then serves until SIGINT / SIGTERM.
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use fedauth_examples::{
+    DEFAULT_LISTEN, TEXT_CONTENT_TYPE, announce, init_tracing, install_metrics,
+};
+use serde_json::{Value, json};
+
+struct Args {
+    listen: SocketAddr,
+    body: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        listen: DEFAULT_LISTEN.parse().map_err(|e| format!("{e}"))?,
+        body: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--listen" => {
+                let v = value()?;
+                args.listen = v
+                    .parse()
+                    .map_err(|_| format!("--listen: `{v}` is not an address"))?;
+            }
+            "--body" => args.body = Some(PathBuf::from(value()?)),
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    Ok(args)
+}
+
+/// An answer shaped like `fedauth_examples::whoami` for a benchmark token.
+fn default_body() -> Value {
+    json!({
+        "registration": "bench",
+        "client_id": "app-1",
+        "provider": "jwks",
+        "issuer": "http://127.0.0.1:40000",
+        "subject": "alice",
+        "property": null,
+        "roles": ["reader"],
+        "principal": { "subject": "alice", "email": null, "name": null },
+        "claims": {
+            "iss": "http://127.0.0.1:40000",
+            "sub": "alice",
+            "aud": "app-1",
+            "iat": 1_700_000_000,
+            "exp": 1_700_003_600,
+            "scope": "read write",
+            "jti": "repeated"
+        }
+    })
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(TEXT_CONTENT_TYPE),
+    );
+    response
+}
+
+/// Like the example's `whoami`: a JSON value built (here: cloned) and
+/// serialised on every request.
+async fn whoami(State(body): State<Arc<Value>>) -> Json<Value> {
+    Json((*body).clone())
+}
+
+fn router(body: Value) -> Router {
+    Router::new()
+        .route("/health", get(|| async { text(StatusCode::OK, "ok") }))
+        .route("/ready", get(|| async { text(StatusCode::OK, "ready") }))
+        .route("/whoami", get(whoami))
+        .route("/properties/{property}/whoami", get(whoami))
+        .with_state(Arc::new(body))
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let body = match &args.body {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => default_body(),
+    };
+    // The same process set-up as axum-server (logging, metrics recorder).
+    let _metrics = install_metrics();
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    announce(addr, None);
+    axum::serve(listener, router(body))
+        .with_graceful_shutdown(fedauth_examples::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("baseline-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("baseline-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("baseline-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

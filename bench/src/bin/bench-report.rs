@@ -1,0 +1,110 @@
+//! The table of issue 7's measure 1, from criterion's results: the median
+//! of a, b, c, d per algorithm in µs and the ratios b/a, c/a, b/d, against
+//! the targets.
+//!
+//! ```text
+//! bench-report [CRITERION_DIR]
+//! ```
+//!
+//! `CRITERION_DIR` defaults to `$CARGO_TARGET_DIR/criterion`, else
+//! `target/criterion`; it reads `<group>/<function>/new/estimates.json`.
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use fedauth_bench::Alg;
+use serde_json::Value;
+
+const FUNCTIONS: [&str; 4] = [
+    "a_raw_jsonwebtoken",
+    "b_fedauth_cold",
+    "c_fedauth_hit",
+    "d_jwt_authorizer",
+];
+
+/// The median in µs, `None` if the bench did not run.
+fn median_us(dir: &Path, group: &str, function: &str) -> Option<f64> {
+    let path = dir
+        .join(group)
+        .join(function)
+        .join("new")
+        .join("estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let json: Value = serde_json::from_str(&text).ok()?;
+    json.pointer("/median/point_estimate")?
+        .as_f64()
+        .map(|ns| ns / 1000.0)
+}
+
+fn us(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".into(), |v| format!("{v:.2}"))
+}
+
+fn ratio(num: Option<f64>, den: Option<f64>, target: Option<f64>) -> String {
+    match (num, den) {
+        (Some(n), Some(d)) if d > 0.0 => {
+            let r = n / d;
+            match target {
+                Some(t) if r <= t => format!("{r:.2} ✓"),
+                Some(_) => format!("{r:.2} ✗"),
+                None => format!("{r:.2}"),
+            }
+        }
+        _ => "n/a".into(),
+    }
+}
+
+fn main() -> ExitCode {
+    let dir = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| PathBuf::from("target"), PathBuf::from)
+                .join("criterion")
+        });
+    if !dir.is_dir() {
+        eprintln!(
+            "bench-report: {} is not a directory (run `cargo bench -p fedauth-bench` first)",
+            dir.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    println!(
+        "## Per-request cost, median of criterion's samples ({})\n",
+        dir.display()
+    );
+    println!(
+        "a = `jsonwebtoken::decode`, prebuilt key (floor); b = fedauth layer, token cache off, keys cached; \
+         c = fedauth layer, token-cache hit; d = jwt-authorizer 0.15 layer. Targets: b/a ≤ 1.15, c ≤ 2 µs, b/d ≤ 0.8.\n"
+    );
+    println!("| alg | a µs | b µs | c µs | d µs | b/a | c/a | b/d |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let mut any = false;
+    for alg in Alg::ALL {
+        let [a, b, c, d] = FUNCTIONS.map(|f| median_us(&dir, alg.name(), f));
+        any |= a.is_some() || b.is_some() || c.is_some() || d.is_some();
+        let c_cell = match c {
+            Some(v) if v <= 2.0 => format!("{v:.2} ✓"),
+            Some(v) => format!("{v:.2} ✗"),
+            None => "n/a".into(),
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            alg.name(),
+            us(a),
+            us(b),
+            c_cell,
+            us(d),
+            ratio(b, a, Some(1.15)),
+            ratio(c, a, None),
+            ratio(b, d, Some(0.8)),
+        );
+    }
+    if !any {
+        eprintln!("bench-report: no results under {}", dir.display());
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
