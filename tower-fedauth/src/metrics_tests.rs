@@ -27,7 +27,7 @@ fn credentials(token: String, registration: &str) -> Credentials {
 }
 
 /// A metric: name, sorted labels, value.
-type Metric = (String, Vec<(String, String)>, DebugValue);
+pub(crate) type Metric = (String, Vec<(String, String)>, DebugValue);
 
 /// Every metric of the snapshot as `(name, sorted labels, value)`.
 fn read(snapshotter: &Snapshotter) -> Vec<Metric> {
@@ -62,40 +62,43 @@ fn counter(all: &[Metric], name: &str, labels: &[(&str, &str)]) -> u64 {
         .unwrap_or(0)
 }
 
-#[test]
-fn a_refusal_and_an_acceptance_move_the_right_counters() {
+/// Every metric recorded while `body` runs on a current-thread runtime
+/// (a local recorder sees only this thread).
+pub(crate) fn recorded(body: impl AsyncFnOnce()) -> Vec<Metric> {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    metrics::with_local_recorder(&recorder, || {
-        runtime.block_on(async {
-            let idp = MockIdp::start().await;
-            let auth =
-                Authenticator::builder(InMemoryRegistry::new(vec![registration(&idp)]).unwrap())
-                    .allow_http(true)
-                    .build();
-            let accepted = auth.verify(&credentials(idp.mint(), "quid-1"), None).await;
-            assert_eq!(accepted.unwrap().subject(), "alice");
-            let wrong_audience = idp
-                .token()
-                .audience("someone-else")
-                .sign(&idp.signing_key());
-            let refused = auth
-                .verify(&credentials(wrong_audience, "quid-1"), None)
-                .await;
-            assert_eq!(refused.unwrap_err().code(), ErrorCode::InvalidAudience);
-            let unknown = auth
-                .verify(&credentials(idp.mint(), "quid-nobody"), None)
-                .await;
-            assert_eq!(unknown.unwrap_err().code(), ErrorCode::UnknownRegistration);
-            idp.shutdown().await;
-        })
+    metrics::with_local_recorder(&recorder, || runtime.block_on(body()));
+    read(&snapshotter)
+}
+
+#[test]
+fn a_refusal_and_an_acceptance_move_the_right_counters() {
+    let all = recorded(async || {
+        let idp = MockIdp::start().await;
+        let auth = Authenticator::builder(InMemoryRegistry::new(vec![registration(&idp)]).unwrap())
+            .allow_http(true)
+            .build();
+        let accepted = auth.verify(&credentials(idp.mint(), "quid-1"), None).await;
+        assert_eq!(accepted.unwrap().subject(), "alice");
+        let wrong_audience = idp
+            .token()
+            .audience("someone-else")
+            .sign(&idp.signing_key());
+        let refused = auth
+            .verify(&credentials(wrong_audience, "quid-1"), None)
+            .await;
+        assert_eq!(refused.unwrap_err().code(), ErrorCode::InvalidAudience);
+        let unknown = auth
+            .verify(&credentials(idp.mint(), "quid-nobody"), None)
+            .await;
+        assert_eq!(unknown.unwrap_err().code(), ErrorCode::UnknownRegistration);
+        idp.shutdown().await;
     });
 
-    let all = read(&snapshotter);
     let decisions = "fedauth_decisions_total";
     let decision = |outcome, code, registration| {
         counter(
@@ -163,21 +166,12 @@ fn a_refusal_and_an_acceptance_move_the_right_counters() {
 
 #[test]
 fn a_refusal_before_the_registration_is_counted_without_it() {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    metrics::with_local_recorder(&recorder, || {
-        runtime.block_on(async {
-            let auth = Authenticator::builder(InMemoryRegistry::new(vec![]).unwrap()).build();
-            let req = http::Request::builder().body(()).unwrap();
-            let refused = auth.authenticate(&req).await.unwrap_err();
-            assert_eq!(refused.code(), ErrorCode::MissingToken);
-        })
+    let all = recorded(async || {
+        let auth = Authenticator::builder(InMemoryRegistry::new(vec![]).unwrap()).build();
+        let req = http::Request::builder().body(()).unwrap();
+        let refused = auth.authenticate(&req).await.unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::MissingToken);
     });
-    let all = read(&snapshotter);
     assert_eq!(
         counter(
             &all,
@@ -245,27 +239,17 @@ async fn keys_are_refreshed_ahead_of_expiry_without_a_request_waiting() {
 
 #[test]
 fn a_role_refusal_is_counted_for_its_registration() {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    metrics::with_local_recorder(&recorder, || {
-        runtime.block_on(async {
-            let idp = MockIdp::start().await;
-            let auth =
-                Authenticator::builder(InMemoryRegistry::new(vec![registration(&idp)]).unwrap())
-                    .allow_http(true)
-                    .build();
-            let ctx = auth.verify(&credentials(idp.mint(), "quid-1"), None).await;
-            let refused = ctx.unwrap().require_role("admin").unwrap_err();
-            assert_eq!(refused.code(), ErrorCode::InsufficientRole);
-            assert_eq!(refused.status().as_u16(), 403);
-            idp.shutdown().await;
-        })
+    let all = recorded(async || {
+        let idp = MockIdp::start().await;
+        let auth = Authenticator::builder(InMemoryRegistry::new(vec![registration(&idp)]).unwrap())
+            .allow_http(true)
+            .build();
+        let ctx = auth.verify(&credentials(idp.mint(), "quid-1"), None).await;
+        let refused = ctx.unwrap().require_role("admin").unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::InsufficientRole);
+        assert_eq!(refused.status().as_u16(), 403);
+        idp.shutdown().await;
     });
-    let all = read(&snapshotter);
     let decision = |outcome, code| {
         counter(
             &all,

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use metrics_util::debugging::DebugValue;
+
+use crate::metrics_tests::recorded;
 
 use crate::keys::CachePolicy;
 use crate::registration::{Provider, Registration};
@@ -74,24 +76,15 @@ impl Setup {
 
 /// Token cache hits and misses counted while `body` runs.
 fn counting(body: impl AsyncFnOnce()) -> (u64, u64) {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    metrics::with_local_recorder(&recorder, || runtime.block_on(body()));
     let (mut hits, mut misses) = (0, 0);
-    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
-        let key = key.key();
-        let labels: Vec<_> = key.labels().map(|l| (l.key(), l.value())).collect();
-        if key.name() != "fedauth_cache_requests_total" || !labels.contains(&("cache", "token")) {
-            continue;
-        }
-        let DebugValue::Counter(n) = value else {
+    for (name, labels, value) in recorded(body) {
+        let token = labels.iter().any(|(k, v)| k == "cache" && v == "token");
+        let (DebugValue::Counter(n), true) =
+            (value, name == "fedauth_cache_requests_total" && token)
+        else {
             continue;
         };
-        match labels.contains(&("result", "hit")) {
+        match labels.iter().any(|(k, v)| k == "result" && v == "hit") {
             true => hits += n,
             false => misses += n,
         }
