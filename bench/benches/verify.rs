@@ -9,7 +9,10 @@
 //!   same token repeated;
 //! - `d_jwt_authorizer`: jwt-authorizer 0.15's layer around a trivial
 //!   handler, built from the same public key, requiring the same `iss` and
-//!   `aud`.
+//!   `aud`;
+//! - `e_no_auth`: the same request through the trivial handler alone, no
+//!   layer: what the harness itself costs (request drop, `oneshot`,
+//!   response), so `c - e` is what fedauth adds on a cache hit.
 //!
 //! The layers run on a current-thread Tokio runtime; the mock IdP serving
 //! the JWKS runs on its own runtime. `bench-report` turns the results into
@@ -157,6 +160,14 @@ fn bench_alg(c: &mut Criterion, idp_rt: &Runtime, alg: Alg) {
         b.to_async(&rt).iter_batched(
             || headers.request(axum07::body::Body::empty()),
             |req| jwt_auth.clone().oneshot(req),
+            BatchSize::SmallInput,
+        )
+    });
+    let bare = tower::service_fn(fedauth_bench::ok_handler::<Empty<Bytes>>);
+    group.bench_function("e_no_auth", |b| {
+        b.to_async(&rt).iter_batched(
+            || headers.request(Empty::<Bytes>::new()),
+            |req| bare.oneshot(req),
             BatchSize::SmallInput,
         )
     });

@@ -408,16 +408,29 @@ impl Authenticator {
     ) -> Result<AuthContext, AuthError> {
         let reg = self.registration(&credentials.registration).await?;
         *resolved = Some(reg.clone());
-        if !reg.provider.uses_signed_tokens() {
-            let facts = self.inner.opaque.facts(&reg, &credentials.token).await?;
-            return self.decide(reg, property, facts).await;
-        }
-        if let Some(facts) = self.inner.tokens.get(&reg, &credentials.token).await {
-            return self.decide(reg, property, facts).await;
-        }
-        let rules = ProviderRules::new(&reg);
-        let token = UnverifiedToken::parse(&credentials.token)?;
-        let alg = verify::select_algorithm(&reg, &token.header)?;
+        // The hot path (a token verified before) stays in this small
+        // future; the paths that may fetch are boxed on their own, so their
+        // large state machines are neither built nor moved on a cache hit.
+        let facts = if !reg.provider.uses_signed_tokens() {
+            Box::pin(self.inner.opaque.facts(&reg, &credentials.token)).await?
+        } else if let Some(facts) = self.inner.tokens.get(&reg, &credentials.token).await {
+            facts
+        } else {
+            Box::pin(self.verify_signed(&reg, &credentials.token)).await?
+        };
+        self.decide(reg, property, facts).await
+    }
+
+    /// Steps 4–11 for a signed token not verified before: signature with the
+    /// IdP's key, then the claims; remembered in the verified-token cache.
+    async fn verify_signed(
+        &self,
+        reg: &Arc<Registration>,
+        raw_token: &str,
+    ) -> Result<Arc<TokenFacts>, AuthError> {
+        let rules = ProviderRules::new(reg);
+        let token = UnverifiedToken::parse(raw_token)?;
+        let alg = verify::select_algorithm(reg, &token.header)?;
         let kid = token.header.kid.as_deref();
         if let Some(kid) = kid {
             tracing::Span::current().record("kid", verify::printable(kid, 64));
@@ -456,14 +469,11 @@ impl Authenticator {
         verify::check_time(now, leeway, &claims)?;
         rules.check_claims(now, leeway, &claims)?;
 
-        let userinfo = match userinfo::wanted(&reg, &claims) {
-            true => Some(
-                self.userinfo(&rules, &credentials.token, &claims, now)
-                    .await?,
-            ),
+        let userinfo = match userinfo::wanted(reg, &claims) {
+            true => Some(self.userinfo(&rules, raw_token, &claims, now).await?),
             false => None,
         };
-        let principal = userinfo::principal(&reg, &claims, userinfo.as_deref())?;
+        let principal = userinfo::principal(reg, &claims, userinfo.as_deref())?;
         // What the token established is settled: remember it before the
         // per-request decisions (user, property), which are made every time.
         let exp = claims.get("exp").and_then(as_numeric_date);
@@ -477,9 +487,9 @@ impl Authenticator {
         });
         let tokens = &self.inner.tokens;
         tokens
-            .insert(&reg, &credentials.token, &key.liveness, exp, now, &facts)
+            .insert(reg, raw_token, &key.liveness, exp, now, &facts)
             .await;
-        self.decide(reg, property, facts).await
+        Ok(facts)
     }
 
     /// Steps 12–13, made on every request whatever established the token:
@@ -502,7 +512,7 @@ impl Authenticator {
         subject: &str,
     ) -> Result<Option<Arc<crate::User>>, AuthError> {
         match &self.inner.directory {
-            Some(gate) => gate.check(reg, subject).await,
+            Some(gate) => Box::pin(gate.check(reg, subject)).await,
             None => Ok(None),
         }
     }

@@ -7,12 +7,13 @@
 //! | `fedauth_decisions_total` | counter | `outcome` (`accepted`, `refused`), `code` (an `errors.md` code, `none` when accepted), `registration` | authentication decisions of the [`Authenticator`](crate::Authenticator); `registration` is the registration id once it resolved, empty for `unknown_registration`, `registry_unavailable` and refusals before the registration is read (so an attacker cannot grow the label set) |
 //! | `fedauth_key_fetches_total` | counter | `kind` (`jwks`, `discovery`), `outcome` (`ok`, `error`) | fetches of key sets and discovery documents from identity providers |
 //! | `fedauth_fetch_duration_seconds` | histogram | `kind` (`jwks`, `discovery`) | how long those fetches took, failed ones included |
-//! | `fedauth_cache_requests_total` | counter | `cache` (`jwks`, `discovery`, `registry`, `introspection`, `verification`, `userinfo`), `result` (`hit`, `miss`) | lookups in the document and registry caches; a `miss` is a lookup that had to fetch (or wait for a fetch) |
+//! | `fedauth_cache_requests_total` | counter | `cache` (`jwks`, `discovery`, `registry`, `token`, `introspection`, `verification`, `userinfo`), `result` (`hit`, `miss`) | lookups in the document and registry caches; a `miss` is a lookup that had to fetch (or wait for a fetch) |
 //! | `fedauth_stale_documents` | gauge | `kind` (`jwks`, `discovery`) | documents currently served past their freshness because the identity provider cannot be reached (last-known-good); non-zero means an IdP is down |
 //! | `fedauth_background_refreshes_total` | counter | `kind` (`jwks`, `discovery`) | refreshes started ahead of expiry, off the request path |
 //!
 //! Label values are static strings or the registration id (shared, not
-//! copied), so recording costs no allocation beyond the recorder's own.
+//! copied): a cache lookup records through a static key, a decision
+//! allocates one small label list, plus whatever the recorder does.
 //! Route-level checks done after the authenticator (role checks of the
 //! adapters, `missing_token` of an extractor in optional mode) are not
 //! counted here.
@@ -66,10 +67,33 @@ pub(crate) fn refused(error: &AuthError, registration: Option<&Arc<str>>) {
     }
 }
 
-/// A lookup in one of the caches.
+/// A lookup in one of the caches. The known caches get static keys, so
+/// the request path allocates nothing for them.
 pub(crate) fn cache(cache: &'static str, hit: bool) {
-    let result = if hit { "hit" } else { "miss" };
-    metrics::counter!(CACHE_REQUESTS, "cache" => cache, "result" => result).increment(1);
+    macro_rules! count {
+        ($($name:literal),*) => {
+            match (cache, hit) {
+                $(
+                    ($name, true) => metrics::counter!(CACHE_REQUESTS, "cache" => $name, "result" => "hit"),
+                    ($name, false) => metrics::counter!(CACHE_REQUESTS, "cache" => $name, "result" => "miss"),
+                )*
+                (other, hit) => {
+                    let result = if hit { "hit" } else { "miss" };
+                    metrics::counter!(CACHE_REQUESTS, "cache" => other, "result" => result)
+                }
+            }
+            .increment(1)
+        };
+    }
+    count!(
+        "registry",
+        "token",
+        "jwks",
+        "discovery",
+        "introspection",
+        "verification",
+        "userinfo"
+    );
 }
 
 /// A fetch from an identity provider.

@@ -214,26 +214,29 @@ async fn keys_are_refreshed_ahead_of_expiry_without_a_request_waiting() {
 
     // Steady traffic for a little over two lifetimes of the key set.
     let started = tokio::time::Instant::now();
-    let mut requests = 0;
-    let mut slowest = Duration::ZERO;
+    // A request every 10 ms plus its own cost (a debug build of the
+    // RustCrypto backend on a loaded machine takes tens of ms): counted by
+    // the key set's refresh-ahead window (2.4–3 s, 4.8–6 s), which traffic
+    // must reach.
+    let mut in_windows = 0;
     while started.elapsed() < Duration::from_millis(6_900) {
-        let t = tokio::time::Instant::now();
+        let at = started.elapsed();
         auth.verify(&credentials(token.clone(), "quid-1"), None)
             .await
             .unwrap();
-        slowest = slowest.max(t.elapsed());
-        requests += 1;
+        let ms = at.as_millis();
+        in_windows += u32::from((2_400..3_000).contains(&ms) || (4_800..6_000).contains(&ms));
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(requests > 100, "only {requests} requests");
+    assert!(
+        in_windows >= 4,
+        "only {in_windows} requests in the refresh windows"
+    );
     // Two refreshes at least happened (at 2.4–2.85 s and 4.8–5.7 s), all in
     // the background: no request after the first saw a fetch.
     assert!(idp.jwks_fetches() >= 3, "{} fetches", idp.jwks_fetches());
+    // Exact: the only wait was the first request's cold fetch.
     assert_eq!(auth.key_fetch_waits(), 1, "a request waited on a fetch");
-    assert!(
-        slowest < Duration::from_millis(100),
-        "slowest request {slowest:?}"
-    );
     idp.shutdown().await;
 }
 

@@ -161,9 +161,10 @@ impl TokenCache {
             token,
         };
         let hit = cache.get(&key).await;
+        // moka never returns an entry past its expiry (`UntilValid`), so
+        // `valid_until` needs no second clock read here.
         let usable = hit.as_ref().is_some_and(|hit| {
-            Instant::now() < hit.valid_until
-                && hit.key.is_live()
+            hit.key.is_live()
                 && (Arc::ptr_eq(&hit.registration, registration)
                     || hit.registration.verifies_like(registration))
         });

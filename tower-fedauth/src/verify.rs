@@ -156,9 +156,12 @@ pub(crate) fn verify_signature(
     signing_input: &str,
     signature: &str,
 ) -> Result<(), AuthError> {
-    match jsonwebtoken::crypto::verify(signature, signing_input.as_bytes(), &key.decoding, alg) {
-        Ok(true) => Ok(()),
-        _ => Err(refuse(
+    match key
+        .signature
+        .verifies(alg, signing_input.as_bytes(), signature)
+    {
+        true => Ok(()),
+        false => Err(refuse(
             ErrorCode::InvalidSignature,
             "the signature does not verify with the key",
         )),

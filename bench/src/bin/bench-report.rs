@@ -1,6 +1,6 @@
 //! The table of issue 7's measure 1, from criterion's results: the median
-//! of a, b, c, d per algorithm in µs and the ratios b/a, c/a, b/d, against
-//! the targets.
+//! of a, b, c, d (and e, the harness without any layer) per algorithm in
+//! µs, the ratios b/a, c/a, b/d against the targets, and c − e.
 //!
 //! ```text
 //! bench-report [CRITERION_DIR]
@@ -16,11 +16,12 @@ use std::process::ExitCode;
 use fedauth_bench::Alg;
 use serde_json::Value;
 
-const FUNCTIONS: [&str; 4] = [
+const FUNCTIONS: [&str; 5] = [
     "a_raw_jsonwebtoken",
     "b_fedauth_cold",
     "c_fedauth_hit",
     "d_jwt_authorizer",
+    "e_no_auth",
 ];
 
 /// The median in µs, `None` if the bench did not run.
@@ -77,13 +78,15 @@ fn main() -> ExitCode {
     );
     println!(
         "a = `jsonwebtoken::decode`, prebuilt key (floor); b = fedauth layer, token cache off, keys cached; \
-         c = fedauth layer, token-cache hit; d = jwt-authorizer 0.15 layer. Targets: b/a ≤ 1.15, c ≤ 2 µs, b/d ≤ 0.8.\n"
+         c = fedauth layer, token-cache hit; d = jwt-authorizer 0.15 layer; e = the same request, no layer \
+         (c − e: what fedauth adds on a hit). Targets: b/a ≤ 1.15, c ≤ 2 µs, b/d ≤ 0.8.\n"
     );
-    println!("| alg | a µs | b µs | c µs | d µs | b/a | c/a | b/d |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| alg | a µs | b µs | c µs | d µs | e µs | c − e µs | b/a | c/a | b/d |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut any = false;
     for alg in Alg::ALL {
-        let [a, b, c, d] = FUNCTIONS.map(|f| median_us(&dir, alg.name(), f));
+        let [a, b, c, d, e] = FUNCTIONS.map(|f| median_us(&dir, alg.name(), f));
+        let added = c.zip(e).map(|(c, e)| c - e);
         any |= a.is_some() || b.is_some() || c.is_some() || d.is_some();
         let c_cell = match c {
             Some(v) if v <= 2.0 => format!("{v:.2} ✓"),
@@ -91,12 +94,14 @@ fn main() -> ExitCode {
             None => "n/a".into(),
         };
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             alg.name(),
             us(a),
             us(b),
             c_cell,
             us(d),
+            us(e),
+            us(added),
             ratio(b, a, Some(1.15)),
             ratio(c, a, None),
             ratio(b, d, Some(0.8)),

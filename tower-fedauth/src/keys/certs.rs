@@ -17,6 +17,7 @@ use x509_cert::der::{Decode, Reader, SliceReader};
 use x509_cert::spki::ObjectIdentifier;
 
 use super::set::{KeyLiveness, KeyType, VerificationKey, rsa_key_problem};
+use super::signature::SignatureKey;
 
 const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
 const END: &str = "-----END CERTIFICATE-----";
@@ -82,7 +83,7 @@ pub(super) fn key_from_certificate(kid: &str, pem: &str) -> Result<VerificationK
         alg: None,
         key_type: KeyType::Rsa,
         issuer: None,
-        decoding: DecodingKey::from_rsa_raw_components(&n, &e),
+        signature: SignatureKey::new(DecodingKey::from_rsa_raw_components(&n, &e)),
         liveness: KeyLiveness::new(format!(
             "x509.{}.{}",
             URL_SAFE_NO_PAD.encode(&n),

@@ -6,6 +6,7 @@ mod certs;
 mod discovery;
 mod fetch;
 mod set;
+mod signature;
 
 pub use cache::{CachePolicy, Document, DocumentCache, Snapshot, Unavailable};
 pub use discovery::{DiscoveryDocument, discovery_url_for};

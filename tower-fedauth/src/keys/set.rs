@@ -19,6 +19,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
 
 use super::certs;
+use super::signature::SignatureKey;
 
 /// Smallest RSA modulus accepted, in bits (RFC 7518 §3.3 requires 2048).
 pub const MIN_RSA_BITS: usize = 2048;
@@ -61,7 +62,7 @@ pub struct VerificationKey {
     pub key_type: KeyType,
     /// Azure AD: the issuer this key may sign for (`issuer` member).
     pub issuer: Option<String>,
-    pub(crate) decoding: DecodingKey,
+    pub(crate) signature: SignatureKey,
     pub(crate) liveness: KeyLiveness,
 }
 
@@ -288,7 +289,7 @@ fn parse_key(value: &Value) -> Result<VerificationKey, String> {
         alg,
         key_type,
         issuer,
-        decoding,
+        signature: SignatureKey::new(decoding),
         liveness: KeyLiveness::new(material(value)),
     })
 }

@@ -303,7 +303,7 @@ fn certificate_map_serves_the_keys_public_keys() -> TestResult {
     assert!(jsonwebtoken::crypto::verify(
         sig,
         input.as_bytes(),
-        &key.decoding,
+        key.signature.decoding(),
         Algorithm::RS256
     )?);
     let other = TokenBuilder::new().subject("s").sign(&keys[0]);
@@ -311,7 +311,7 @@ fn certificate_map_serves_the_keys_public_keys() -> TestResult {
     assert!(!jsonwebtoken::crypto::verify(
         sig,
         input.as_bytes(),
-        &key.decoding,
+        key.signature.decoding(),
         Algorithm::RS256
     )?);
     Ok(())
@@ -321,4 +321,57 @@ fn certificate_map_serves_the_keys_public_keys() -> TestResult {
 #[should_panic(expected = "RSA keys only")]
 fn certificates_are_rsa_only() {
     let _ = super::certificate_pem(&TestKey::ec_p256("ec"));
+}
+
+/// The key set's own signature check (keys parsed once and kept): one RSA
+/// key serves all six RSA algorithms, each parsed key is reused, and a
+/// tampered, truncated, over-long or non-base64url signature, or a
+/// signature of another algorithm, never verifies.
+#[test]
+fn key_set_keys_verify_every_algorithm_and_nothing_else() -> TestResult {
+    let rsa = TestKey::rsa("rsa-1");
+    let others = [
+        TestKey::ec_p256("p256"),
+        TestKey::ec_p384("p384"),
+        TestKey::ed25519("ed"),
+    ];
+    let mut all = vec![rsa.clone()];
+    all.extend(others.iter().cloned());
+    let set = crate::keys::KeySet::from_document_slice(jwks(&all).to_string().as_bytes())?;
+    for (kind, alg_name, alg) in ALL_ALGS {
+        let signer = match kind {
+            KeyKind::Rsa2048 => &rsa,
+            KeyKind::EcP256 => &others[0],
+            KeyKind::EcP384 => &others[1],
+            _ => &others[2],
+        };
+        let key = set.by_kid(signer.kid()).next().ok_or("key in the set")?;
+        let token = TokenBuilder::new().subject("s").alg(alg_name).sign(signer);
+        let (input, sig) = split(&token);
+        let check = |sig: &str, alg| key.signature.verifies(alg, input.as_bytes(), sig);
+        // Twice: the second check runs on the parsed key kept by the first.
+        assert!(check(sig, alg), "{alg_name} verifies");
+        assert!(check(sig, alg), "{alg_name} verifies again");
+        let tampered_token = tamper(&token);
+        let (_, tampered) = split(&tampered_token);
+        assert!(!check(tampered, alg), "{alg_name}: tampered");
+        assert!(!check(&sig[..sig.len() - 4], alg), "{alg_name}: truncated");
+        assert!(!check("", alg), "{alg_name}: empty");
+        assert!(!check(&format!("{sig}="), alg), "{alg_name}: padded");
+        assert!(!check(&"A".repeat(1400), alg), "{alg_name}: over-long");
+        assert!(
+            !check(&format!("+{}", &sig[1..]), alg),
+            "{alg_name}: not base64url"
+        );
+        // Another algorithm's signature under the same key.
+        let other = match alg {
+            Algorithm::RS256 => Algorithm::PS256,
+            Algorithm::PS256 => Algorithm::RS256,
+            Algorithm::RS384 | Algorithm::PS384 => Algorithm::RS512,
+            Algorithm::RS512 | Algorithm::PS512 => Algorithm::RS384,
+            _ => continue,
+        };
+        assert!(!check(sig, other), "{alg_name} signature as {other:?}");
+    }
+    Ok(())
 }
