@@ -9,7 +9,9 @@
 //! by every copy of it; the check is AWS-LC's own, with the same algorithm
 //! parameters jsonwebtoken uses (PKCS#1 v1.5 and PSS over 2048–8192-bit
 //! moduli, fixed-length `r‖s` ECDSA, Ed25519). With only the RustCrypto
-//! backend the check goes through jsonwebtoken as before.
+//! backend the check goes through jsonwebtoken as before. So under the
+//! AWS-LC backend a jsonwebtoken `CryptoProvider` that the application
+//! installs itself does not take part in fedauth's signature checks.
 //!
 //! The signature is decoded into a stack buffer: nothing is allocated per
 //! request.
