@@ -47,7 +47,9 @@
 //! | [`user_directory`](AuthenticatorBuilder::user_directory) | none | a user directory consulted after verification |
 //!
 //! Crypto backend: feature `aws-lc-rs` (default) or `rust-crypto`; one must
-//! be on (a build without either fails with a message, never a panic).
+//! be on (a build without either fails with a message, never a panic). With
+//! `aws-lc-rs`, signatures are checked by AWS-LC with each key parsed once;
+//! with `rust-crypto` alone, through jsonwebtoken.
 //!
 //! # Operations
 //!

@@ -7,7 +7,7 @@
 //! | `fedauth_decisions_total` | counter | `outcome` (`accepted`, `refused`), `code` (an `errors.md` code, `none` when accepted), `registration` | authentication decisions of the [`Authenticator`](crate::Authenticator); `registration` is the registration id once it resolved, empty for `unknown_registration`, `registry_unavailable` and refusals before the registration is read (so an attacker cannot grow the label set) |
 //! | `fedauth_key_fetches_total` | counter | `kind` (`jwks`, `discovery`), `outcome` (`ok`, `error`) | fetches of key sets and discovery documents from identity providers |
 //! | `fedauth_fetch_duration_seconds` | histogram | `kind` (`jwks`, `discovery`) | how long those fetches took, failed ones included |
-//! | `fedauth_cache_requests_total` | counter | `cache` (`jwks`, `discovery`, `registry`, `token`, `introspection`, `verification`, `userinfo`), `result` (`hit`, `miss`) | lookups in the document and registry caches; a `miss` is a lookup that had to fetch (or wait for a fetch) |
+//! | `fedauth_cache_requests_total` | counter | `cache` (`jwks`, `discovery`, `registry`, `token`, `introspection`, `verification`, `userinfo`), `result` (`hit`, `miss`) | cache lookups; `miss`: the lookup waited on a fetch (for `token`, the verified-token cache: a miss means a full verification) |
 //! | `fedauth_stale_documents` | gauge | `kind` (`jwks`, `discovery`) | documents currently served past their freshness because the identity provider cannot be reached (last-known-good); non-zero means an IdP is down |
 //! | `fedauth_background_refreshes_total` | counter | `kind` (`jwks`, `discovery`) | refreshes started ahead of expiry, off the request path |
 //!

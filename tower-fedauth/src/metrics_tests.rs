@@ -19,6 +19,15 @@ fn registration(idp: &MockIdp) -> Registration {
         .unwrap()
 }
 
+/// A mock IdP and an authenticator with its registration `quid-1`.
+async fn started() -> (MockIdp, Authenticator) {
+    let idp = MockIdp::start().await;
+    let auth = Authenticator::builder(InMemoryRegistry::new(vec![registration(&idp)]).unwrap())
+        .allow_http(true)
+        .build();
+    (idp, auth)
+}
+
 fn credentials(token: String, registration: &str) -> Credentials {
     Credentials {
         token,
@@ -78,10 +87,7 @@ pub(crate) fn recorded(body: impl AsyncFnOnce()) -> Vec<Metric> {
 #[test]
 fn a_refusal_and_an_acceptance_move_the_right_counters() {
     let all = recorded(async || {
-        let idp = MockIdp::start().await;
-        let auth = Authenticator::builder(InMemoryRegistry::new(vec![registration(&idp)]).unwrap())
-            .allow_http(true)
-            .build();
+        let (idp, auth) = started().await;
         let accepted = auth.verify(&credentials(idp.mint(), "quid-1"), None).await;
         assert_eq!(accepted.unwrap().subject(), "alice");
         let wrong_audience = idp
@@ -243,10 +249,7 @@ async fn keys_are_refreshed_ahead_of_expiry_without_a_request_waiting() {
 #[test]
 fn a_role_refusal_is_counted_for_its_registration() {
     let all = recorded(async || {
-        let idp = MockIdp::start().await;
-        let auth = Authenticator::builder(InMemoryRegistry::new(vec![registration(&idp)]).unwrap())
-            .allow_http(true)
-            .build();
+        let (idp, auth) = started().await;
         let ctx = auth.verify(&credentials(idp.mint(), "quid-1"), None).await;
         let refused = ctx.unwrap().require_role("admin").unwrap_err();
         assert_eq!(refused.code(), ErrorCode::InsufficientRole);
