@@ -20,7 +20,7 @@ use crate::property::PropertyResolver;
 use crate::providers::userinfo::{self, UserinfoCache};
 use crate::providers::{KeySource, ProviderRules};
 use crate::registration::{Provider, Registration};
-use crate::registry::{CacheConfig, CachedRegistry, RegistrySource};
+use crate::registry::{CacheConfig, CachedRegistry, RegistrySource, Resolved};
 use crate::token::UnverifiedToken;
 use crate::token_cache::{TokenCache, TokenCacheConfig, TokenCacheStats};
 use crate::verify::{self, KeyChoice};
@@ -176,9 +176,9 @@ impl AuthenticatorBuilder {
 }
 
 /// The roles of the request's property, or `property_not_enabled`.
-fn roles_in(reg: &Registration, property: Option<&str>) -> Result<Roles, AuthError> {
-    match reg.roles_in(property) {
-        Some(roles) => Ok(Roles::new(roles)),
+fn roles_in(resolved: &Resolved, property: Option<&str>) -> Result<Roles, AuthError> {
+    match resolved.roles_in(property) {
+        Some(roles) => Ok(roles.clone()),
         None => Err(AuthError::at(
             ErrorCode::PropertyNotEnabled,
             "the application is not enabled in this property",
@@ -237,9 +237,8 @@ impl Authenticator {
         self.inner.keys.waited_count()
     }
 
-    /// What the verified-token cache holds (after pending evictions).
+    /// What the verified-token cache holds.
     pub async fn token_cache_stats(&self) -> TokenCacheStats {
-        self.inner.tokens.settle().await;
         self.inner.tokens.stats()
     }
 
@@ -308,11 +307,13 @@ impl Authenticator {
         let _entered = span.enter();
         match &result {
             Ok(ctx) => {
-                crate::metrics::accepted(ctx.registration().id.shared());
+                if let Some(resolved) = &resolved {
+                    resolved.count_accepted();
+                }
                 tracing::debug!(outcome = "accepted", subject = %ctx.subject(), "request authenticated")
             }
             Err(e) => {
-                let registration = resolved.as_ref().map(|r: &Arc<Registration>| r.id.shared());
+                let registration = resolved.as_ref().map(|r| r.registration().id.shared());
                 crate::metrics::refused(e, registration);
                 tracing::info!(outcome = "refused", code = e.code().as_str(), detail = %e.detail(), "request refused")
             }
@@ -320,12 +321,12 @@ impl Authenticator {
         result
     }
 
-    async fn registration(&self, id: &str) -> Result<Arc<Registration>, AuthError> {
+    async fn registration(&self, id: &str) -> Result<Arc<Resolved>, AuthError> {
         let reg_err = |code, detail: &str| {
             AuthError::at(code, detail.to_owned(), "x-sc-auth", "header").with_value(id)
         };
-        match self.inner.registry.get(id).await {
-            Ok(Some(reg)) if !reg.enabled => Err(reg_err(
+        match self.inner.registry.resolve(id).await {
+            Ok(Some(reg)) if !reg.registration().enabled => Err(reg_err(
                 ErrorCode::RegistrationDisabled,
                 "the registration is disabled",
             )),
@@ -404,21 +405,22 @@ impl Authenticator {
         &self,
         credentials: &Credentials,
         property: Option<String>,
-        resolved: &mut Option<Arc<Registration>>,
+        resolved: &mut Option<Arc<Resolved>>,
     ) -> Result<AuthContext, AuthError> {
-        let reg = self.registration(&credentials.registration).await?;
-        *resolved = Some(reg.clone());
+        let found = self.registration(&credentials.registration).await?;
+        let reg = found.registration().clone();
+        *resolved = Some(found.clone());
         // The hot path (a token verified before) stays in this small
         // future; the paths that may fetch are boxed on their own, so their
         // large state machines are neither built nor moved on a cache hit.
         let facts = if !reg.provider.uses_signed_tokens() {
             Box::pin(self.inner.opaque.facts(&reg, &credentials.token)).await?
-        } else if let Some(facts) = self.inner.tokens.get(&reg, &credentials.token).await {
+        } else if let Some(facts) = self.inner.tokens.get(&reg, &credentials.token) {
             facts
         } else {
             Box::pin(self.verify_signed(&reg, &credentials.token)).await?
         };
-        self.decide(reg, property, facts).await
+        self.decide(&found, property, facts).await
     }
 
     /// Steps 4–11 for a signed token not verified before: signature with the
@@ -486,9 +488,7 @@ impl Authenticator {
             claims: Claims::from_map(claims),
         });
         let tokens = &self.inner.tokens;
-        tokens
-            .insert(reg, raw_token, &key.liveness, exp, now, &facts)
-            .await;
+        tokens.insert(reg, raw_token, &key.liveness, exp, now, &facts);
         Ok(facts)
     }
 
@@ -496,13 +496,14 @@ impl Authenticator {
     /// the user directory, then the property's roles.
     async fn decide(
         &self,
-        reg: Arc<Registration>,
+        resolved: &Resolved,
         property: Option<String>,
         facts: Arc<TokenFacts>,
     ) -> Result<AuthContext, AuthError> {
-        let user = self.check_user(&reg, &facts.principal.subject).await?;
-        let roles = roles_in(&reg, property.as_deref())?;
-        Ok(AuthContext::from_facts(reg, property, roles, facts).with_user(user))
+        let reg = resolved.registration();
+        let user = self.check_user(reg, &facts.principal.subject).await?;
+        let roles = roles_in(resolved, property.as_deref())?;
+        Ok(AuthContext::from_facts(reg.clone(), property, roles, facts).with_user(user))
     }
 
     /// Step 12: the user directory, if one is configured.
@@ -529,14 +530,15 @@ impl Authenticator {
             let id = id.as_ref().to_owned();
             async move {
                 let work = async {
-                    let reg = self.registration(&id).await?;
+                    let found = self.registration(&id).await?;
+                    let reg = found.registration();
                     if matches!(
                         reg.provider,
                         Provider::Introspection | Provider::VerificationEndpoint
                     ) {
                         return Ok(());
                     }
-                    let url = self.keys_url(&ProviderRules::new(&reg)).await?;
+                    let url = self.keys_url(&ProviderRules::new(reg)).await?;
                     self.inner
                         .keys
                         .get(&url)

@@ -12,13 +12,21 @@
 //! | `fedauth_background_refreshes_total` | counter | `kind` (`jwks`, `discovery`) | refreshes started ahead of expiry, off the request path |
 //!
 //! Label values are static strings or the registration id (shared, not
-//! copied): a cache lookup records through a static key, a decision
-//! allocates one small label list, plus whatever the recorder does.
+//! copied). On the request path the handles are registered with the
+//! recorder once and then reused — the registry and verified-token caches'
+//! hit and miss counters once per [`Authenticator`](crate::Authenticator),
+//! a registration's `accepted` counter once each time the registry cache
+//! loads it — so an accepted request costs three atomic additions, not
+//! three lookups in the recorder's registry. A handle stays with the
+//! recorder that was current when it was registered: install the recorder
+//! before serving, as the `metrics` crate asks of every application.
 //! Route-level checks done after the authenticator (role checks of the
 //! adapters, `missing_token` of an extractor in optional mode) are not
 //! counted here.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use metrics::Counter;
 
 use crate::error::AuthError;
 
@@ -35,15 +43,25 @@ pub const STALE_DOCUMENTS: &str = "fedauth_stale_documents";
 /// `fedauth_background_refreshes_total`.
 pub const BACKGROUND_REFRESHES: &str = "fedauth_background_refreshes_total";
 
-/// An accepted request of this registration.
-pub(crate) fn accepted(registration: &Arc<str>) {
-    metrics::counter!(
-        DECISIONS,
-        "outcome" => "accepted",
-        "code" => "none",
-        "registration" => registration.clone(),
-    )
-    .increment(1);
+/// `fedauth_decisions_total{outcome="accepted"}` of one registration,
+/// registered on first use.
+#[derive(Debug, Default)]
+pub(crate) struct AcceptedCounter(OnceLock<Counter>);
+
+impl AcceptedCounter {
+    /// An accepted request of this registration.
+    pub(crate) fn increment(&self, registration: &Arc<str>) {
+        self.0
+            .get_or_init(|| {
+                metrics::counter!(
+                    DECISIONS,
+                    "outcome" => "accepted",
+                    "code" => "none",
+                    "registration" => registration.clone(),
+                )
+            })
+            .increment(1);
+    }
 }
 
 /// A refused request; `registration` is `None` when it did not resolve.
@@ -67,33 +85,41 @@ pub(crate) fn refused(error: &AuthError, registration: Option<&Arc<str>>) {
     }
 }
 
-/// A lookup in one of the caches. The known caches get static keys, so
-/// the request path allocates nothing for them.
+/// A lookup in one of the caches off the hot path (key sets, discovery,
+/// opaque tokens, userinfo): they are consulted on a cache miss of the
+/// verified-token cache at most.
 pub(crate) fn cache(cache: &'static str, hit: bool) {
-    macro_rules! count {
-        ($($name:literal),*) => {
-            match (cache, hit) {
-                $(
-                    ($name, true) => metrics::counter!(CACHE_REQUESTS, "cache" => $name, "result" => "hit"),
-                    ($name, false) => metrics::counter!(CACHE_REQUESTS, "cache" => $name, "result" => "miss"),
-                )*
-                (other, hit) => {
-                    let result = if hit { "hit" } else { "miss" };
-                    metrics::counter!(CACHE_REQUESTS, "cache" => other, "result" => result)
-                }
-            }
-            .increment(1)
-        };
+    let result = if hit { "hit" } else { "miss" };
+    metrics::counter!(CACHE_REQUESTS, "cache" => cache, "result" => result).increment(1);
+}
+
+/// The hit and miss counters of a cache consulted on every request (the
+/// registry and verified-token caches), registered on first use.
+#[derive(Debug)]
+pub(crate) struct CacheCounters {
+    cache: &'static str,
+    handles: OnceLock<[Counter; 2]>,
+}
+
+impl CacheCounters {
+    /// The counters of the cache labelled `cache`.
+    pub(crate) fn new(cache: &'static str) -> Self {
+        Self {
+            cache,
+            handles: OnceLock::new(),
+        }
     }
-    count!(
-        "registry",
-        "token",
-        "jwks",
-        "discovery",
-        "introspection",
-        "verification",
-        "userinfo"
-    );
+
+    /// A lookup that hit (`true`) or missed.
+    pub(crate) fn record(&self, hit: bool) {
+        let [hits, misses] = self.handles.get_or_init(|| {
+            [
+                metrics::counter!(CACHE_REQUESTS, "cache" => self.cache, "result" => "hit"),
+                metrics::counter!(CACHE_REQUESTS, "cache" => self.cache, "result" => "miss"),
+            ]
+        });
+        if hit { hits } else { misses }.increment(1);
+    }
 }
 
 /// A fetch from an identity provider.

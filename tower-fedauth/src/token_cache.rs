@@ -15,11 +15,12 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use moka::Equivalent;
-use moka::future::Cache;
+use quick_cache::sync::{Cache, DefaultLifecycle};
+use quick_cache::{Equivalent, OptionsBuilder, Weighter};
 
 use crate::context::TokenFacts;
 use crate::keys::KeyLiveness;
+use crate::metrics::CacheCounters;
 use crate::registration::Registration;
 
 /// Bounds of the verified-token cache.
@@ -56,7 +57,8 @@ impl TokenCacheConfig {
     }
 }
 
-/// What the verified-token cache holds now (approximate, as moka counts).
+/// What the verified-token cache holds now (entries past their lifetime
+/// count until they are looked up again or evicted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TokenCacheStats {
     /// Tokens remembered.
@@ -112,16 +114,13 @@ pub(crate) struct Verified {
     pub(crate) facts: Arc<TokenFacts>,
 }
 
-struct UntilValid;
+/// An entry weighs its estimated bytes, at least `max_bytes / max_entries`.
+#[derive(Clone, Copy)]
+struct ByWeight;
 
-impl moka::Expiry<TokenKey, Arc<Verified>> for UntilValid {
-    fn expire_after_create(
-        &self,
-        _: &TokenKey,
-        value: &Arc<Verified>,
-        created_at: Instant,
-    ) -> Option<Duration> {
-        Some(value.valid_until.saturating_duration_since(created_at))
+impl Weighter<TokenKey, Arc<Verified>> for ByWeight {
+    fn weight(&self, _: &TokenKey, value: &Arc<Verified>) -> u64 {
+        u64::from(value.weight)
     }
 }
 
@@ -129,28 +128,36 @@ impl moka::Expiry<TokenKey, Arc<Verified>> for UntilValid {
 /// cost is avoided and the seed is random per cache.
 type Hashing = foldhash::quality::RandomState;
 
+/// quick_cache rather than moka (which the other caches use for its
+/// single-flight loading): a hit here is a read lock on one shard and an
+/// atomic "referenced" mark, with no read log, housekeeping or clock read
+/// inside the cache; eviction happens inline on insert, so the bounds hold
+/// at every moment, and its policy (S3-FIFO-like) is scan resistant: a
+/// flood of one-off tokens does not push out the tokens clients reuse.
+type Entries =
+    Cache<TokenKey, Arc<Verified>, ByWeight, Hashing, DefaultLifecycle<TokenKey, Arc<Verified>>>;
+
 /// The cache itself. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct TokenCache {
-    cache: Option<Cache<TokenKey, Arc<Verified>, Hashing>>,
+    cache: Option<Arc<Entries>>,
     config: TokenCacheConfig,
+    lookups: Arc<CacheCounters>,
 }
 
 impl TokenCache {
     pub(crate) fn new(config: TokenCacheConfig) -> Self {
-        let cache = config.enabled.then(|| {
-            Cache::builder()
-                .max_capacity(config.max_bytes)
-                .weigher(|_: &TokenKey, v: &Arc<Verified>| v.weight)
-                .expire_after(UntilValid)
-                .build_with_hasher(Hashing::default())
-        });
-        Self { cache, config }
+        let cache = config.enabled.then(|| Arc::new(entries(&config)));
+        Self {
+            cache,
+            config,
+            lookups: Arc::new(CacheCounters::new("token")),
+        }
     }
 
     /// The facts of a token verified before under a registration that still
-    /// verifies alike, with its key still published.
-    pub(crate) async fn get(
+    /// verifies alike, with its key still published, within its lifetime.
+    pub(crate) fn get(
         &self,
         registration: &Arc<Registration>,
         token: &str,
@@ -160,28 +167,28 @@ impl TokenCache {
             registration: registration.id.as_str(),
             token,
         };
-        let hit = cache.get(&key).await;
-        // moka never returns an entry past its expiry (`UntilValid`), so
-        // `valid_until` needs no second clock read here.
+        let hit = cache.get(&key);
         let usable = hit.as_ref().is_some_and(|hit| {
             hit.key.is_live()
                 && (Arc::ptr_eq(&hit.registration, registration)
                     || hit.registration.verifies_like(registration))
+                && Instant::now() < hit.valid_until
         });
-        crate::metrics::cache("token", usable);
+        self.lookups.record(usable);
         let hit = hit?;
         if usable {
             return Some(hit.facts.clone());
         }
-        if !hit.key.is_live() {
-            // Its key is gone for good: free the memory now.
-            cache.invalidate(&key).await;
+        if !hit.key.is_live() || Instant::now() >= hit.valid_until {
+            // Its key is gone for good, or its time is up: free the memory
+            // now (unless a newer verification replaced it meanwhile).
+            cache.remove_if(&key, |current| Arc::ptr_eq(current, &hit));
         }
         None
     }
 
     /// Remember a verification until `min(exp, max_ttl)`.
-    pub(crate) async fn insert(
+    pub(crate) fn insert(
         &self,
         registration: &Arc<Registration>,
         token: &str,
@@ -211,32 +218,46 @@ impl TokenCache {
             registration: registration.id.as_str().into(),
             token: token.into(),
         };
-        cache.insert(key, value).await;
+        cache.insert(key, value);
     }
 
     pub(crate) fn stats(&self) -> TokenCacheStats {
         match &self.cache {
             Some(cache) => TokenCacheStats {
-                entries: cache.entry_count(),
-                weighted_bytes: cache.weighted_size(),
+                entries: cache.len() as u64,
+                weighted_bytes: cache.weight(),
             },
             None => TokenCacheStats::default(),
-        }
-    }
-
-    /// Let moka apply pending evictions now (tests, benchmarks).
-    pub(crate) async fn settle(&self) {
-        if let Some(cache) = &self.cache {
-            cache.run_pending_tasks().await;
         }
     }
 
     /// Forget every remembered verification.
     pub(crate) fn invalidate_all(&self) {
         if let Some(cache) = &self.cache {
-            cache.invalidate_all();
+            cache.clear();
         }
     }
+}
+
+/// The cache for `config`, sized for entries of about 3 KiB (a typical
+/// token's estimate) up to `max_entries`.
+fn entries(config: &TokenCacheConfig) -> Entries {
+    let items = (config.max_bytes / 3072).clamp(1, config.max_entries.max(1));
+    // A lone entry weighs the whole budget (`entry_floor`): admit it, as
+    // quick_cache keeps a share of each shard for entries seen twice.
+    let hot = if config.max_entries <= 1 { 1.0 } else { 0.97 };
+    let options = OptionsBuilder::new()
+        .estimated_items_capacity(usize::try_from(items).unwrap_or(usize::MAX))
+        .weight_capacity(config.max_bytes)
+        .hot_allocation(hot)
+        .build();
+    let options = options.expect("capacity and weight are both set");
+    Cache::with_options(
+        options,
+        ByWeight,
+        Hashing::default(),
+        DefaultLifecycle::default(),
+    )
 }
 
 /// Each entry weighs at least `max_bytes / max_entries`, so that a byte

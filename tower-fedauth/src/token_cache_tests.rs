@@ -246,6 +246,13 @@ async fn memory_is_bounded_by_entries_and_by_bytes() {
             },
             16 * 1024,
         ),
+        (
+            TokenCacheConfig {
+                max_entries: 1,
+                ..TokenCacheConfig::default()
+            },
+            1,
+        ),
     ] {
         let by_bytes = config.max_entries == TokenCacheConfig::default().max_entries;
         let s = setup(config).await;

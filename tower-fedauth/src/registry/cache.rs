@@ -2,18 +2,20 @@
 //! registration, so the source must not be asked each time — nor be
 //! floodable with random ids.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use futures_util::future::BoxFuture;
-use moka::Expiry;
-use moka::future::Cache;
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+use quick_cache::UnitWeighter;
+use quick_cache::sync::{Cache, DefaultLifecycle};
 
+use super::resolved::Resolved;
 use super::{RegistrySource, SourceError};
+use crate::metrics::CacheCounters;
 use crate::registration::{Registration, check_id};
-
-/// Cached answer: `None` is a negative entry (the id is unknown).
-type Entry = Option<Arc<Registration>>;
 
 /// How long answers are reused and how many are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,101 +41,203 @@ impl Default for CacheConfig {
     }
 }
 
-/// Per-entry lifetime: positive and negative answers age differently.
-struct TtlExpiry {
-    ttl: Duration,
-    negative_ttl: Duration,
+/// A cached answer and when it stops being used.
+#[derive(Debug)]
+struct Loaded {
+    /// `None`: the id is unknown (a negative entry).
+    found: Option<Arc<Resolved>>,
+    expires_at: Instant,
 }
 
-impl TtlExpiry {
-    fn of(&self, value: &Entry) -> Duration {
-        if value.is_some() {
-            self.ttl
-        } else {
-            self.negative_ttl
-        }
+impl Loaded {
+    fn fresh(&self) -> Option<&Option<Arc<Resolved>>> {
+        (Instant::now() < self.expires_at).then_some(&self.found)
     }
 }
 
-impl Expiry<String, Entry> for TtlExpiry {
-    fn expire_after_create(&self, _: &String, value: &Entry, _: Instant) -> Option<Duration> {
-        Some(self.of(value))
-    }
+/// The answers kept. quick_cache: a hit is a read lock on one shard and an
+/// atomic mark, which matters because every request makes one.
+type Entries = Cache<
+    String,
+    Arc<Loaded>,
+    UnitWeighter,
+    foldhash::quality::RandomState,
+    DefaultLifecycle<String, Arc<Loaded>>,
+>;
 
-    fn expire_after_update(
-        &self,
-        _: &String,
-        value: &Entry,
-        _: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        Some(self.of(value))
+/// One source lookup in flight, shared by every request waiting on it.
+type Load = Shared<BoxFuture<'static, Result<Arc<Loaded>, SourceError>>>;
+
+struct Inner {
+    source: Arc<dyn RegistrySource>,
+    config: CacheConfig,
+    entries: Entries,
+    /// Lookups in flight by id. Also serialises "a lookup finished" with
+    /// invalidation, so an answer read before an invalidation is never
+    /// stored after it.
+    loads: Mutex<HashMap<String, Load>>,
+    /// Bumped by every invalidation.
+    generation: AtomicU64,
+    lookups: CacheCounters,
+}
+
+impl Inner {
+    fn loads(&self) -> MutexGuard<'_, HashMap<String, Load>> {
+        // A panic while holding the lock cannot leave the map inconsistent
+        // (single insert / remove calls), so a poisoned lock is still usable.
+        self.loads
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 /// A [`RegistrySource`] behind a bounded cache with single-flight lookups:
-/// concurrent requests for one cold id make one source call, unknown ids
-/// are cached briefly, and source errors are never cached (the next request
-/// tries again).
+/// concurrent requests for one cold id make one source call (and all get
+/// its answer or its error), unknown ids are cached briefly, and source
+/// errors are never cached (the next request tries again).
 ///
 /// Ids that no registration can have (empty, over 128 bytes, not visible
 /// ASCII) are answered `None` without touching the source or the cache.
+///
+/// A source lookup runs as its own tokio task when a runtime is present,
+/// so it finishes (and its answer is kept) even if every request waiting
+/// on it is dropped.
 #[derive(Clone)]
 pub struct CachedRegistry {
-    source: Arc<dyn RegistrySource>,
-    cache: Cache<String, Entry>,
+    inner: Arc<Inner>,
 }
 
 impl CachedRegistry {
     /// Put a cache in front of `source`.
     pub fn new(source: Arc<dyn RegistrySource>, config: CacheConfig) -> Self {
-        let cache = Cache::builder()
-            .max_capacity(config.max_entries)
-            .expire_after(TtlExpiry {
-                ttl: config.ttl,
-                negative_ttl: config.negative_ttl,
-            })
-            .build();
-        Self { source, cache }
+        let max_entries = config.max_entries.max(1);
+        let entries = Cache::with(
+            usize::try_from(max_entries).unwrap_or(usize::MAX),
+            max_entries,
+            UnitWeighter,
+            foldhash::quality::RandomState::default(),
+            DefaultLifecycle::default(),
+        );
+        Self {
+            inner: Arc::new(Inner {
+                source,
+                config,
+                entries,
+                loads: Mutex::new(HashMap::new()),
+                generation: AtomicU64::new(0),
+                lookups: CacheCounters::new("registry"),
+            }),
+        }
     }
 
     /// The registration with this id, from the cache or the source.
     pub async fn get(&self, id: &str) -> Result<Option<Arc<Registration>>, SourceError> {
+        let resolved = self.resolve(id).await?;
+        Ok(resolved.map(|r| r.registration().clone()))
+    }
+
+    /// [`CachedRegistry::get`] with what requests derive from the
+    /// registration, computed when it was loaded.
+    pub(crate) async fn resolve(&self, id: &str) -> Result<Option<Arc<Resolved>>, SourceError> {
         if check_id(id).is_err() {
             return Ok(None);
         }
-        let source = &self.source;
-        let mut missed = false;
-        let result = self
-            .cache
-            .try_get_with_by_ref(id, async {
-                missed = true;
-                source.get(id).await
-            })
-            .await
-            .map_err(|shared: Arc<SourceError>| (*shared).clone());
-        crate::metrics::cache("registry", !missed);
-        result
+        let inner = &self.inner;
+        if let Some(hit) = inner.entries.get(id)
+            && let Some(found) = hit.fresh()
+        {
+            inner.lookups.record(true);
+            return Ok(found.clone());
+        }
+        inner.lookups.record(false);
+        let load = {
+            let mut loads = inner.loads();
+            // A lookup may have finished between the miss above and the lock.
+            if let Some(hit) = inner.entries.get(id)
+                && let Some(found) = hit.fresh()
+            {
+                return Ok(found.clone());
+            }
+            match loads.get(id) {
+                Some(load) => load.clone(),
+                None => {
+                    let load = start_load(inner.clone(), id.to_owned());
+                    loads.insert(id.to_owned(), load.clone());
+                    load
+                }
+            }
+        };
+        Ok(load.await?.found.clone())
     }
 
     /// Forget one id, so the next lookup asks the source (after an edit).
+    /// A lookup already in flight still answers the requests waiting on
+    /// it, but its answer is not kept.
     pub async fn invalidate(&self, id: &str) {
-        self.cache.invalidate(id).await;
+        let inner = &self.inner;
+        let _loads = inner.loads();
+        inner.generation.fetch_add(1, Ordering::SeqCst);
+        inner.entries.remove(id);
     }
 
     /// Forget everything (after a bulk change at the source).
     pub fn invalidate_all(&self) {
-        self.cache.invalidate_all();
+        let inner = &self.inner;
+        let _loads = inner.loads();
+        inner.generation.fetch_add(1, Ordering::SeqCst);
+        inner.entries.clear();
     }
 
     /// The source behind the cache.
     pub fn source(&self) -> &Arc<dyn RegistrySource> {
-        &self.source
+        &self.inner.source
     }
 
-    /// Approximate number of cached entries (found and unknown).
+    /// Number of cached entries (found and unknown; expired ones count
+    /// until they are looked up again or evicted).
     pub fn entry_count(&self) -> u64 {
-        self.cache.entry_count()
+        self.inner.entries.len() as u64
+    }
+}
+
+/// Ask the source for `id`, once for every request that wants it now.
+fn start_load(inner: Arc<Inner>, id: String) -> Load {
+    let generation = inner.generation.load(Ordering::SeqCst);
+    let lookup = async move {
+        let answer = inner.source.get(&id).await;
+        let (found, ttl) = match answer {
+            Ok(Some(reg)) => (Some(Arc::new(Resolved::new(reg))), inner.config.ttl),
+            Ok(None) => (None, inner.config.negative_ttl),
+            Err(e) => {
+                inner.loads().remove(&id);
+                return Err(e);
+            }
+        };
+        let loaded = Arc::new(Loaded {
+            found,
+            expires_at: Instant::now() + ttl,
+        });
+        let mut loads = inner.loads();
+        loads.remove(&id);
+        if inner.generation.load(Ordering::SeqCst) == generation {
+            inner.entries.insert(id, loaded.clone());
+        }
+        Ok(loaded)
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            let task = runtime.spawn(lookup);
+            async move {
+                task.await.unwrap_or_else(|e| {
+                    Err(SourceError::unavailable(format!(
+                        "the registry lookup task ended: {e}"
+                    )))
+                })
+            }
+            .boxed()
+            .shared()
+        }
+        Err(_) => lookup.boxed().shared(),
     }
 }
 
@@ -146,15 +250,15 @@ impl RegistrySource for CachedRegistry {
     }
 
     fn describe(&self) -> String {
-        format!("cache in front of {}", self.source.describe())
+        format!("cache in front of {}", self.inner.source.describe())
     }
 }
 
 impl std::fmt::Debug for CachedRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CachedRegistry")
-            .field("source", &self.source.describe())
-            .field("entries", &self.cache.entry_count())
+            .field("source", &self.inner.source.describe())
+            .field("entries", &self.entry_count())
             .finish()
     }
 }
@@ -272,7 +376,6 @@ mod tests {
             assert!(cached.get(&format!("random-{i}")).await.unwrap().is_none());
         }
         assert_eq!(calls(&source), 1000);
-        cached.cache.run_pending_tasks().await;
         assert!(
             cached.entry_count() <= 50,
             "{} entries",
@@ -309,5 +412,47 @@ mod tests {
             assert!(task.await.unwrap().unwrap().is_none());
         }
         assert_eq!(calls(&source), 2);
+    }
+
+    #[tokio::test]
+    async fn an_answer_read_before_an_invalidation_is_not_kept() {
+        let (source, cached) = setup(Duration::from_millis(100), CacheConfig::default());
+        let early = tokio::spawn({
+            let cached = cached.clone();
+            async move { cached.get("quid-1").await }
+        });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        cached.invalidate("quid-1").await;
+        // The request that was waiting still gets the answer ...
+        assert!(early.await.unwrap().unwrap().is_some());
+        assert_eq!(calls(&source), 1);
+        // ... but the next one asks the source again.
+        assert!(cached.get("quid-1").await.unwrap().is_some());
+        assert_eq!(calls(&source), 2);
+        assert!(cached.get("quid-1").await.unwrap().is_some());
+        assert_eq!(calls(&source), 2);
+    }
+
+    #[tokio::test]
+    async fn a_lookup_whose_requests_all_went_away_still_finishes() {
+        let (source, cached) = setup(Duration::from_millis(50), CacheConfig::default());
+        let abandoned = tokio::time::timeout(Duration::from_millis(10), cached.get("quid-1")).await;
+        assert!(abandoned.is_err(), "the lookup was still in flight");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(cached.entry_count(), 1);
+        assert!(cached.get("quid-1").await.unwrap().is_some());
+        assert_eq!(calls(&source), 1);
+    }
+
+    #[tokio::test]
+    async fn waiters_on_a_failing_lookup_share_its_error() {
+        let (source, cached) = setup(Duration::from_millis(50), CacheConfig::default());
+        source.fail.store(true, Ordering::SeqCst);
+        let results = join_all((0..20).map(|_| cached.get("quid-1"))).await;
+        for result in results {
+            assert_eq!(result.unwrap_err().message(), "database down");
+        }
+        assert_eq!(calls(&source), 1);
+        assert_eq!(cached.entry_count(), 0);
     }
 }

@@ -16,6 +16,7 @@ mod memory;
 mod parse;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod resolved;
 pub(crate) mod stale;
 
 pub use cache::{CacheConfig, CachedRegistry};
@@ -27,6 +28,7 @@ pub use memory::InMemoryRegistry;
 pub use parse::{RegistryFormat, RegistryLoadError, parse_registry_str};
 #[cfg(feature = "postgres")]
 pub use postgres::{ListenerHandle, PostgresError, PostgresRegistry, PostgresRegistryConfig};
+pub(crate) use resolved::Resolved;
 
 /// Where registrations are looked up; implement it to serve them from a
 /// database or a remote service. Put a [`CachedRegistry`] in front of slow
