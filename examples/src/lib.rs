@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use tower_fedauth::registration::{Provider, Registration};
 use tower_fedauth::registry::{FileRegistry, InMemoryRegistry};
 use tower_fedauth::testkit::MockIdp;
@@ -316,20 +317,46 @@ pub async fn warm_up(state: AppState, ids: Vec<String>) {
     state.ready.store(true, Ordering::SeqCst);
 }
 
+/// The `whoami` answer of `example-server.md`, borrowed from the request's
+/// context and serialised straight into the response: nothing is copied or
+/// rebuilt per request.
+#[derive(Debug, Serialize)]
+pub struct WhoAmI<'a> {
+    registration: &'a str,
+    client_id: Option<&'a str>,
+    provider: &'static str,
+    issuer: Option<&'a str>,
+    subject: &'a str,
+    property: Option<&'a str>,
+    roles: &'a Roles,
+    principal: &'a Principal,
+    claims: &'a Value,
+}
+
 /// The `whoami` answer of `example-server.md`.
-pub fn whoami(ctx: &AuthContext, roles: &Roles, principal: &Principal, claims: &Value) -> Value {
+pub fn whoami<'a>(
+    ctx: &'a AuthContext,
+    roles: &'a Roles,
+    principal: &'a Principal,
+    claims: &'a Value,
+) -> WhoAmI<'a> {
     let registration = ctx.registration();
-    json!({
-        "registration": ctx.registration_id(),
-        "client_id": registration.client_id(),
-        "provider": registration.provider.as_str(),
-        "issuer": ctx.issuer(),
-        "subject": ctx.subject(),
-        "property": ctx.property(),
-        "roles": roles,
-        "principal": principal,
-        "claims": claims,
-    })
+    WhoAmI {
+        registration: ctx.registration_id(),
+        client_id: registration.client_id(),
+        provider: registration.provider.as_str(),
+        issuer: ctx.issuer(),
+        subject: ctx.subject(),
+        property: ctx.property(),
+        roles,
+        principal,
+        claims,
+    }
+}
+
+/// [`whoami`] from the context alone.
+pub fn whoami_of(ctx: &AuthContext) -> WhoAmI<'_> {
+    whoami(ctx, ctx.roles(), ctx.principal(), ctx.claims().as_value())
 }
 
 /// Resolves on SIGINT or SIGTERM.
