@@ -407,20 +407,19 @@ impl Authenticator {
         property: Option<String>,
         resolved: &mut Option<Arc<Resolved>>,
     ) -> Result<AuthContext, AuthError> {
-        let found = self.registration(&credentials.registration).await?;
-        let reg = found.registration().clone();
-        *resolved = Some(found.clone());
+        let found = &*resolved.insert(self.registration(&credentials.registration).await?);
+        let reg = found.registration();
         // The hot path (a token verified before) stays in this small
         // future; the paths that may fetch are boxed on their own, so their
         // large state machines are neither built nor moved on a cache hit.
         let facts = if !reg.provider.uses_signed_tokens() {
-            Box::pin(self.inner.opaque.facts(&reg, &credentials.token)).await?
-        } else if let Some(facts) = self.inner.tokens.get(&reg, &credentials.token) {
+            Box::pin(self.inner.opaque.facts(reg, &credentials.token)).await?
+        } else if let Some(facts) = self.inner.tokens.get(reg, &credentials.token) {
             facts
         } else {
-            Box::pin(self.verify_signed(&reg, &credentials.token)).await?
+            Box::pin(self.verify_signed(reg, &credentials.token)).await?
         };
-        self.decide(&found, property, facts).await
+        self.decide(found, property, facts).await
     }
 
     /// Steps 4–11 for a signed token not verified before: signature with the

@@ -96,9 +96,14 @@ pub(crate) fn as_numeric_date(v: &Value) -> Option<i64> {
 ///
 /// Cheap to clone: the claim set is shared.
 #[derive(Debug, Clone)]
-pub struct Claims {
-    raw: Arc<Value>,
-    standard: Arc<StandardClaims>,
+pub struct Claims(Arc<ClaimSet>);
+
+/// One allocation for both views, so a copy of [`Claims`] is one reference
+/// count.
+#[derive(Debug)]
+struct ClaimSet {
+    raw: Value,
+    standard: StandardClaims,
 }
 
 impl Claims {
@@ -124,15 +129,15 @@ impl Claims {
             iat: get_date("iat"),
             jti: get_str("jti"),
         };
-        Self {
-            raw: Arc::new(Value::Object(map)),
-            standard: Arc::new(standard),
-        }
+        Self(Arc::new(ClaimSet {
+            raw: Value::Object(map),
+            standard,
+        }))
     }
 
     /// The registered claims, typed.
     pub fn standard(&self) -> &StandardClaims {
-        &self.standard
+        &self.0.standard
     }
 
     /// One claim by name.
@@ -147,7 +152,7 @@ impl Claims {
 
     /// Every claim.
     pub fn as_map(&self) -> &Map<String, Value> {
-        match &*self.raw {
+        match &self.0.raw {
             Value::Object(m) => m,
             _ => unreachable_empty(),
         }
@@ -155,12 +160,12 @@ impl Claims {
 
     /// Every claim as a JSON value.
     pub fn as_value(&self) -> &Value {
-        &self.raw
+        &self.0.raw
     }
 
     /// Deserialise the claims into the caller's own type.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        T::deserialize(&*self.raw)
+        T::deserialize(&self.0.raw)
     }
 }
 

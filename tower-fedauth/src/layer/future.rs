@@ -9,7 +9,10 @@ use tower_service::Service;
 use super::ResponseBody;
 use crate::{AuthContext, AuthError, Authenticator};
 
-type VerifyFuture = Pin<Box<dyn Future<Output = Result<AuthContext, AuthError>> + Send>>;
+/// Verification of one request; a refusal comes back already rendered, so
+/// the response future needs no handle on the authenticator.
+pub(crate) type VerifyFuture =
+    Pin<Box<dyn Future<Output = Result<AuthContext, Response<bytes::Bytes>>> + Send>>;
 
 /// The response future of [`FedAuthService`](super::FedAuthService).
 /// A request refused on its headers never allocates a boxed future.
@@ -31,7 +34,6 @@ where
         response: Option<Response<bytes::Bytes>>,
     },
     Verifying {
-        auth: Authenticator,
         verify: VerifyFuture,
         inner: Option<(S, Request<ReqBody>)>,
     },
@@ -69,15 +71,9 @@ where
         }
     }
 
-    pub(crate) fn authenticating(
-        auth: Authenticator,
-        verify: VerifyFuture,
-        inner: S,
-        req: Request<ReqBody>,
-    ) -> Self {
+    pub(crate) fn authenticating(verify: VerifyFuture, inner: S, req: Request<ReqBody>) -> Self {
         Self {
             state: State::Verifying {
-                auth,
                 verify,
                 inner: Some((inner, req)),
             },
@@ -99,11 +95,7 @@ where
                     let response = response.take().expect("polled after completion");
                     return Poll::Ready(Ok(response.map(ResponseBody::refusal)));
                 }
-                StateProj::Verifying {
-                    auth,
-                    verify,
-                    inner,
-                } => {
+                StateProj::Verifying { verify, inner } => {
                     let outcome = ready!(verify.as_mut().poll(cx));
                     let (mut service, mut req) = inner.take().expect("polled after completion");
                     match outcome {
@@ -113,8 +105,7 @@ where
                             let future = service.call(req);
                             this.state.set(State::Inner { future });
                         }
-                        Err(error) => {
-                            let response = refusal_response(auth, error);
+                        Err(response) => {
                             this.state.set(State::Refused {
                                 response: Some(response),
                             });

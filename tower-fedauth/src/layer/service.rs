@@ -3,6 +3,7 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
+use super::future::refusal_response;
 use super::{ResponseBody, ResponseFuture};
 use crate::Authenticator;
 use crate::authenticator::Prepared;
@@ -58,8 +59,11 @@ where
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
                 let auth = self.auth.clone();
-                let verify = Box::pin(async move { auth.verify(&credentials, property).await });
-                ResponseFuture::authenticating(self.auth.clone(), verify, inner, req)
+                let verify = Box::pin(async move {
+                    let outcome = auth.verify(&credentials, property).await;
+                    outcome.map_err(|error| refusal_response(&auth, error))
+                });
+                ResponseFuture::authenticating(verify, inner, req)
             }
         }
     }
