@@ -268,9 +268,9 @@ fn entry_floor(config: &TokenCacheConfig) -> u64 {
 
 /// Bytes an entry keeps alive: the key (id and token), the claims as a
 /// parsed JSON map plus the principal copied from them (up to about eight
-/// times their base64 size), and fixed bookkeeping (moka's entry, its
-/// policy and timer nodes, the `Arc`s). Calibrated on resident memory so
-/// that it errs high: see BENCHMARKS.md, "memory".
+/// times their base64 size), and fixed bookkeeping (the cache's slot, the
+/// `Arc`s). Calibrated on resident memory so that it errs high (64 MiB
+/// configured held 52 MiB resident): see BENCHMARKS.md, "memory".
 fn estimated_bytes(registration: &str, token: &str) -> u64 {
     let payload = token.split('.').nth(1).map_or(0, str::len);
     (registration.len() + token.len() + payload * 8 + 1536) as u64

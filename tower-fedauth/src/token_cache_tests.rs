@@ -112,6 +112,31 @@ fn a_repeated_token_is_verified_once() {
     assert_eq!(counts, (2, 1));
 }
 
+/// A flood of tokens seen once (a scan) does not push out a token that
+/// is being reused: a full cache evicts the one-off entries first.
+#[test]
+fn one_off_tokens_do_not_evict_a_reused_one() {
+    let counts = counting(async || {
+        let s = setup(TokenCacheConfig {
+            max_entries: 16,
+            ..TokenCacheConfig::default()
+        })
+        .await;
+        let reused = s.idp.mint();
+        assert!(s.code(&reused, None).await.is_ok());
+        for i in 0..200 {
+            let once = s.idp.token().claim("jti", i).sign(&s.idp.signing_key());
+            assert!(s.code(&once, None).await.is_ok());
+            if i % 10 == 9 {
+                assert!(s.code(&reused, None).await.is_ok());
+            }
+        }
+        assert!(s.auth.token_cache_stats().await.entries <= 16);
+    });
+    // `reused`: verified once, then 20 hits; each one-off token: a miss.
+    assert_eq!(counts, (20, 201));
+}
+
 #[test]
 fn a_disabled_cache_verifies_every_time() {
     let counts = counting(async || {
