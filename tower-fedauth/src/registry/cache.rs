@@ -68,6 +68,12 @@ type Entries = Cache<
 /// One source lookup in flight, shared by every request waiting on it.
 type Load = Shared<BoxFuture<'static, Result<Arc<Loaded>, SourceError>>>;
 
+/// A lookup in flight and its number, so that only that lookup removes it.
+struct InFlight {
+    number: u64,
+    load: Load,
+}
+
 struct Inner {
     source: Arc<dyn RegistrySource>,
     config: CacheConfig,
@@ -75,19 +81,31 @@ struct Inner {
     /// Lookups in flight by id. Also serialises "a lookup finished" with
     /// invalidation, so an answer read before an invalidation is never
     /// stored after it.
-    loads: Mutex<HashMap<String, Load>>,
+    loads: Mutex<HashMap<String, InFlight>>,
+    /// Numbers lookups.
+    started: AtomicU64,
     /// Bumped by every invalidation.
     generation: AtomicU64,
     lookups: CacheCounters,
 }
 
 impl Inner {
-    fn loads(&self) -> MutexGuard<'_, HashMap<String, Load>> {
+    fn loads(&self) -> MutexGuard<'_, HashMap<String, InFlight>> {
         // A panic while holding the lock cannot leave the map inconsistent
         // (single insert / remove calls), so a poisoned lock is still usable.
         self.loads
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Take lookup `number` of `id` off the in-flight map (if it is still
+    /// there); the lock stays held for what the caller does next.
+    fn finish(&self, id: &str, number: u64) -> MutexGuard<'_, HashMap<String, InFlight>> {
+        let mut loads = self.loads();
+        if loads.get(id).is_some_and(|f| f.number == number) {
+            loads.remove(id);
+        }
+        loads
     }
 }
 
@@ -124,6 +142,7 @@ impl CachedRegistry {
                 config,
                 entries,
                 loads: Mutex::new(HashMap::new()),
+                started: AtomicU64::new(0),
                 generation: AtomicU64::new(0),
                 lookups: CacheCounters::new("registry"),
             }),
@@ -159,10 +178,11 @@ impl CachedRegistry {
                 return Ok(found.clone());
             }
             match loads.get(id) {
-                Some(load) => load.clone(),
+                Some(in_flight) => in_flight.load.clone(),
                 None => {
-                    let load = start_load(inner.clone(), id.to_owned());
-                    loads.insert(id.to_owned(), load.clone());
+                    let in_flight = start_load(inner, id.to_owned());
+                    let load = in_flight.load.clone();
+                    loads.insert(id.to_owned(), in_flight);
                     load
                 }
             }
@@ -201,15 +221,30 @@ impl CachedRegistry {
 }
 
 /// Ask the source for `id`, once for every request that wants it now.
-fn start_load(inner: Arc<Inner>, id: String) -> Load {
+/// The lookup holds the cache weakly: the in-flight map holds the lookup,
+/// so a strong reference would be a cycle.
+fn start_load(inner: &Arc<Inner>, id: String) -> InFlight {
+    let number = inner.started.fetch_add(1, Ordering::Relaxed);
     let generation = inner.generation.load(Ordering::SeqCst);
+    let (source, config) = (inner.source.clone(), inner.config);
+    let cache = Arc::downgrade(inner);
+    let key = id.clone();
     let lookup = async move {
-        let answer = inner.source.get(&id).await;
+        let answer = source.get(&id).await;
+        let Some(inner) = cache.upgrade() else {
+            // The cache is gone: answer the waiters, keep nothing.
+            return answer.map(|found| {
+                Arc::new(Loaded {
+                    found: found.map(|reg| Arc::new(Resolved::new(reg))),
+                    expires_at: Instant::now(),
+                })
+            });
+        };
         let (found, ttl) = match answer {
-            Ok(Some(reg)) => (Some(Arc::new(Resolved::new(reg))), inner.config.ttl),
-            Ok(None) => (None, inner.config.negative_ttl),
+            Ok(Some(reg)) => (Some(Arc::new(Resolved::new(reg))), config.ttl),
+            Ok(None) => (None, config.negative_ttl),
             Err(e) => {
-                inner.loads().remove(&id);
+                drop(inner.finish(&id, number));
                 return Err(e);
             }
         };
@@ -217,20 +252,26 @@ fn start_load(inner: Arc<Inner>, id: String) -> Load {
             found,
             expires_at: Instant::now() + ttl,
         });
-        let mut loads = inner.loads();
-        loads.remove(&id);
+        let _loads = inner.finish(&id, number);
         if inner.generation.load(Ordering::SeqCst) == generation {
             inner.entries.insert(id, loaded.clone());
         }
         Ok(loaded)
     };
-    match tokio::runtime::Handle::try_current() {
+    let load = match tokio::runtime::Handle::try_current() {
         Ok(runtime) => {
             let task = runtime.spawn(lookup);
+            let cache = Arc::downgrade(inner);
             async move {
                 task.await.unwrap_or_else(|e| {
+                    // The task panicked or its runtime shut down before it
+                    // took itself off the map: do it here, so the next
+                    // request starts a new lookup instead of this error.
+                    if let Some(inner) = cache.upgrade() {
+                        drop(inner.finish(&key, number));
+                    }
                     Err(SourceError::unavailable(format!(
-                        "the registry lookup task ended: {e}"
+                        "the registry lookup did not finish: {e}"
                     )))
                 })
             }
@@ -238,7 +279,8 @@ fn start_load(inner: Arc<Inner>, id: String) -> Load {
             .shared()
         }
         Err(_) => lookup.boxed().shared(),
-    }
+    };
+    InFlight { number, load }
 }
 
 impl RegistrySource for CachedRegistry {
@@ -297,14 +339,17 @@ mod tests {
         }
     }
 
-    fn setup(delay: Duration, config: CacheConfig) -> (Arc<Counting>, CachedRegistry) {
-        let reg = Registration::builder("quid-1", Provider::Jwks)
+    fn registration() -> Registration {
+        Registration::builder("quid-1", Provider::Jwks)
             .client_id("a")
             .jwks_uri("https://idp.example.com/keys")
             .build()
-            .unwrap();
+            .unwrap()
+    }
+
+    fn setup(delay: Duration, config: CacheConfig) -> (Arc<Counting>, CachedRegistry) {
         let source = Arc::new(Counting {
-            inner: InMemoryRegistry::new(vec![reg]).unwrap(),
+            inner: InMemoryRegistry::new(vec![registration()]).unwrap(),
             calls: AtomicUsize::new(0),
             fail: AtomicBool::new(false),
             delay,
@@ -454,5 +499,52 @@ mod tests {
         }
         assert_eq!(calls(&source), 1);
         assert_eq!(cached.entry_count(), 0);
+    }
+
+    /// Panics on its first lookup, answers afterwards.
+    struct PanicsOnce {
+        inner: InMemoryRegistry,
+        panicked: AtomicBool,
+    }
+
+    impl RegistrySource for PanicsOnce {
+        fn get<'a>(
+            &'a self,
+            id: &'a str,
+        ) -> BoxFuture<'a, Result<Option<Arc<Registration>>, SourceError>> {
+            Box::pin(async move {
+                if !self.panicked.swap(true, Ordering::SeqCst) {
+                    panic!("a bug in the registry source");
+                }
+                Ok(self.inner.lookup(id))
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lookup_that_panics_is_an_error_once_then_tried_again() {
+        let source = Arc::new(PanicsOnce {
+            inner: InMemoryRegistry::new(vec![registration()]).unwrap(),
+            panicked: AtomicBool::new(false),
+        });
+        let cached = CachedRegistry::new(source, CacheConfig::default());
+        let err = cached.get("quid-1").await.unwrap_err();
+        assert!(
+            err.message()
+                .starts_with("the registry lookup did not finish"),
+            "{err}"
+        );
+        assert!(cached.get("quid-1").await.unwrap().is_some());
+    }
+
+    #[test]
+    fn lookups_work_outside_a_tokio_runtime() {
+        let source = InMemoryRegistry::new(vec![registration()]).unwrap();
+        let cached = CachedRegistry::new(Arc::new(source), CacheConfig::default());
+        for id in ["quid-1", "quid-1", "quid-unknown"] {
+            let found = cached.get(id).now_or_never().expect("ready at once");
+            assert_eq!(found.unwrap().is_some(), id == "quid-1");
+        }
+        assert_eq!(cached.entry_count(), 2);
     }
 }
