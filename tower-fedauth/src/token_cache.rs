@@ -167,21 +167,21 @@ impl TokenCache {
             registration: registration.id.as_str(),
             token,
         };
-        let hit = cache.get(&key);
-        let usable = hit.as_ref().is_some_and(|hit| {
-            hit.key.is_live()
-                && (Arc::ptr_eq(&hit.registration, registration)
-                    || hit.registration.verifies_like(registration))
-                && Instant::now() < hit.valid_until
-        });
+        let Some(hit) = cache.get(&key) else {
+            self.lookups.record(false);
+            return None;
+        };
+        // Its key is gone for good, or its time is up.
+        let ended = !hit.key.is_live() || Instant::now() >= hit.valid_until;
+        let usable = !ended
+            && (Arc::ptr_eq(&hit.registration, registration)
+                || hit.registration.verifies_like(registration));
         self.lookups.record(usable);
-        let hit = hit?;
         if usable {
             return Some(hit.facts.clone());
         }
-        if !hit.key.is_live() || Instant::now() >= hit.valid_until {
-            // Its key is gone for good, or its time is up: free the memory
-            // now (unless a newer verification replaced it meanwhile).
+        if ended {
+            // Free the memory now (unless a newer verification replaced it).
             cache.remove_if(&key, |current| Arc::ptr_eq(current, &hit));
         }
         None

@@ -49,12 +49,6 @@ struct Loaded {
     expires_at: Instant,
 }
 
-impl Loaded {
-    fn fresh(&self) -> Option<&Option<Arc<Resolved>>> {
-        (Instant::now() < self.expires_at).then_some(&self.found)
-    }
-}
-
 /// The answers kept. quick_cache: a hit is a read lock on one shard and an
 /// atomic mark, which matters because every request makes one.
 type Entries = Cache<
@@ -90,6 +84,12 @@ struct Inner {
 }
 
 impl Inner {
+    /// The cached answer for `id`, if it has not expired.
+    fn fresh(&self, id: &str) -> Option<Option<Arc<Resolved>>> {
+        let hit = self.entries.get(id)?;
+        (Instant::now() < hit.expires_at).then(|| hit.found.clone())
+    }
+
     fn loads(&self) -> MutexGuard<'_, HashMap<String, InFlight>> {
         // A panic while holding the lock cannot leave the map inconsistent
         // (single insert / remove calls), so a poisoned lock is still usable.
@@ -162,20 +162,16 @@ impl CachedRegistry {
             return Ok(None);
         }
         let inner = &self.inner;
-        if let Some(hit) = inner.entries.get(id)
-            && let Some(found) = hit.fresh()
-        {
+        if let Some(found) = inner.fresh(id) {
             inner.lookups.record(true);
-            return Ok(found.clone());
+            return Ok(found);
         }
         inner.lookups.record(false);
         let load = {
             let mut loads = inner.loads();
             // A lookup may have finished between the miss above and the lock.
-            if let Some(hit) = inner.entries.get(id)
-                && let Some(found) = hit.fresh()
-            {
-                return Ok(found.clone());
+            if let Some(found) = inner.fresh(id) {
+                return Ok(found);
             }
             match loads.get(id) {
                 Some(in_flight) => in_flight.load.clone(),

@@ -24,18 +24,15 @@ pub(crate) struct Resolved {
 impl Resolved {
     /// Derive the per-request answers of `registration`.
     pub(crate) fn new(registration: Arc<Registration>) -> Self {
-        let with = |extra: &[String]| {
-            let mut roles = registration.roles.clone();
-            roles.extend_from_slice(extra);
-            Roles::new(roles)
-        };
+        // `Registration::roles_in` is the one definition of the merge.
+        let roles_in = |property| Roles::new(registration.roles_in(property).unwrap_or_default());
         let property_roles = registration
             .properties
-            .iter()
-            .map(|(property, roles)| (property.clone(), with(roles)))
+            .keys()
+            .map(|property| (property.clone(), roles_in(Some(property.as_str()))))
             .collect();
         Self {
-            roles: with(&[]),
+            roles: roles_in(None),
             property_roles,
             accepted: AcceptedCounter::default(),
             registration,
