@@ -7,7 +7,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::{Error, HttpMessage};
 use futures_util::future::LocalBoxFuture;
-use tower_fedauth::{AuthError, Authenticator, Prepared};
+use tower_fedauth::{AuthContext, AuthError, Authenticator, Immediate};
 
 use crate::response::{ActixRequestView, refusal_response};
 
@@ -103,32 +103,26 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let prepared = self.auth.prepare(&ActixRequestView::of(&req));
-        match prepared {
+        match self.auth.authenticate_now(&ActixRequestView::of(&req)) {
             Err(error) => Box::pin(ready(Ok(refuse(&self.auth, req, error)))),
-            Ok(Prepared::Anonymous) if self.optional => {
-                let future = self.service.call(req);
-                Box::pin(async move { future.await.map(ServiceResponse::map_into_left_body) })
-            }
-            Ok(Prepared::Anonymous) => {
+            Ok(Immediate::Anonymous) if self.optional => call_inner(&self.service, req),
+            Ok(Immediate::Anonymous) => {
                 let error = self.auth.refuse_anonymous();
                 Box::pin(ready(Ok(refuse(&self.auth, req, error))))
             }
-            Ok(Prepared::Credentials {
-                credentials,
-                property,
-            }) => {
+            // The common case: answered from the caches.
+            Ok(Immediate::Accepted(ctx)) => {
+                insert_context(&req, ctx);
+                call_inner(&self.service, req)
+            }
+            Ok(Immediate::Pending(pending)) => {
                 let service = Rc::clone(&self.service);
                 let auth = self.auth.clone();
                 Box::pin(async move {
-                    match auth.verify(&credentials, property).await {
+                    match auth.finish(pending).await {
                         Ok(ctx) => {
-                            req.extensions_mut().insert(ctx.claims().clone());
-                            req.extensions_mut().insert(ctx);
-                            service
-                                .call(req)
-                                .await
-                                .map(ServiceResponse::map_into_left_body)
+                            insert_context(&req, ctx);
+                            call_inner(&service, req).await
                         }
                         Err(error) => Ok(refuse(&auth, req, error)),
                     }
@@ -136,4 +130,24 @@ where
             }
         }
     }
+}
+
+/// Hand the context and its claims to the handlers.
+fn insert_context(req: &ServiceRequest, ctx: AuthContext) {
+    req.extensions_mut().insert(ctx.claims().clone());
+    req.extensions_mut().insert(ctx);
+}
+
+/// The wrapped service's answer, with its body on the left.
+fn call_inner<S, B>(
+    service: &S,
+    req: ServiceRequest,
+) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, Error>>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    S::Future: 'static,
+    B: MessageBody + 'static,
+{
+    let future = service.call(req);
+    Box::pin(async move { future.await.map(ServiceResponse::map_into_left_body) })
 }

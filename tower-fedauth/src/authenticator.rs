@@ -10,7 +10,7 @@ use url::Url;
 
 use crate::claims::Claims;
 use crate::claims::as_numeric_date;
-use crate::context::{AuthContext, Roles, TokenFacts};
+use crate::context::{AuthContext, TokenFacts};
 use crate::directory::{CachedDirectory, DirectoryConfig, UserDirectory, UserGate};
 use crate::error::{AuthError, ErrorCode, RefusalResponder, RenderedRefusal};
 use crate::headers::{Credentials, HeaderConfig, Presented, RequestView, read_credentials};
@@ -20,10 +20,15 @@ use crate::property::PropertyResolver;
 use crate::providers::userinfo::{self, UserinfoCache};
 use crate::providers::{KeySource, ProviderRules};
 use crate::registration::{Provider, Registration};
-use crate::registry::{CacheConfig, CachedRegistry, RegistrySource, Resolved};
+use crate::registry::{CacheConfig, CachedRegistry, RegistrySource, Resolved, SourceError};
 use crate::token::UnverifiedToken;
 use crate::token_cache::{TokenCache, TokenCacheConfig, TokenCacheStats};
 use crate::verify::{self, KeyChoice};
+
+mod immediate;
+
+use immediate::Progress;
+pub use immediate::{Immediate, Pending};
 
 /// What a request presented, read synchronously before any I/O.
 #[derive(Debug, Clone)]
@@ -175,18 +180,87 @@ impl AuthenticatorBuilder {
     }
 }
 
-/// The roles of the request's property, or `property_not_enabled`.
-fn roles_in(resolved: &Resolved, property: Option<&str>) -> Result<Roles, AuthError> {
-    match resolved.roles_in(property) {
-        Some(roles) => Ok(roles.clone()),
-        None => Err(AuthError::at(
+/// Step 13, made on every request whatever established the token: the
+/// property's roles (or `property_not_enabled`), then the context.
+fn decide(
+    resolved: &Resolved,
+    property: Option<String>,
+    facts: Arc<TokenFacts>,
+    user: Option<Arc<crate::User>>,
+) -> Result<AuthContext, AuthError> {
+    let Some(roles) = resolved.roles_in(property.as_deref()) else {
+        return Err(AuthError::at(
             ErrorCode::PropertyNotEnabled,
             "the application is not enabled in this property",
             "property",
             "path",
         )
-        .with_value(property.unwrap_or_default())),
+        .with_value(property.unwrap_or_default()));
+    };
+    let reg = resolved.registration().clone();
+    Ok(AuthContext::from_facts(reg, property, roles.clone(), facts).with_user(user))
+}
+
+/// The registry's answer for `id` as a usable registration or a refusal.
+fn registration_answer(
+    id: &str,
+    answer: Result<Option<Arc<Resolved>>, SourceError>,
+) -> Result<Arc<Resolved>, AuthError> {
+    let reg_err = |code, detail: &str| {
+        AuthError::at(code, detail.to_owned(), "x-sc-auth", "header").with_value(id)
+    };
+    match answer {
+        Ok(Some(reg)) if !reg.registration().enabled => Err(reg_err(
+            ErrorCode::RegistrationDisabled,
+            "the registration is disabled",
+        )),
+        Ok(Some(reg)) => Ok(reg),
+        Ok(None) => Err(reg_err(
+            ErrorCode::UnknownRegistration,
+            "no registration with this id",
+        )),
+        Err(e) => {
+            tracing::warn!(registration = %id, error = %e, "registry source failed");
+            Err(reg_err(
+                ErrorCode::RegistryUnavailable,
+                "the registry source could not be read",
+            ))
+        }
     }
+}
+
+/// The span of one verification (fields filled in as they are learnt).
+fn verify_span(registration: &str) -> tracing::Span {
+    tracing::debug_span!(
+        "fedauth.verify",
+        registration = %registration,
+        issuer = tracing::field::Empty,
+        kid = tracing::field::Empty,
+    )
+}
+
+/// Count and log a verification's outcome, however it was reached.
+fn conclude(
+    span: &tracing::Span,
+    result: Result<AuthContext, AuthError>,
+    resolved: Option<&Resolved>,
+) -> Result<AuthContext, AuthError> {
+    let ctx = result.map_err(|e| refused(span, e, resolved))?;
+    let _entered = span.enter();
+    if let Some(resolved) = resolved {
+        resolved.count_accepted();
+    }
+    tracing::debug!(outcome = "accepted", subject = %ctx.subject(), "request authenticated");
+    Ok(ctx)
+}
+
+/// Count and log a refusal.
+fn refused(span: &tracing::Span, error: AuthError, resolved: Option<&Resolved>) -> AuthError {
+    let _entered = span.enter();
+    let registration = resolved.map(|r| r.registration().id.shared());
+    crate::metrics::refused(&error, registration);
+    tracing::info!(outcome = "refused", code = error.code().as_str(), detail = %error.detail(), "request refused");
+    error
 }
 
 fn idp_unavailable(detail: impl Into<String>) -> AuthError {
@@ -277,13 +351,12 @@ impl Authenticator {
     }
 
     /// Authenticate a request: a missing token is `missing_token`.
+    /// The caches answer first ([`Authenticator::authenticate_now`]).
     pub async fn authenticate(&self, req: &impl RequestView) -> Result<AuthContext, AuthError> {
-        match self.prepare(req)? {
-            Prepared::Anonymous => Err(self.refuse_anonymous()),
-            Prepared::Credentials {
-                credentials,
-                property,
-            } => self.verify(&credentials, property).await,
+        match self.authenticate_now(req)? {
+            Immediate::Anonymous => Err(self.refuse_anonymous()),
+            Immediate::Accepted(ctx) => Ok(ctx),
+            Immediate::Pending(pending) => self.finish(pending).await,
         }
     }
 
@@ -293,56 +366,28 @@ impl Authenticator {
         credentials: &Credentials,
         property: Option<String>,
     ) -> Result<AuthContext, AuthError> {
-        let span = tracing::debug_span!(
-            "fedauth.verify",
-            registration = %credentials.registration,
-            issuer = tracing::field::Empty,
-            kid = tracing::field::Empty,
-        );
-        let mut resolved = None;
+        self.verify_from(credentials, property, Progress::Started)
+            .await
+    }
+
+    /// Verify, from what the cache-hit path already established.
+    async fn verify_from(
+        &self,
+        credentials: &Credentials,
+        property: Option<String>,
+        progress: Progress,
+    ) -> Result<AuthContext, AuthError> {
+        let span = verify_span(&credentials.registration);
+        let mut resolved = progress.resolved().cloned();
         let result = self
-            .verify_inner(credentials, property, &mut resolved)
+            .verify_inner(credentials, property, progress, &mut resolved)
             .instrument(span.clone())
             .await;
-        let _entered = span.enter();
-        match &result {
-            Ok(ctx) => {
-                if let Some(resolved) = &resolved {
-                    resolved.count_accepted();
-                }
-                tracing::debug!(outcome = "accepted", subject = %ctx.subject(), "request authenticated")
-            }
-            Err(e) => {
-                let registration = resolved.as_ref().map(|r| r.registration().id.shared());
-                crate::metrics::refused(e, registration);
-                tracing::info!(outcome = "refused", code = e.code().as_str(), detail = %e.detail(), "request refused")
-            }
-        }
-        result
+        conclude(&span, result, resolved.as_deref())
     }
 
     async fn registration(&self, id: &str) -> Result<Arc<Resolved>, AuthError> {
-        let reg_err = |code, detail: &str| {
-            AuthError::at(code, detail.to_owned(), "x-sc-auth", "header").with_value(id)
-        };
-        match self.inner.registry.resolve(id).await {
-            Ok(Some(reg)) if !reg.registration().enabled => Err(reg_err(
-                ErrorCode::RegistrationDisabled,
-                "the registration is disabled",
-            )),
-            Ok(Some(reg)) => Ok(reg),
-            Ok(None) => Err(reg_err(
-                ErrorCode::UnknownRegistration,
-                "no registration with this id",
-            )),
-            Err(e) => {
-                tracing::warn!(registration = %id, error = %e, "registry source failed");
-                Err(reg_err(
-                    ErrorCode::RegistryUnavailable,
-                    "the registry source could not be read",
-                ))
-            }
-        }
+        registration_answer(id, self.inner.registry.resolve(id).await)
     }
 
     /// Where the registration's keys are (see [`ProviderRules::key_source`]).
@@ -405,21 +450,38 @@ impl Authenticator {
         &self,
         credentials: &Credentials,
         property: Option<String>,
+        progress: Progress,
         resolved: &mut Option<Arc<Resolved>>,
     ) -> Result<AuthContext, AuthError> {
-        let found = &*resolved.insert(self.registration(&credentials.registration).await?);
+        let (found, facts) = match progress {
+            Progress::Started => {
+                let found = self.registration(&credentials.registration).await?;
+                let reg = resolved.insert(found).registration();
+                let facts = match reg.provider.uses_signed_tokens() {
+                    true => self.inner.tokens.get(reg, &credentials.token),
+                    false => None,
+                };
+                (resolved.as_ref().expect("just set"), facts)
+            }
+            // The token cache was asked on the hit path (and missed).
+            Progress::Registered(_) => (resolved.as_ref().expect("set from progress"), None),
+            Progress::Established(_, facts) => {
+                (resolved.as_ref().expect("set from progress"), Some(facts))
+            }
+        };
         let reg = found.registration();
         // The hot path (a token verified before) stays in this small
         // future; the paths that may fetch are boxed on their own, so their
         // large state machines are neither built nor moved on a cache hit.
-        let facts = if !reg.provider.uses_signed_tokens() {
-            Box::pin(self.inner.opaque.facts(reg, &credentials.token)).await?
-        } else if let Some(facts) = self.inner.tokens.get(reg, &credentials.token) {
-            facts
-        } else {
-            Box::pin(self.verify_signed(reg, &credentials.token)).await?
+        let facts = match facts {
+            Some(facts) => facts,
+            None if !reg.provider.uses_signed_tokens() => {
+                Box::pin(self.inner.opaque.facts(reg, &credentials.token)).await?
+            }
+            None => Box::pin(self.verify_signed(reg, &credentials.token)).await?,
         };
-        self.decide(found, property, facts).await
+        let user = self.check_user(reg, &facts.principal.subject).await?;
+        decide(found, property, facts, user)
     }
 
     /// Steps 4–11 for a signed token not verified before: signature with the
@@ -489,20 +551,6 @@ impl Authenticator {
         let tokens = &self.inner.tokens;
         tokens.insert(reg, raw_token, &key.liveness, exp, now, &facts);
         Ok(facts)
-    }
-
-    /// Steps 12–13, made on every request whatever established the token:
-    /// the user directory, then the property's roles.
-    async fn decide(
-        &self,
-        resolved: &Resolved,
-        property: Option<String>,
-        facts: Arc<TokenFacts>,
-    ) -> Result<AuthContext, AuthError> {
-        let reg = resolved.registration();
-        let user = self.check_user(reg, &facts.principal.subject).await?;
-        let roles = roles_in(resolved, property.as_deref())?;
-        Ok(AuthContext::from_facts(reg.clone(), property, roles, facts).with_user(user))
     }
 
     /// Step 12: the user directory, if one is configured.

@@ -93,7 +93,9 @@ mod token;
 mod token_cache;
 mod verify;
 
-pub use authenticator::{Authenticator, AuthenticatorBuilder, Prepared, WarmUpReport};
+pub use authenticator::{
+    Authenticator, AuthenticatorBuilder, Immediate, Pending, Prepared, WarmUpReport,
+};
 pub use claims::{Claims, StandardClaims};
 pub use context::{AuthContext, Principal, Roles};
 pub use directory::{DirectoryConfig, User, UserDirectory};

@@ -56,7 +56,7 @@ fn read(snapshotter: &Snapshotter) -> Vec<Metric> {
         .collect()
 }
 
-fn counter(all: &[Metric], name: &str, labels: &[(&str, &str)]) -> u64 {
+pub(crate) fn counter(all: &[Metric], name: &str, labels: &[(&str, &str)]) -> u64 {
     let mut want: Vec<_> = labels
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

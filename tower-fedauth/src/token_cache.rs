@@ -162,6 +162,17 @@ impl TokenCache {
         registration: &Arc<Registration>,
         token: &str,
     ) -> Option<Arc<TokenFacts>> {
+        self.get_at(registration, token, Instant::now())
+    }
+
+    /// [`TokenCache::get`] at a time the caller read (one clock read serves
+    /// both caches on the hit path).
+    pub(crate) fn get_at(
+        &self,
+        registration: &Arc<Registration>,
+        token: &str,
+        now: Instant,
+    ) -> Option<Arc<TokenFacts>> {
         let cache = self.cache.as_ref()?;
         let key = TokenKeyRef {
             registration: registration.id.as_str(),
@@ -172,7 +183,7 @@ impl TokenCache {
             return None;
         };
         // Its key is gone for good, or its time is up.
-        let ended = !hit.key.is_live() || Instant::now() >= hit.valid_until;
+        let ended = !hit.key.is_live() || now >= hit.valid_until;
         let usable = !ended
             && (Arc::ptr_eq(&hit.registration, registration)
                 || hit.registration.verifies_like(registration));

@@ -100,8 +100,7 @@ where
                     let (mut service, mut req) = inner.take().expect("polled after completion");
                     match outcome {
                         Ok(ctx) => {
-                            req.extensions_mut().insert(ctx.claims().clone());
-                            req.extensions_mut().insert(ctx);
+                            super::service::insert_context(&mut req, ctx);
                             let future = service.call(req);
                             this.state.set(State::Inner { future });
                         }

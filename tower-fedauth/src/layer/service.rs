@@ -5,8 +5,7 @@ use tower_service::Service;
 
 use super::future::refusal_response;
 use super::{ResponseBody, ResponseFuture};
-use crate::Authenticator;
-use crate::authenticator::Prepared;
+use crate::{AuthContext, Authenticator, Immediate};
 
 /// Verifies each request before handing it to the inner service.
 #[derive(Debug, Clone)]
@@ -44,27 +43,37 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        match self.auth.prepare(&req) {
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        match self.auth.authenticate_now(&req) {
             Err(error) => ResponseFuture::refused(&self.auth, error),
-            Ok(Prepared::Anonymous) if self.optional => ResponseFuture::inner(self.inner.call(req)),
-            Ok(Prepared::Anonymous) => {
+            Ok(Immediate::Anonymous) if self.optional => {
+                ResponseFuture::inner(self.inner.call(req))
+            }
+            Ok(Immediate::Anonymous) => {
                 ResponseFuture::refused(&self.auth, self.auth.refuse_anonymous())
             }
-            Ok(Prepared::Credentials {
-                credentials,
-                property,
-            }) => {
+            // The common case: answered from the caches, no future to build.
+            Ok(Immediate::Accepted(ctx)) => {
+                insert_context(&mut req, ctx);
+                ResponseFuture::inner(self.inner.call(req))
+            }
+            Ok(Immediate::Pending(pending)) => {
                 // Take the service that was polled ready; leave a clone behind.
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
                 let auth = self.auth.clone();
                 let verify = Box::pin(async move {
-                    let outcome = auth.verify(&credentials, property).await;
+                    let outcome = auth.finish(pending).await;
                     outcome.map_err(|error| refusal_response(&auth, error))
                 });
                 ResponseFuture::authenticating(verify, inner, req)
             }
         }
     }
+}
+
+/// Hand the context and its claims to the handlers.
+pub(crate) fn insert_context<B>(req: &mut Request<B>, ctx: AuthContext) {
+    req.extensions_mut().insert(ctx.claims().clone());
+    req.extensions_mut().insert(ctx);
 }

@@ -86,8 +86,13 @@ struct Inner {
 impl Inner {
     /// The cached answer for `id`, if it has not expired.
     fn fresh(&self, id: &str) -> Option<Option<Arc<Resolved>>> {
+        self.fresh_at(id, Instant::now())
+    }
+
+    /// [`Inner::fresh`] at a time the caller read.
+    fn fresh_at(&self, id: &str, now: Instant) -> Option<Option<Arc<Resolved>>> {
         let hit = self.entries.get(id)?;
-        (Instant::now() < hit.expires_at).then(|| hit.found.clone())
+        (now < hit.expires_at).then(|| hit.found.clone())
     }
 
     fn loads(&self) -> MutexGuard<'_, HashMap<String, InFlight>> {
@@ -184,6 +189,19 @@ impl CachedRegistry {
             }
         };
         Ok(load.await?.found.clone())
+    }
+
+    /// The answer for `id` if the cache holds a fresh one at `now`, without
+    /// waiting: the cache-hit path of a request. A hit is counted; a miss
+    /// is not, because the request goes on to [`CachedRegistry::resolve`],
+    /// which counts it.
+    pub(crate) fn cached(&self, id: &str, now: Instant) -> Option<Option<Arc<Resolved>>> {
+        if check_id(id).is_err() {
+            return Some(None);
+        }
+        let found = self.inner.fresh_at(id, now)?;
+        self.inner.lookups.record(true);
+        Some(found)
     }
 
     /// Forget one id, so the next lookup asks the source (after an edit).

@@ -266,3 +266,46 @@ async fn the_directory_is_step_12() {
     let a = call(&layer, &headers, "/properties/property-9/x").await;
     assert_refused(&a, 403, "property_not_enabled", None);
 }
+
+/// A token answered from the verified-token cache still meets the
+/// directory on every request: a user blocked after their token was first
+/// accepted is refused on the next request with that same token.
+#[tokio::test]
+async fn a_cached_token_still_asks_the_directory_every_time() {
+    let f = Fixture::start().await;
+    f.users.knobs.put("dave", user("dave", false, true));
+    let auth = f.auth(
+        "",
+        DirectoryConfig {
+            cache: no_cache(),
+            ..DirectoryConfig::default()
+        },
+    );
+    let layer = FedAuthLayer::new(auth.clone());
+    let token = f.token("dave");
+    for round in 1..=2 {
+        let before = f.users.knobs.hits();
+        assert_eq!(
+            call_with(&layer, &token, "quid-1").await.status,
+            200,
+            "round {round}"
+        );
+        assert_eq!(
+            f.users.knobs.hits(),
+            before + 1,
+            "round {round}: directory asked"
+        );
+        assert_eq!(
+            auth.token_cache_stats().await.entries,
+            1,
+            "round {round}: token cached"
+        );
+    }
+    f.users.knobs.put("dave", user("dave", true, true));
+    assert_refused(
+        &call_with(&layer, &token, "quid-1").await,
+        403,
+        "user_blocked",
+        None,
+    );
+}

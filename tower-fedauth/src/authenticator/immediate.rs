@@ -1,0 +1,158 @@
+//! The cache-hit path: a request whose registration and token are both in
+//! the caches is answered synchronously, before any future is built.
+//!
+//! This is what most requests of a caller that repeats its token take, so
+//! the layers call it first: it borrows the credentials from the headers,
+//! reads the clock once for both caches, and allocates only the context.
+//! Anything it cannot finish goes on as a [`Pending`] that carries what was
+//! already established, so no lookup is made (or counted) twice.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{Authenticator, conclude, decide, refused, registration_answer, verify_span};
+use crate::context::{AuthContext, TokenFacts};
+use crate::error::AuthError;
+use crate::headers::{Credentials, RequestView, read_credential_refs};
+use crate::registry::Resolved;
+
+/// What [`Authenticator::authenticate_now`] decided without waiting.
+#[derive(Debug)]
+pub enum Immediate {
+    /// Neither auth header.
+    Anonymous,
+    /// Accepted from the caches: the registration and the verified token
+    /// were both there, and no user directory is configured.
+    Accepted(AuthContext),
+    /// The rest may wait on I/O or a signature check: finish it with
+    /// [`Authenticator::finish`].
+    Pending(Pending),
+}
+
+/// A request part way through authentication: its credentials, its
+/// property and what the caches already answered.
+pub struct Pending {
+    credentials: Credentials,
+    property: Option<String>,
+    progress: Progress,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("credentials", &self.credentials)
+            .field("property", &self.property)
+            .field("progress", &self.progress.name())
+            .finish()
+    }
+}
+
+/// How far the cache-hit path got.
+pub(super) enum Progress {
+    /// Nothing looked up yet.
+    Started,
+    /// The registration is usable; the token cache was asked and missed
+    /// (or the provider's tokens are opaque and it was not asked).
+    Registered(Arc<Resolved>),
+    /// The token is established; the user directory remains.
+    Established(Arc<Resolved>, Arc<TokenFacts>),
+}
+
+impl Progress {
+    pub(super) fn resolved(&self) -> Option<&Arc<Resolved>> {
+        match self {
+            Self::Started => None,
+            Self::Registered(resolved) | Self::Established(resolved, _) => Some(resolved),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::Registered(_) => "registered",
+            Self::Established(..) => "established",
+        }
+    }
+}
+
+impl Authenticator {
+    /// Authenticate a request as far as the caches allow, without waiting:
+    /// a header refusal, an anonymous request, a registration refusal known
+    /// to the registry cache, or an acceptance of a token verified before
+    /// are all answered here. Counted and logged like
+    /// [`Authenticator::authenticate`].
+    ///
+    /// ```
+    /// use tower_fedauth::{Authenticator, Immediate};
+    /// # async fn run(auth: Authenticator, req: http::Request<()>) {
+    /// let ctx = match auth.authenticate_now(&req) {
+    ///     Err(refusal) => return,
+    ///     Ok(Immediate::Anonymous) => return,
+    ///     Ok(Immediate::Accepted(ctx)) => ctx,
+    ///     Ok(Immediate::Pending(pending)) => match auth.finish(pending).await {
+    ///         Ok(ctx) => ctx,
+    ///         Err(refusal) => return,
+    ///     },
+    /// };
+    /// # }
+    /// ```
+    pub fn authenticate_now(&self, req: &impl RequestView) -> Result<Immediate, AuthError> {
+        // The property is read only from a request that presents credentials.
+        let prepared = read_credential_refs(req, &self.inner.headers).and_then(|refs| {
+            refs.map(|refs| Ok((refs, self.inner.property.resolve(req)?)))
+                .transpose()
+        });
+        let (refs, property) = match prepared {
+            Ok(Some(prepared)) => prepared,
+            Ok(None) => return Ok(Immediate::Anonymous),
+            Err(error) => {
+                crate::metrics::refused(&error, None);
+                return Err(error);
+            }
+        };
+        // One clock read for both caches: nothing waits between them.
+        let now = Instant::now();
+        let progress = match self.inner.registry.cached(refs.registration, now) {
+            None => Progress::Started,
+            Some(answer) => match registration_answer(refs.registration, Ok(answer)) {
+                Err(refusal) => {
+                    return Err(refused(&verify_span(refs.registration), refusal, None));
+                }
+                Ok(found) => {
+                    let reg = found.registration();
+                    let facts = match reg.provider.uses_signed_tokens() {
+                        true => self.inner.tokens.get_at(reg, refs.token, now),
+                        false => None,
+                    };
+                    match facts {
+                        None => Progress::Registered(found),
+                        Some(facts) if self.inner.directory.is_none() => {
+                            let span = verify_span(refs.registration);
+                            let result = decide(&found, property, facts, None);
+                            return conclude(&span, result, Some(&found)).map(Immediate::Accepted);
+                        }
+                        Some(facts) => Progress::Established(found, facts),
+                    }
+                }
+            },
+        };
+        Ok(Immediate::Pending(Pending {
+            credentials: refs.to_owned(),
+            property,
+            progress,
+        }))
+    }
+
+    /// Finish what [`Authenticator::authenticate_now`] left pending.
+    pub async fn finish(&self, pending: Pending) -> Result<AuthContext, AuthError> {
+        let Pending {
+            credentials,
+            property,
+            progress,
+        } = pending;
+        self.verify_from(&credentials, property, progress).await
+    }
+}
+
+#[cfg(test)]
+mod tests;
