@@ -10,7 +10,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Authenticator, conclude, decide, refused, registration_answer, verify_span};
+use super::Authenticator;
+use super::decision::{conclude, decide, refused, registration_answer, verify_span};
 use crate::context::{AuthContext, TokenFacts};
 use crate::error::AuthError;
 use crate::headers::{Credentials, RequestView, read_credential_refs};
