@@ -77,17 +77,18 @@ struct TokenKey {
 /// The same, borrowed from the request: lookups allocate nothing.
 struct TokenKeyRef<'a> {
     registration: &'a str,
-    token: &'a str,
+    /// As the header carries it: already checked to be visible ASCII.
+    token: &'a [u8],
 }
 
-fn hash_parts<H: Hasher>(registration: &str, token: &str, state: &mut H) {
+fn hash_parts<H: Hasher>(registration: &str, token: &[u8], state: &mut H) {
     registration.hash(state);
     token.hash(state);
 }
 
 impl Hash for TokenKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        hash_parts(&self.registration, &self.token, state);
+        hash_parts(&self.registration, self.token.as_bytes(), state);
     }
 }
 
@@ -99,7 +100,7 @@ impl Hash for TokenKeyRef<'_> {
 
 impl Equivalent<TokenKey> for TokenKeyRef<'_> {
     fn equivalent(&self, key: &TokenKey) -> bool {
-        *key.registration == *self.registration && *key.token == *self.token
+        *key.registration == *self.registration && key.token.as_bytes() == self.token
     }
 }
 
@@ -162,15 +163,15 @@ impl TokenCache {
         registration: &Arc<Registration>,
         token: &str,
     ) -> Option<Arc<TokenFacts>> {
-        self.get_at(registration, token, Instant::now())
+        self.get_at(registration, token.as_bytes(), Instant::now())
     }
 
     /// [`TokenCache::get`] at a time the caller read (one clock read serves
-    /// both caches on the hit path).
+    /// both caches on the hit path), with the token as the header's bytes.
     pub(crate) fn get_at(
         &self,
         registration: &Arc<Registration>,
-        token: &str,
+        token: &[u8],
         now: Instant,
     ) -> Option<Arc<TokenFacts>> {
         let cache = self.cache.as_ref()?;
@@ -297,7 +298,7 @@ fn hash_of(hashing: &Hashing, registration: &str, token: &str) -> (u64, u64) {
     };
     let borrowed = TokenKeyRef {
         registration,
-        token,
+        token: token.as_bytes(),
     };
     (hashing.hash_one(&owned), hashing.hash_one(&borrowed))
 }
@@ -317,7 +318,7 @@ mod tests {
         };
         let same = TokenKeyRef {
             registration: "quid-1",
-            token: "h.p.s",
+            token: b"h.p.s",
         };
         assert!(same.equivalent(&key));
         for (registration, token) in [
@@ -328,7 +329,7 @@ mod tests {
             assert!(
                 !TokenKeyRef {
                     registration,
-                    token
+                    token: token.as_bytes()
                 }
                 .equivalent(&key)
             );
