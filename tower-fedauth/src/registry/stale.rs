@@ -134,13 +134,15 @@ where
             });
         }
         let config = self.config;
-        let mut uncached = None;
+        // What this call fetched (or revalidated) is its answer, whatever its
+        // lifetime: a zero TTL must not turn a found value into "absent".
+        let mut answered = None;
         let outcome = self
             .cache
             .entry(key.clone())
             .and_compute_with(|current| {
                 let current = current.map(|e| e.into_value());
-                let uncached = &mut uncached;
+                let answered = &mut answered;
                 async move {
                     let now = Instant::now();
                     if let Some(slot) = &current {
@@ -161,19 +163,25 @@ where
                         stale_until: now + fresh + config.max_stale,
                     };
                     match fetch(last_good.map(|g| g.value.clone())).await {
-                        Ok(Remote::Value(value, fresh)) => Op::Put(Arc::new(Slot {
-                            good: Some(stamped(value, fresh)),
-                            failure: None,
-                        })),
-                        Ok(Remote::NotModified(fresh)) => match last_good {
-                            Some(g) => Op::Put(Arc::new(Slot {
-                                good: Some(stamped(g.value.clone(), fresh)),
+                        Ok(Remote::Value(value, fresh)) => {
+                            *answered = Some(value.clone());
+                            Op::Put(Arc::new(Slot {
+                                good: Some(stamped(value, fresh)),
                                 failure: None,
-                            })),
+                            }))
+                        }
+                        Ok(Remote::NotModified(fresh)) => match last_good {
+                            Some(g) => {
+                                *answered = Some(g.value.clone());
+                                Op::Put(Arc::new(Slot {
+                                    good: Some(stamped(g.value.clone(), fresh)),
+                                    failure: None,
+                                }))
+                            }
                             None => Op::Remove,
                         },
                         Ok(Remote::Uncached(value)) => {
-                            *uncached = Some(value);
+                            *answered = Some(value);
                             Op::Remove
                         }
                         Ok(Remote::Absent) => Op::Remove,
@@ -189,7 +197,7 @@ where
                 }
             })
             .await;
-        if let Some(value) = uncached {
+        if let Some(value) = answered {
             return Ok(Lookup {
                 value: Some(value),
                 stale: false,
@@ -281,6 +289,23 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         assert_eq!(get(&c, &calls, ok(3)).await, Ok((Some(1), false)));
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// A zero TTL with no stale bound ("do not cache") still answers what
+    /// was fetched: it used to come back "absent", so a user directory
+    /// configured without caching reported every user unknown (and let a
+    /// blocked user through).
+    #[tokio::test]
+    async fn a_value_fetched_with_zero_lifetime_is_still_the_answer() {
+        let c = cache(Duration::ZERO, Duration::ZERO);
+        let calls = AtomicUsize::new(0);
+        for (round, value) in [(1, 5), (2, 6)] {
+            let ok = Ok(Remote::Value(value, Duration::ZERO));
+            assert_eq!(get(&c, &calls, ok).await, Ok((Some(value), false)));
+            assert_eq!(calls.load(Ordering::SeqCst), round, "fetched every time");
+        }
+        let not_modified = Ok(Remote::NotModified(Duration::ZERO));
+        assert_eq!(get(&c, &calls, not_modified).await, Ok((None, false)));
     }
 
     #[tokio::test]
