@@ -8,7 +8,7 @@ use http::Request;
 
 use super::Immediate;
 use crate::metrics::{CACHE_REQUESTS, DECISIONS};
-use crate::metrics_tests::{counter, recorded};
+use crate::metrics_tests::{Metric, counter, recorded};
 use crate::registration::{Provider, Registration};
 use crate::registry::InMemoryRegistry;
 use crate::testkit::MockIdp;
@@ -68,6 +68,12 @@ fn outcome(auth: &Authenticator, req: &Request<()>) -> String {
     }
 }
 
+/// `(hits, misses)` of one cache's lookups.
+fn hits_and_misses(all: &[Metric], cache: &str) -> (u64, u64) {
+    let count = |result| counter(all, CACHE_REQUESTS, &[("cache", cache), ("result", result)]);
+    (count("hit"), count("miss"))
+}
+
 /// Authenticate through both halves, as the layers do.
 async fn through(auth: &Authenticator, req: &Request<()>) -> Result<AuthContext, ErrorCode> {
     match auth.authenticate_now(req).map_err(|e| e.code())? {
@@ -110,25 +116,15 @@ fn a_repeated_token_is_accepted_at_once_and_each_lookup_counts_once() {
         );
         idp.shutdown().await;
     });
-    let lookups = |cache, result| {
-        counter(
-            &all,
-            CACHE_REQUESTS,
-            &[("cache", cache), ("result", result)],
-        )
-    };
     // Registry: the cold `outcome` looked nothing up (an id not in the
     // cache is left to the pending half, which counts it); the cold
     // `through` missed once; then the at-once acceptance and both calls
     // with the other token hit.
-    assert_eq!(
-        (lookups("registry", "hit"), lookups("registry", "miss")),
-        (3, 1)
-    );
+    assert_eq!(hits_and_misses(&all, "registry"), (3, 1));
     // Token cache: the cold `through` missed, the at-once acceptance hit,
     // both calls with the other token missed (the pending half did not ask
     // again).
-    assert_eq!((lookups("token", "hit"), lookups("token", "miss")), (1, 3));
+    assert_eq!(hits_and_misses(&all, "token"), (1, 3));
     let accepted = counter(
         &all,
         DECISIONS,
@@ -200,19 +196,9 @@ fn refusals_known_to_the_caches_are_answered_at_once_and_counted_once() {
     assert_eq!(refused("property_not_enabled", "quid-1"), 2);
     assert_eq!(refused("missing_token", ""), 1);
     assert_eq!(refused("invalid_request", ""), 1);
-    let lookups = |cache, result| {
-        counter(
-            &all,
-            CACHE_REQUESTS,
-            &[("cache", cache), ("result", result)],
-        )
-    };
-    assert_eq!(
-        (lookups("registry", "hit"), lookups("registry", "miss")),
-        (3, 3)
-    );
+    assert_eq!(hits_and_misses(&all, "registry"), (3, 3));
     // The token verified once (for the property refusal) and hit after.
-    assert_eq!((lookups("token", "hit"), lookups("token", "miss")), (1, 1));
+    assert_eq!(hits_and_misses(&all, "token"), (1, 1));
 }
 
 #[test]
@@ -233,12 +219,5 @@ fn a_cached_token_past_its_exp_is_verified_again_and_refused() {
         );
         idp.shutdown().await;
     });
-    let lookups = |result| {
-        counter(
-            &all,
-            CACHE_REQUESTS,
-            &[("cache", "token"), ("result", result)],
-        )
-    };
-    assert_eq!((lookups("hit"), lookups("miss")), (1, 3));
+    assert_eq!(hits_and_misses(&all, "token"), (1, 3));
 }
