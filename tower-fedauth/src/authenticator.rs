@@ -3,7 +3,7 @@
 //! thin shells around it.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 use url::Url;
@@ -13,7 +13,9 @@ use crate::claims::as_numeric_date;
 use crate::context::{AuthContext, TokenFacts};
 use crate::directory::{CachedDirectory, DirectoryConfig, UserDirectory, UserGate};
 use crate::error::{AuthError, ErrorCode, RefusalResponder, RenderedRefusal};
-use crate::headers::{Credentials, HeaderConfig, Presented, RequestView, read_credentials};
+use crate::headers::{
+    CredentialRefs, Credentials, HeaderConfig, RequestView, read_credential_refs,
+};
 use crate::keys::{CachePolicy, DiscoveryDocument, DocumentCache, FetchConfig, Fetcher, KeySet};
 use crate::opaque::OpaqueVerifier;
 use crate::property::PropertyResolver;
@@ -248,17 +250,44 @@ impl Authenticator {
 
     /// Read the auth headers and the property, without I/O.
     pub fn prepare(&self, req: &impl RequestView) -> Result<Prepared, AuthError> {
-        let prepared = (|| match read_credentials(req, &self.inner.headers)? {
-            Presented::Anonymous => Ok(Prepared::Anonymous),
-            Presented::Credentials(credentials) => Ok(Prepared::Credentials {
-                credentials,
-                property: self.inner.property.resolve(req)?,
-            }),
-        })();
-        if let Err(e) = &prepared {
+        Ok(match self.read_request(req)? {
+            None => Prepared::Anonymous,
+            Some((refs, property)) => Prepared::Credentials {
+                credentials: refs.to_owned(),
+                property,
+            },
+        })
+    }
+
+    /// The credentials borrowed from the headers and the property (read
+    /// only from a request that presents credentials); `None`: anonymous.
+    /// A refusal is counted in the metrics.
+    fn read_request<'r>(
+        &self,
+        req: &'r impl RequestView,
+    ) -> Result<Option<(CredentialRefs<'r>, Option<String>)>, AuthError> {
+        let read = read_credential_refs(req, &self.inner.headers).and_then(|refs| {
+            refs.map(|refs| Ok((refs, self.inner.property.resolve(req)?)))
+                .transpose()
+        });
+        if let Err(e) = &read {
             crate::metrics::refused(e, None);
         }
-        prepared
+        read
+    }
+
+    /// What the verified-token cache remembers of this token (only signed
+    /// tokens are kept there).
+    fn cached_facts(
+        &self,
+        reg: &Arc<Registration>,
+        token: &[u8],
+        now: Instant,
+    ) -> Option<Arc<TokenFacts>> {
+        match reg.provider.uses_signed_tokens() {
+            true => self.inner.tokens.get_at(reg, token, now),
+            false => None,
+        }
     }
 
     /// The `missing_token` refusal of a request that must be authenticated
@@ -297,7 +326,7 @@ impl Authenticator {
         progress: Progress,
     ) -> Result<AuthContext, AuthError> {
         let span = verify_span(&credentials.registration);
-        let mut resolved = progress.resolved().cloned();
+        let mut resolved = None;
         let result = self
             .verify_inner(credentials, property, progress, &mut resolved)
             .instrument(span.clone())
@@ -375,19 +404,15 @@ impl Authenticator {
         let (found, facts) = match progress {
             Progress::Started => {
                 let found = self.registration(&credentials.registration).await?;
-                let reg = resolved.insert(found).registration();
-                let facts = match reg.provider.uses_signed_tokens() {
-                    true => self.inner.tokens.get(reg, &credentials.token),
-                    false => None,
-                };
-                (resolved.as_ref().expect("just set"), facts)
+                let token = credentials.token.as_bytes();
+                let facts = self.cached_facts(found.registration(), token, Instant::now());
+                (found, facts)
             }
             // The token cache was asked on the hit path (and missed).
-            Progress::Registered(_) => (resolved.as_ref().expect("set from progress"), None),
-            Progress::Established(_, facts) => {
-                (resolved.as_ref().expect("set from progress"), Some(facts))
-            }
+            Progress::Registered(found) => (found, None),
+            Progress::Established(found, facts) => (found, Some(facts)),
         };
+        let found = &*resolved.insert(found);
         let reg = found.registration();
         // The hot path (a token verified before) stays in this small
         // future; the paths that may fetch are boxed on their own, so their

@@ -157,17 +157,9 @@ impl TokenCache {
     }
 
     /// The facts of a token verified before under a registration that still
-    /// verifies alike, with its key still published, within its lifetime.
-    pub(crate) fn get(
-        &self,
-        registration: &Arc<Registration>,
-        token: &str,
-    ) -> Option<Arc<TokenFacts>> {
-        self.get_at(registration, token.as_bytes(), Instant::now())
-    }
-
-    /// [`TokenCache::get`] at a time the caller read (one clock read serves
-    /// both caches on the hit path), with the token as the header's bytes.
+    /// verifies alike, with its key still published, within its lifetime
+    /// at `now` (one clock read serves both caches on the hit path). The
+    /// token is the header's bytes.
     pub(crate) fn get_at(
         &self,
         registration: &Arc<Registration>,

@@ -14,7 +14,7 @@ use super::Authenticator;
 use super::decision::{conclude, decide, refused, registration_answer, verify_span};
 use crate::context::{AuthContext, TokenFacts};
 use crate::error::AuthError;
-use crate::headers::{Credentials, RequestView, read_credential_refs};
+use crate::headers::{Credentials, RequestView};
 use crate::registry::Resolved;
 
 /// What [`Authenticator::authenticate_now`] decided without waiting.
@@ -60,13 +60,6 @@ pub(super) enum Progress {
 }
 
 impl Progress {
-    pub(super) fn resolved(&self) -> Option<&Arc<Resolved>> {
-        match self {
-            Self::Started => None,
-            Self::Registered(resolved) | Self::Established(resolved, _) => Some(resolved),
-        }
-    }
-
     fn name(&self) -> &'static str {
         match self {
             Self::Started => "started",
@@ -98,44 +91,28 @@ impl Authenticator {
     /// # }
     /// ```
     pub fn authenticate_now(&self, req: &impl RequestView) -> Result<Immediate, AuthError> {
-        // The property is read only from a request that presents credentials.
-        let prepared = read_credential_refs(req, &self.inner.headers).and_then(|refs| {
-            refs.map(|refs| Ok((refs, self.inner.property.resolve(req)?)))
-                .transpose()
-        });
-        let (refs, property) = match prepared {
-            Ok(Some(prepared)) => prepared,
-            Ok(None) => return Ok(Immediate::Anonymous),
-            Err(error) => {
-                crate::metrics::refused(&error, None);
-                return Err(error);
-            }
+        let Some((refs, property)) = self.read_request(req)? else {
+            return Ok(Immediate::Anonymous);
         };
         // One clock read for both caches: nothing waits between them.
         let now = Instant::now();
         let progress = match self.inner.registry.cached(refs.registration, now) {
             None => Progress::Started,
-            Some(answer) => match registration_answer(refs.registration, Ok(answer)) {
-                Err(refusal) => {
-                    return Err(refused(&verify_span(refs.registration), refusal, None));
-                }
-                Ok(found) => {
-                    let reg = found.registration();
-                    let facts = match reg.provider.uses_signed_tokens() {
-                        true => self.inner.tokens.get_at(reg, refs.token, now),
-                        false => None,
-                    };
-                    match facts {
-                        None => Progress::Registered(found),
-                        Some(facts) if self.inner.directory.is_none() => {
-                            let span = verify_span(refs.registration);
-                            let result = decide(&found, property, facts, None);
-                            return conclude(&span, result, Some(&found)).map(Immediate::Accepted);
-                        }
-                        Some(facts) => Progress::Established(found, facts),
+            Some(answer) => {
+                let found = registration_answer(refs.registration, Ok(answer))
+                    .map_err(|e| refused(&verify_span(refs.registration), e, None))?;
+                match self.cached_facts(found.registration(), refs.token, now) {
+                    None => Progress::Registered(found),
+                    Some(facts) if self.inner.directory.is_some() => {
+                        Progress::Established(found, facts)
+                    }
+                    Some(facts) => {
+                        let result = decide(&found, property, facts, None);
+                        let span = verify_span(refs.registration);
+                        return conclude(&span, result, Some(&found)).map(Immediate::Accepted);
                     }
                 }
-            },
+            }
         };
         Ok(Immediate::Pending(Pending {
             credentials: refs.to_owned(),
