@@ -1,6 +1,7 @@
-//! The table of issue 7's measure 1, from criterion's results: the median
+//! The tables of issue 7's measure 1, from criterion's results: the median
 //! of a, b, c, d (and e, the harness without any layer) per algorithm in
-//! µs, the ratios b/a, c/a, b/d against the targets, and c − e.
+//! µs, the ratios b/a, c/a, b/d against the targets, and c − e; then the
+//! breakdowns of what limits c and b/d (f, g, s; see `benches/verify.rs`).
 //!
 //! ```text
 //! bench-report [CRITERION_DIR]
@@ -16,12 +17,15 @@ use std::process::ExitCode;
 use fedauth_bench::Alg;
 use serde_json::Value;
 
-const FUNCTIONS: [&str; 5] = [
+const FUNCTIONS: [&str; 8] = [
     "a_raw_jsonwebtoken",
     "b_fedauth_cold",
     "c_fedauth_hit",
     "d_jwt_authorizer",
     "e_no_auth",
+    "f_authenticate_now",
+    "g_extensions",
+    "s_signature_only",
 ];
 
 /// The median in µs, `None` if the bench did not run.
@@ -85,7 +89,7 @@ fn main() -> ExitCode {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut any = false;
     for alg in Alg::ALL {
-        let [a, b, c, d, e] = FUNCTIONS.map(|f| median_us(&dir, alg.name(), f));
+        let [a, b, c, d, e, ..] = FUNCTIONS.map(|f| median_us(&dir, alg.name(), f));
         let added = c.zip(e).map(|(c, e)| c - e);
         any |= a.is_some() || b.is_some() || c.is_some() || d.is_some();
         let c_cell = match c {
@@ -111,5 +115,42 @@ fn main() -> ExitCode {
         eprintln!("bench-report: no results under {}", dir.display());
         return ExitCode::FAILURE;
     }
+    breakdown(&dir);
     ExitCode::SUCCESS
+}
+
+/// What limits c (where a hit's time goes) and b/d (the signature check
+/// alone against jwt-authorizer's whole request).
+fn breakdown(dir: &Path) {
+    println!(
+        "\n## What limits c and b/d\n\n\
+         f = `Authenticator::authenticate_now` answering from both caches; g = the context and the \
+         claims into the request's extensions, and dropped; glue = c − e − f − g (the layer's service \
+         clone and response future); s = the signature check alone, key parsed once (AWS-LC); \
+         b − s = what a full verification adds to the signature; s/d = the lowest b/d any layer on \
+         AWS-LC can reach.\n"
+    );
+    println!("| alg | c µs | e µs | f µs | g µs | glue µs | s µs | b − s µs | d − s µs | s/d |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let diff = |x: Option<f64>, y: Option<f64>| x.zip(y).map(|(x, y)| x - y);
+    for alg in Alg::ALL {
+        let [_, b, c, d, e, f, g, s] = FUNCTIONS.map(|f| median_us(dir, alg.name(), f));
+        if c.is_none() && s.is_none() {
+            continue;
+        }
+        let glue = diff(diff(diff(c, e), f), g);
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            alg.name(),
+            us(c),
+            us(e),
+            us(f),
+            us(g),
+            us(glue),
+            us(s),
+            us(diff(b, s)),
+            us(diff(d, s)),
+            ratio(s, d, None),
+        );
+    }
 }
