@@ -223,7 +223,6 @@ fn bench_alg(c: &mut Criterion, idp_rt: &Runtime, alg: Alg) {
     let check = SignatureCheck::new(alg, &key.public_key_der(), &token);
     assert!(check.verify(), "{} signature check", alg.name());
     group.bench_function("s_signature_only", |b| b.iter(|| check.verify()));
-    let hit_auth = hit_auth.clone();
     // The registry entry expires every so often during a run; the layer
     // then finishes the request asynchronously, and so does this.
     let accepted = |req: &Request<()>| match hit_auth.authenticate_now(req) {
