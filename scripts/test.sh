@@ -4,8 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-start=$SECONDS
-log() { printf '\n== %s  (%ds so far)\n' "$*" $((SECONDS - start)); }
+log() { printf '\n== %s  (%ds so far)\n' "$*" "$SECONDS"; }
 
 # System packages: a C compiler for aws-lc-sys; the PostgreSQL server for
 # the registry tests (they start a throwaway cluster on a free port; a

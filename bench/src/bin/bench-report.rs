@@ -46,6 +46,11 @@ fn us(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".into(), |v| format!("{v:.2}"))
 }
 
+/// `x - y` when both were measured.
+fn diff(x: Option<f64>, y: Option<f64>) -> Option<f64> {
+    x.zip(y).map(|(x, y)| x - y)
+}
+
 fn ratio(num: Option<f64>, den: Option<f64>, target: Option<f64>) -> String {
     match (num, den) {
         (Some(n), Some(d)) if d > 0.0 => {
@@ -87,10 +92,11 @@ fn main() -> ExitCode {
     );
     println!("| alg | a µs | b µs | c µs | d µs | e µs | c − e µs | b/a | c/a | b/d |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    // Every median, read once for both tables.
+    let medians = Alg::ALL.map(|alg| (alg, FUNCTIONS.map(|f| median_us(&dir, alg.name(), f))));
     let mut any = false;
-    for alg in Alg::ALL {
-        let [a, b, c, d, e, ..] = FUNCTIONS.map(|f| median_us(&dir, alg.name(), f));
-        let added = c.zip(e).map(|(c, e)| c - e);
+    for (alg, [a, b, c, d, e, ..]) in medians {
+        let added = diff(c, e);
         any |= a.is_some() || b.is_some() || c.is_some() || d.is_some();
         let c_cell = match c {
             Some(v) if v <= 2.0 => format!("{v:.2} ✓"),
@@ -115,13 +121,13 @@ fn main() -> ExitCode {
         eprintln!("bench-report: no results under {}", dir.display());
         return ExitCode::FAILURE;
     }
-    breakdown(&dir);
+    breakdown(&medians);
     ExitCode::SUCCESS
 }
 
 /// What limits c (where a hit's time goes) and b/d (the signature check
 /// alone against jwt-authorizer's whole request).
-fn breakdown(dir: &Path) {
+fn breakdown(medians: &[(Alg, [Option<f64>; FUNCTIONS.len()])]) {
     println!(
         "\n## What limits c and b/d\n\n\
          f = `Authenticator::authenticate_now` answering from both caches; g = the context and the \
@@ -132,9 +138,7 @@ fn breakdown(dir: &Path) {
     );
     println!("| alg | c µs | e µs | f µs | g µs | glue µs | s µs | b − s µs | d − s µs | s/d |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let diff = |x: Option<f64>, y: Option<f64>| x.zip(y).map(|(x, y)| x - y);
-    for alg in Alg::ALL {
-        let [_, b, c, d, e, f, g, s] = FUNCTIONS.map(|f| median_us(dir, alg.name(), f));
+    for &(alg, [_, b, c, d, e, f, g, s]) in medians {
         if c.is_none() && s.is_none() {
             continue;
         }
