@@ -143,7 +143,39 @@ fn ascii_str(bytes: &[u8]) -> &str {
 
 /// Parse the token header value: `Bearer <token>` (scheme case-insensitive)
 /// or the bare token.
+/// The token of an `Authorization` value: the common shape in one pass,
+/// anything else through [`checked_token_from`], which finds the refusal.
 fn token_from<'a>(value: &'a [u8], cfg: &HeaderConfig) -> Result<&'a [u8], AuthError> {
+    match well_formed_token(value, cfg.max_token_bytes) {
+        Some(token) => Ok(token),
+        None => checked_token_from(value, cfg),
+    }
+}
+
+/// `Bearer` (any case), spaces, one token of visible ASCII without spaces
+/// and optional trailing spaces; or a bare token. One pass over the token
+/// (the hit path's largest read); `None` for anything else, which
+/// [`checked_token_from`] accepts or refuses exactly as before.
+fn well_formed_token(value: &[u8], max_token_bytes: usize) -> Option<&[u8]> {
+    if value.len() > max_token_bytes + "bearer ".len() {
+        return None;
+    }
+    let token = match value.split_at_checked("bearer ".len()) {
+        Some((scheme, rest))
+            if scheme[..6].eq_ignore_ascii_case(b"bearer") && scheme[6] == b' ' =>
+        {
+            let start = rest.iter().position(|&b| b != b' ')?;
+            let end = rest.iter().rposition(|&b| b != b' ')?;
+            &rest[start..=end]
+        }
+        _ => value,
+    };
+    (!token.is_empty() && token.len() <= max_token_bytes && all_in(token, b'!')).then_some(token)
+}
+
+/// Every check of an `Authorization` value in order, each with its own
+/// refusal.
+fn checked_token_from<'a>(value: &'a [u8], cfg: &HeaderConfig) -> Result<&'a [u8], AuthError> {
     let name = &cfg.token_header;
     if value.len() > cfg.max_token_bytes + "bearer ".len() {
         return Err(bad_request(
@@ -295,6 +327,57 @@ mod tests {
         read_credentials(&req(headers), &HeaderConfig::default())
             .unwrap_err()
             .code()
+    }
+
+    /// The one-pass reading and the full checks agree on every shape,
+    /// accepted or refused (and the refusal's detail is the full checks').
+    #[test]
+    fn the_fast_path_agrees_with_the_full_checks() {
+        let cfg = HeaderConfig {
+            max_token_bytes: 8,
+            ..HeaderConfig::default()
+        };
+        let cases: &[&[u8]] = &[
+            b"Bearer a.b.c",
+            b"bearer a.b.c",
+            b"BeArEr   a.b.c   ",
+            b"Bearer",
+            b"Bearer ",
+            b"Bearer    ",
+            b"Bearer a b",
+            b"Bearer\ta.b",
+            b"Bearer a.b\t",
+            b"Bearer a.b\x7f",
+            b"Basic a.b",
+            b"Bearerx a.b",
+            b"a.b.c",
+            b"",
+            b" a.b",
+            b"a.b ",
+            b"a\x80b",
+            b"12345678",
+            b"123456789",
+            b"Bearer 12345678",
+            b"Bearer 123456789",
+            b"Bearer 12345678 ",
+            b"Bearer         12345678",
+            b"Bearer          12345678",
+        ];
+        let outcome = |r: Result<&[u8], AuthError>| {
+            r.map(<[u8]>::to_vec)
+                .map_err(|e| (e.code(), e.detail().to_owned()))
+        };
+        for &value in cases {
+            let full = outcome(checked_token_from(value, &cfg));
+            assert_eq!(outcome(token_from(value, &cfg)), full, "{value:?}");
+            if let Some(fast) = well_formed_token(value, cfg.max_token_bytes) {
+                assert_eq!(Ok(fast.to_vec()), full, "{value:?}");
+            }
+        }
+        // The common shapes do take the one-pass reading.
+        for value in [&b"Bearer a.b.c"[..], b"bearer  a.b ", b"a.b.c"] {
+            assert!(well_formed_token(value, 8).is_some(), "{value:?}");
+        }
     }
 
     #[test]
