@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::Authenticator;
-use super::decision::{conclude, decide, refused, registration_answer, verify_span};
+use super::decision::{accepted_at_once, decide, refused, registration_answer, verify_span};
 use crate::context::{AuthContext, TokenFacts};
 use crate::error::AuthError;
 use crate::headers::{Credentials, RequestView};
@@ -107,9 +107,12 @@ impl Authenticator {
                         Progress::Established(found, facts)
                     }
                     Some(facts) => {
-                        let result = decide(&found, property, facts, None);
-                        let span = verify_span(refs.registration);
-                        return conclude(&span, result, Some(&found)).map(Immediate::Accepted);
+                        return match decide(&found, property, facts, None) {
+                            Ok(ctx) => Ok(Immediate::Accepted(accepted_at_once(&found, ctx))),
+                            Err(e) => {
+                                Err(refused(&verify_span(refs.registration), e, Some(&found)))
+                            }
+                        };
                     }
                 }
             }
