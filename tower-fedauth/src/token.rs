@@ -88,17 +88,97 @@ impl<'t> JwsParts<'t> {
         if h.is_empty() {
             return Err(malformed("the header part is empty"));
         }
-        let header = json_object(&decode_part(h, "header")?, "header")?;
-        // Validate the signature's encoding now, so a bad one is a structure error.
-        if URL_SAFE_NO_PAD.decode(s).is_err() {
+        let header = jose_header(&decode_part(h, "header")?)?;
+        // Validate the signature's encoding now, so a bad one is a structure
+        // error (it is decoded where it is checked).
+        if !is_base64url_unpadded(s.as_bytes()) {
             return Err(malformed("the signature is not base64url without padding"));
         }
         let payload = decode_part(p, "payload")?;
+        Ok(Self {
+            header,
+            signing_input: &compact[..h.len() + 1 + p.len()],
+            signature: s,
+            payload,
+        })
+    }
+}
 
+/// Whether `URL_SAFE_NO_PAD` decodes `s`, without decoding it: only the
+/// alphabet, no length that leaves a lone symbol, and no stray bits in the
+/// last symbol (the engine refuses trailing bits).
+fn is_base64url_unpadded(s: &[u8]) -> bool {
+    fn value(b: u8) -> Option<u8> {
+        Some(match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        })
+    }
+    let alphabet = s.iter().fold(true, |ok, &b| {
+        ok & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_'))
+    });
+    let unused_bits_clear = match (s.len() % 4, s.last().and_then(|&b| value(b))) {
+        (0, _) | (_, None) => true,
+        (1, _) => false,
+        (2, Some(v)) => v & 0x0f == 0,
+        (_, Some(v)) => v & 0x03 == 0,
+    };
+    alphabet && unused_bits_clear
+}
+
+/// The header members fedauth reads, borrowed from the decoded header. A
+/// member that is present must be a string without escapes (`null`
+/// included: it is not absent); anything else fails here and is judged by
+/// [`header_from_object`].
+#[derive(serde::Deserialize)]
+struct TypedHeader<'a> {
+    alg: &'a str,
+    #[serde(default, deserialize_with = "present")]
+    kid: Option<&'a str>,
+    #[serde(default, deserialize_with = "present")]
+    typ: Option<&'a str>,
+    #[serde(default, deserialize_with = "present")]
+    crit: Option<serde::de::IgnoredAny>,
+}
+
+/// A member that is there, whatever its value (`null` too).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// The JOSE header. The common shape (string `alg`, `kid`, `typ`, no
+/// `crit`) is read straight into its fields; anything else (a `crit`, a
+/// member of the wrong type, a repeated member, not JSON) goes through the
+/// JSON object, which applies every rule with its own refusal.
+fn jose_header(bytes: &[u8]) -> Result<JoseHeader, AuthError> {
+    if let Ok(typed) = serde_json::from_slice::<TypedHeader<'_>>(bytes)
+        && typed.crit.is_none()
+    {
+        return Ok(JoseHeader {
+            alg: typed.alg.to_owned(),
+            kid: typed.kid.map(str::to_owned),
+            typ: typed.typ.map(str::to_owned),
+        });
+    }
+    header_from_object(&json_object(bytes, "header")?)
+}
+
+/// The JOSE header from its JSON object: `alg` a string, `kid` and `typ`
+/// strings if present, and a `crit` naming only understood members.
+fn header_from_object(header: &Map<String, Value>) -> Result<JoseHeader, AuthError> {
+    {
         let alg =
-            header_string(&header, "alg")?.ok_or_else(|| malformed("the header has no `alg`"))?;
-        let kid = header_string(&header, "kid")?;
-        let typ = header_string(&header, "typ")?;
+            header_string(header, "alg")?.ok_or_else(|| malformed("the header has no `alg`"))?;
+        let kid = header_string(header, "kid")?;
+        let typ = header_string(header, "typ")?;
         if let Some(crit) = header.get("crit") {
             let names = crit
                 .as_array()
@@ -114,12 +194,7 @@ impl<'t> JwsParts<'t> {
                 }
             }
         }
-        Ok(Self {
-            header: JoseHeader { alg, kid, typ },
-            signing_input: &compact[..h.len() + 1 + p.len()],
-            signature: s,
-            payload,
-        })
+        Ok(JoseHeader { alg, kid, typ })
     }
 }
 
@@ -174,6 +249,64 @@ mod tests {
             format!(".{p}.c2ln"),
         ] {
             assert_eq!(code(&bad), ErrorCode::MalformedToken, "{bad}");
+        }
+    }
+
+    /// The typed reading of the header and the JSON object's rules agree on
+    /// every shape, accepted or refused.
+    #[test]
+    fn the_typed_header_agrees_with_the_object_rules() {
+        for header in [
+            r#"{"alg":"RS256","kid":"k","typ":"JWT"}"#,
+            r#"{"alg":"RS256"}"#,
+            r#"{"alg":"RS256","x5t":"abc","nested":{"a":[1,2]}}"#,
+            r#"{"alg":"RS\u0032256","kid":"k\"q"}"#,
+            r#"{"alg":"RS256","kid":null}"#,
+            r#"{"alg":"RS256","typ":null}"#,
+            r#"{"alg":"RS256","typ":7}"#,
+            r#"{"alg":null}"#,
+            r#"{"alg":"RS256","alg":"ES256"}"#,
+            r#"{"alg":"RS256","kid":"a","kid":"b"}"#,
+            r#"{"alg":"RS256","crit":null}"#,
+            r#"{"alg":"RS256","crit":[]}"#,
+            r#"{"alg":"RS256","crit":["exp"],"exp":1}"#,
+            r#"{"kid":"k"}"#,
+            r#"[1]"#,
+            r#"{"alg":"RS256""#,
+            "",
+        ] {
+            let expected =
+                json_object(header.as_bytes(), "header").and_then(|map| header_from_object(&map));
+            let got = jose_header(header.as_bytes());
+            let seen = |r: Result<JoseHeader, AuthError>| {
+                r.map(|h| (h.alg, h.kid, h.typ))
+                    .map_err(|e| e.detail().to_owned())
+            };
+            assert_eq!(seen(got), seen(expected), "{header}");
+        }
+    }
+
+    /// The signature check matches the engine that decodes it.
+    #[test]
+    fn the_signature_encoding_check_matches_the_decoder() {
+        let mut cases: Vec<String> = [
+            "", "c2ln", "c2ln=", "c2l", "c2k", "c2", "c3", "c", "a+b/", "a b", "____", "-_-A",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        // Every last symbol after 0 to 3 full symbols: all the trailing-bit cases.
+        for prefix in ["", "A", "AA", "AAA", "AAAA"] {
+            for last in (0u8..=127).map(char::from) {
+                cases.push(format!("{prefix}{last}"));
+            }
+        }
+        for case in cases {
+            assert_eq!(
+                is_base64url_unpadded(case.as_bytes()),
+                URL_SAFE_NO_PAD.decode(&case).is_ok(),
+                "{case:?}"
+            );
         }
     }
 
