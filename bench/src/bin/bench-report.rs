@@ -1,14 +1,17 @@
 //! The tables of issue 7's measure 1, from criterion's results: the median
 //! of a, b, c, d (and e, the harness without any layer) per algorithm in
 //! µs, the ratios b/a, c/a, b/d against the targets, and c − e; then the
-//! breakdowns of what limits c and b/d (f, g, s; see `benches/verify.rs`).
+//! breakdowns of what limits c and b/d (f, g, s; see `benches/verify.rs`);
+//! then the same costs from each function's fastest sample, the one least
+//! disturbed by other load (on a shared machine, load only adds time).
 //!
 //! ```text
 //! bench-report [CRITERION_DIR]
 //! ```
 //!
 //! `CRITERION_DIR` defaults to `$CARGO_TARGET_DIR/criterion`, else
-//! `target/criterion`; it reads `<group>/<function>/new/estimates.json`.
+//! `target/criterion`; it reads `<group>/<function>/new/estimates.json`
+//! and `sample.json`.
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -39,6 +42,25 @@ fn median_us(dir: &Path, group: &str, function: &str) -> Option<f64> {
     let json: Value = serde_json::from_str(&text).ok()?;
     json.pointer("/median/point_estimate")?
         .as_f64()
+        .map(|ns| ns / 1000.0)
+}
+
+/// The fastest sample's time per iteration in µs (criterion's samples are
+/// each the mean of many iterations), `None` if the bench did not run.
+fn fastest_us(dir: &Path, group: &str, function: &str) -> Option<f64> {
+    let path = dir
+        .join(group)
+        .join(function)
+        .join("new")
+        .join("sample.json");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    let per_iteration = |(t, i): (&Value, &Value)| Some(t.as_f64()? / i.as_f64()?);
+    json["times"]
+        .as_array()?
+        .iter()
+        .zip(json["iters"].as_array()?)
+        .filter_map(per_iteration)
+        .reduce(f64::min)
         .map(|ns| ns / 1000.0)
 }
 
@@ -122,6 +144,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     breakdown(&medians);
+    fastest(&dir);
     ExitCode::SUCCESS
 }
 
@@ -154,6 +177,41 @@ fn breakdown(medians: &[(Alg, [Option<f64>; FUNCTIONS.len()])]) {
             us(s),
             us(diff(b, s)),
             us(diff(d, s)),
+            ratio(s, d, None),
+        );
+    }
+}
+
+/// The same costs from each function's fastest sample: when other load
+/// comes and goes during a run, medians move with it and ratios between
+/// functions measured minutes apart mislead; the fastest samples are the
+/// closest the run came to an undisturbed machine.
+fn fastest(dir: &Path) {
+    println!(
+        "\n## Fastest sample of each function (least disturbed by other load)\n\n\
+         Each criterion sample is the mean of many iterations; this is the fastest of them. \
+         Targets are judged on the medians above; these say what an undisturbed run would show.\n"
+    );
+    println!("| alg | a µs | b µs | c µs | d µs | e µs | f µs | g µs | s µs | b/a | b/d | s/d |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for alg in Alg::ALL {
+        let [a, b, c, d, e, f, g, s] = FUNCTIONS.map(|f| fastest_us(dir, alg.name(), f));
+        if a.is_none() && c.is_none() {
+            continue;
+        }
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            alg.name(),
+            us(a),
+            us(b),
+            us(c),
+            us(d),
+            us(e),
+            us(f),
+            us(g),
+            us(s),
+            ratio(b, a, Some(1.15)),
+            ratio(b, d, Some(0.8)),
             ratio(s, d, None),
         );
     }
