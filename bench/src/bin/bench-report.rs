@@ -31,15 +31,15 @@ const FUNCTIONS: [&str; 8] = [
     "s_signature_only",
 ];
 
+/// One of criterion's result files for `group/function`, parsed.
+fn result(dir: &Path, group: &str, function: &str, file: &str) -> Option<Value> {
+    let path = dir.join(group).join(function).join("new").join(file);
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
 /// The median in µs, `None` if the bench did not run.
 fn median_us(dir: &Path, group: &str, function: &str) -> Option<f64> {
-    let path = dir
-        .join(group)
-        .join(function)
-        .join("new")
-        .join("estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let json: Value = serde_json::from_str(&text).ok()?;
+    let json = result(dir, group, function, "estimates.json")?;
     json.pointer("/median/point_estimate")?
         .as_f64()
         .map(|ns| ns / 1000.0)
@@ -48,12 +48,7 @@ fn median_us(dir: &Path, group: &str, function: &str) -> Option<f64> {
 /// The fastest sample's time per iteration in µs (criterion's samples are
 /// each the mean of many iterations), `None` if the bench did not run.
 fn fastest_us(dir: &Path, group: &str, function: &str) -> Option<f64> {
-    let path = dir
-        .join(group)
-        .join(function)
-        .join("new")
-        .join("sample.json");
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    let json = result(dir, group, function, "sample.json")?;
     let per_iteration = |(t, i): (&Value, &Value)| Some(t.as_f64()? / i.as_f64()?);
     json["times"]
         .as_array()?
