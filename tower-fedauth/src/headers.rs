@@ -141,9 +141,8 @@ fn ascii_str(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap_or_default()
 }
 
-/// Parse the token header value: `Bearer <token>` (scheme case-insensitive)
-/// or the bare token.
-/// The token of an `Authorization` value: the common shape in one pass,
+/// The token of an `Authorization` value, `Bearer <token>` (scheme
+/// case-insensitive) or the bare token: the common shape in one pass,
 /// anything else through [`checked_token_from`], which finds the refusal.
 fn token_from<'a>(value: &'a [u8], cfg: &HeaderConfig) -> Result<&'a [u8], AuthError> {
     match well_formed_token(value, cfg.max_token_bytes) {

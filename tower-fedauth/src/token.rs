@@ -159,7 +159,11 @@ where
 /// member of the wrong type, a repeated member, not JSON) goes through the
 /// JSON object, which applies every rule with its own refusal.
 fn jose_header(bytes: &[u8]) -> Result<JoseHeader, AuthError> {
-    if let Ok(typed) = serde_json::from_slice::<TypedHeader<'_>>(bytes)
+    // A derived struct also reads a JSON array as its fields in order;
+    // only an object may take the typed path.
+    let is_object = bytes.trim_ascii_start().first() == Some(&b'{');
+    if is_object
+        && let Ok(typed) = serde_json::from_slice::<TypedHeader<'_>>(bytes)
         && typed.crit.is_none()
     {
         return Ok(JoseHeader {
@@ -174,28 +178,25 @@ fn jose_header(bytes: &[u8]) -> Result<JoseHeader, AuthError> {
 /// The JOSE header from its JSON object: `alg` a string, `kid` and `typ`
 /// strings if present, and a `crit` naming only understood members.
 fn header_from_object(header: &Map<String, Value>) -> Result<JoseHeader, AuthError> {
-    {
-        let alg =
-            header_string(header, "alg")?.ok_or_else(|| malformed("the header has no `alg`"))?;
-        let kid = header_string(header, "kid")?;
-        let typ = header_string(header, "typ")?;
-        if let Some(crit) = header.get("crit") {
-            let names = crit
-                .as_array()
-                .filter(|a| !a.is_empty())
-                .ok_or_else(|| malformed("the header's `crit` is not a non-empty array"))?;
-            for name in names {
-                let name = name.as_str().unwrap_or("");
-                if !UNDERSTOOD_CRIT.contains(&name) {
-                    return Err(AuthError::token(
-                        ErrorCode::MalformedToken,
-                        "the header marks an extension critical that is not understood",
-                    ));
-                }
+    let alg = header_string(header, "alg")?.ok_or_else(|| malformed("the header has no `alg`"))?;
+    let kid = header_string(header, "kid")?;
+    let typ = header_string(header, "typ")?;
+    if let Some(crit) = header.get("crit") {
+        let names = crit
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| malformed("the header's `crit` is not a non-empty array"))?;
+        for name in names {
+            let name = name.as_str().unwrap_or("");
+            if !UNDERSTOOD_CRIT.contains(&name) {
+                return Err(AuthError::token(
+                    ErrorCode::MalformedToken,
+                    "the header marks an extension critical that is not understood",
+                ));
             }
         }
-        Ok(JoseHeader { alg, kid, typ })
     }
+    Ok(JoseHeader { alg, kid, typ })
 }
 
 impl<'t> UnverifiedToken<'t> {
@@ -272,6 +273,9 @@ mod tests {
             r#"{"alg":"RS256","crit":["exp"],"exp":1}"#,
             r#"{"kid":"k"}"#,
             r#"[1]"#,
+            r#"["RS256"]"#,
+            r#"["RS256","k","JWT"]"#,
+            r#" {"alg":"RS256"}"#,
             r#"{"alg":"RS256""#,
             "",
         ] {
