@@ -67,7 +67,7 @@ impl Default for HeaderConfig {
 }
 
 /// Longest registration id (`registry.md`).
-pub const MAX_REGISTRATION_ID: usize = 128;
+pub const MAX_REGISTRATION_ID: usize = crate::registration::MAX_ID_LEN;
 
 /// The credentials of a request, before anything is verified.
 #[derive(Clone, PartialEq, Eq)]
@@ -160,9 +160,7 @@ fn well_formed_token(value: &[u8], max_token_bytes: usize) -> Option<&[u8]> {
         return None;
     }
     let token = match value.split_at_checked("bearer ".len()) {
-        Some((scheme, rest))
-            if scheme[..6].eq_ignore_ascii_case(b"bearer") && scheme[6] == b' ' =>
-        {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case(b"bearer ") => {
             let start = rest.iter().position(|&b| b != b' ')?;
             let end = rest.iter().rposition(|&b| b != b' ')?;
             &rest[start..=end]

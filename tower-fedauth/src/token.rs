@@ -299,7 +299,8 @@ mod tests {
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
-        // Every last symbol after 0 to 3 full symbols: all the trailing-bit cases.
+        // Every ASCII last symbol after 0 to 4 `A`s: every length modulo 4,
+        // so every trailing-bit case.
         for prefix in ["", "A", "AA", "AAA", "AAAA"] {
             for last in (0u8..=127).map(char::from) {
                 cases.push(format!("{prefix}{last}"));

@@ -26,6 +26,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+use tokio::runtime::Runtime;
+
 use bytes::Bytes;
 use fedauth_bench::{Alg, Headers, REGISTRATION, authenticator, mint, service, start_idp};
 use http_body_util::Empty;
@@ -44,6 +46,18 @@ fn measured(part: &str, iterations: u64, run: &mut dyn FnMut()) {
     for _ in 0..iterations {
         run();
     }
+}
+
+/// One request through `svc` on `rt`, answered 200.
+fn respond<S, B>(rt: &Runtime, svc: S, headers: &Headers)
+where
+    S: tower::Service<http::Request<Empty<Bytes>>, Response = http::Response<B>>,
+    S::Error: std::fmt::Debug,
+{
+    let response = rt
+        .block_on(svc.oneshot(headers.request(Empty::new())))
+        .expect("infallible");
+    assert_eq!(response.status(), 200);
 }
 
 fn accepted(auth: &Authenticator, req: &http::Request<()>) -> AuthContext {
@@ -82,37 +96,24 @@ fn main() {
     let cold = service(cold_auth);
     let bare = tower::service_fn(fedauth_bench::ok_handler::<Empty<Bytes>>);
 
-    match part.as_str() {
-        "c" => measured("c", iterations, &mut || {
-            let req = headers.request(Empty::<Bytes>::new());
-            let response = rt.block_on(hit.clone().oneshot(req)).expect("infallible");
-            assert_eq!(response.status(), 200);
-        }),
-        "b" => measured("b", iterations, &mut || {
-            let req = headers.request(Empty::<Bytes>::new());
-            let response = rt.block_on(cold.clone().oneshot(req)).expect("infallible");
-            assert_eq!(response.status(), 200);
-        }),
-        "e" => measured("e", iterations, &mut || {
-            let req = headers.request(Empty::<Bytes>::new());
-            let response = rt.block_on(bare.oneshot(req)).expect("infallible");
-            assert_eq!(response.status(), 200);
-        }),
-        "f" => measured("f", iterations, &mut || {
+    let mut run: Box<dyn FnMut() + '_> = match part.as_str() {
+        "b" => Box::new(|| respond(&rt, cold.clone(), &headers)),
+        "c" => Box::new(|| respond(&rt, hit.clone(), &headers)),
+        "e" => Box::new(|| respond(&rt, bare, &headers)),
+        "f" => Box::new(|| {
             let req = headers.request(());
             black_box(accepted(&auth, black_box(&req)));
         }),
-        "g" => measured("g", iterations, &mut || {
+        "g" => Box::new(|| {
             let mut req = headers.request(());
             let ctx = ctx.clone();
             req.extensions_mut().insert(ctx.claims().clone());
             req.extensions_mut().insert(ctx);
             drop(black_box(req));
         }),
-        "r" => measured("r", iterations, &mut || {
-            drop(black_box(headers.request(())));
-        }),
+        "r" => Box::new(|| drop(black_box(headers.request(())))),
         _ => usage(),
-    }
+    };
+    measured(&part, iterations, &mut run);
     rt.block_on(idp.shutdown());
 }
