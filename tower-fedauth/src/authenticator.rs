@@ -440,7 +440,8 @@ impl Authenticator {
         let alg = verify::select_algorithm(reg, &token.header)?;
         let kid = token.header.kid.as_deref();
         if let Some(kid) = kid {
-            tracing::Span::current().record("kid", verify::printable(kid, 64));
+            let kid = tracing::field::display(verify::Printable(kid, 64));
+            tracing::Span::current().record("kid", kid);
         }
 
         rules.check_key_id(&token.header)?;
@@ -467,7 +468,8 @@ impl Authenticator {
         // The signature holds: the claims may now be read.
         let (header, claims) = token.into_verified();
         if let Some(iss) = claims.get("iss").and_then(|v| v.as_str()) {
-            tracing::Span::current().record("issuer", verify::printable(iss, 128));
+            let iss = tracing::field::display(verify::Printable(iss, 128));
+            tracing::Span::current().record("issuer", iss);
         }
         rules.check_token_use(&header, &claims)?;
         rules.check_issuer(key, &claims)?;

@@ -14,7 +14,9 @@
 //! Label values are static strings or the registration id (shared, not
 //! copied). On the request path the handles are registered with the
 //! recorder once and then reused — the registry and verified-token caches'
-//! hit and miss counters once per [`Authenticator`](crate::Authenticator),
+//! hit and miss counters once per [`Authenticator`](crate::Authenticator)
+//! (those of the key-set and discovery caches too, which a full
+//! verification consults),
 //! a registration's `accepted` counter once each time the registry cache
 //! loads it — so an accepted request costs three atomic additions, not
 //! three lookups in the recorder's registry. A handle stays with the
@@ -85,16 +87,17 @@ pub(crate) fn refused(error: &AuthError, registration: Option<&Arc<str>>) {
     }
 }
 
-/// A lookup in one of the caches off the hot path (key sets, discovery,
-/// opaque tokens, userinfo): they are consulted on a cache miss of the
-/// verified-token cache at most.
+/// A lookup in one of the caches off the hot path (opaque tokens,
+/// userinfo): they are consulted on a cache miss of the verified-token
+/// cache at most.
 pub(crate) fn cache(cache: &'static str, hit: bool) {
     let result = if hit { "hit" } else { "miss" };
     metrics::counter!(CACHE_REQUESTS, "cache" => cache, "result" => result).increment(1);
 }
 
 /// The hit and miss counters of a cache consulted on every request (the
-/// registry and verified-token caches), registered on first use.
+/// registry and verified-token caches) or every full verification (key
+/// sets, discovery), registered on first use.
 #[derive(Debug)]
 pub(crate) struct CacheCounters {
     cache: &'static str,

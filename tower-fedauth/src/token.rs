@@ -58,6 +58,20 @@ fn decode_part(part: &str, what: &str) -> Result<Vec<u8>, AuthError> {
         .map_err(|_| malformed(format!("the {what} is not base64url without padding")))
 }
 
+/// The JOSE header, decoded on the stack when it is of the usual size (it
+/// is read and dropped at once), so that parsing costs one allocation less.
+fn decode_header(part: &str) -> Result<JoseHeader, AuthError> {
+    const ON_STACK: usize = 384;
+    let mut buf = [0u8; ON_STACK];
+    if part.len() <= ON_STACK / 3 * 4 {
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(part, &mut buf)
+            .map_err(|_| malformed("the header is not base64url without padding"))?;
+        return jose_header(&buf[..len]);
+    }
+    jose_header(&decode_part(part, "header")?)
+}
+
 fn json_object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, AuthError> {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
@@ -88,7 +102,7 @@ impl<'t> JwsParts<'t> {
         if h.is_empty() {
             return Err(malformed("the header part is empty"));
         }
-        let header = jose_header(&decode_part(h, "header")?)?;
+        let header = decode_header(h)?;
         // Validate the signature's encoding now, so a bad one is a structure
         // error (it is decoded where it is checked).
         if !is_base64url_unpadded(s.as_bytes()) {
@@ -250,6 +264,31 @@ mod tests {
             format!(".{p}.c2ln"),
         ] {
             assert_eq!(code(&bad), ErrorCode::MalformedToken, "{bad}");
+        }
+    }
+
+    /// Headers decoded on the stack and headers too long for it are read
+    /// alike, at and around the bound, valid or not.
+    #[test]
+    fn headers_of_every_length_decode_alike() {
+        let p = b64(r#"{"sub":"a"}"#);
+        // 24 bytes around the kid: 360 is the longest decoded on the stack.
+        for kid_len in [0, 100, 357, 358, 359, 360, 361, 362, 400, 1000] {
+            let header = format!(r#"{{"alg":"RS256","kid":"{}"}}"#, "k".repeat(kid_len));
+            let h = b64(&header);
+            let token = format!("{h}.{p}.c2ln");
+            let parsed = UnverifiedToken::parse(&token).unwrap();
+            assert_eq!(parsed.header.kid.as_deref().map(str::len), Some(kid_len));
+            for bad in [format!("{h}!"), format!("{h}="), format!("*{h}")] {
+                let detail = UnverifiedToken::parse(&format!("{bad}.{p}.c2ln"))
+                    .unwrap_err()
+                    .detail()
+                    .to_string();
+                assert_eq!(
+                    detail, "the header is not base64url without padding",
+                    "{kid_len}"
+                );
+            }
         }
     }
 

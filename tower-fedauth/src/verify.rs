@@ -63,15 +63,25 @@ pub(crate) fn select_algorithm_in(
 
 /// A bounded, printable excerpt of an untrusted string for error details.
 pub(crate) fn printable(s: &str, max: usize) -> String {
-    let mut out: String = s
-        .chars()
-        .filter(|c| c.is_ascii_graphic())
-        .take(max)
-        .collect();
-    if s.len() > max {
-        out.push('…');
+    Printable(s, max).to_string()
+}
+
+/// [`printable`] without the `String`: written only if someone reads it
+/// (a span field that is disabled costs nothing).
+pub(crate) struct Printable<'a>(pub &'a str, pub usize);
+
+impl std::fmt::Display for Printable<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        let Self(s, max) = *self;
+        for c in s.chars().filter(|c| c.is_ascii_graphic()).take(max) {
+            f.write_char(c)?;
+        }
+        if s.len() > max {
+            f.write_char('…')?;
+        }
+        Ok(())
     }
-    out
 }
 
 /// The outcome of looking a key up in one key set.

@@ -136,6 +136,8 @@ pub struct DocumentCache<T: Document> {
     fetches: Arc<AtomicU64>,
     generations: Arc<AtomicU64>,
     waited: Arc<AtomicU64>,
+    /// `fedauth_cache_requests_total` handles, registered on first use.
+    counters: Arc<crate::metrics::CacheCounters>,
 }
 
 impl<T: Document> Clone for DocumentCache<T> {
@@ -147,6 +149,7 @@ impl<T: Document> Clone for DocumentCache<T> {
             fetches: self.fetches.clone(),
             generations: self.generations.clone(),
             waited: self.waited.clone(),
+            counters: self.counters.clone(),
         }
     }
 }
@@ -165,6 +168,7 @@ impl<T: Document> DocumentCache<T> {
             fetches: Arc::default(),
             generations: Arc::default(),
             waited: Arc::default(),
+            counters: Arc::new(crate::metrics::CacheCounters::new(T::METRIC_KIND)),
         }
     }
 
@@ -201,7 +205,7 @@ impl<T: Document> DocumentCache<T> {
         let current = state.current();
         if let Some(snap) = &current {
             if snap.is_fresh(now) {
-                crate::metrics::cache(T::METRIC_KIND, true);
+                self.counters.record(true);
                 if now >= snap.refresh_after {
                     self.refresh_ahead(&state, url, snap.generation, now);
                 }
@@ -212,12 +216,12 @@ impl<T: Document> DocumentCache<T> {
         let guard = match (&current, state.refresh.try_lock()) {
             (_, Ok(guard)) => guard,
             (Some(stale), Err(_)) if self.within_stale_bound(stale, now) => {
-                crate::metrics::cache(T::METRIC_KIND, true);
+                self.counters.record(true);
                 return Ok(stale.clone());
             }
             (_, Err(_)) => state.refresh.lock().await,
         };
-        crate::metrics::cache(T::METRIC_KIND, false);
+        self.counters.record(false);
         self.waited.fetch_add(1, Ordering::Relaxed);
         let current = state.current();
         let now = Instant::now();

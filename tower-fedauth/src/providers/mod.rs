@@ -64,6 +64,8 @@ mod azure;
 mod tests;
 pub(crate) mod userinfo;
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -178,11 +180,17 @@ impl<'r> ProviderRules<'r> {
     /// [`TENANT_TEMPLATE`]); empty when `iss` is not checked (`jwks`
     /// without `issuer`).
     pub fn issuers(&self) -> Vec<String> {
+        self.accepted_issuers().into_owned()
+    }
+
+    /// [`ProviderRules::issuers`], borrowed when the registration names its
+    /// issuer: this runs on every full verification.
+    fn accepted_issuers(&self) -> Cow<'r, [String]> {
         let reg = self.reg;
         if let Some(issuer) = &reg.issuer {
-            return vec![issuer.clone()];
+            return Cow::Borrowed(std::slice::from_ref(issuer));
         }
-        match reg.provider {
+        Cow::Owned(match reg.provider {
             Provider::AzureAd => azure::Ver::accepted(reg.version)
                 .map(|v| azure::issuer(v, azure::tenant_or_template(reg)))
                 .collect(),
@@ -200,17 +208,17 @@ impl<'r> ProviderRules<'r> {
                 .map(|p| format!("https://securetoken.google.com/{p}"))
                 .collect(),
             _ => Vec::new(),
-        }
+        })
     }
 
     fn primary_issuer(&self) -> Option<String> {
-        self.issuers().into_iter().next()
+        self.accepted_issuers().first().cloned()
     }
 
     /// Whether a discovery document naming `issuer` belongs to this
     /// registration (OIDC Discovery §4.3: exact match).
     pub fn accepts_discovery_issuer(&self, issuer: &str) -> bool {
-        let forms = self.issuers();
+        let forms = self.accepted_issuers();
         forms.is_empty() || forms.iter().any(|f| f == issuer)
     }
 
@@ -261,7 +269,7 @@ impl<'r> ProviderRules<'r> {
         if self.reg.provider == Provider::AzureAd {
             azure::check_issuer(self.reg, claims)?;
         } else {
-            verify::check_issuer(&self.issuers(), claims)?;
+            verify::check_issuer(&self.accepted_issuers(), claims)?;
         }
         // A key that names a concrete issuer signs only that issuer's tokens.
         if let Some(key_issuer) = key.issuer.as_deref().filter(|i| !i.contains('{')) {
