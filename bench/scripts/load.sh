@@ -11,16 +11,18 @@
 #    127.0.0.1:0` and waits for /ready, and `baseline-server` answering
 #    /whoami with the example server's own answer for the token (same body);
 # 4. runs wrk (THREADS threads, CONNECTIONS connections, DURATION, --latency)
-#    against the baseline, the example server with one repeated token, and
-#    the example server with unique tokens (tokens.lua cycles through the
-#    file; every run uses the same script, so the load generator does the
-#    same work in each);
-# 5. prints req/s, p50, p99, non-2xx and the ratio to the baseline.
+#    against the baseline and the example server with one repeated token,
+#    alternately for ROUNDS rounds, then the example server with unique
+#    tokens (tokens.lua cycles through the file; every run uses the same
+#    script, so the load generator does the same work in each);
+# 5. prints req/s, p50, p99, non-2xx and each round's ratio to its
+#    baseline, and the median ratio: the result.
 #
 # Settings (environment): DURATION (15s), WARMUP (2s, before the baseline
-# and repeated-token runs), THREADS (2), CONNECTIONS (64), UNIQUE (200000),
+# and repeated-token runs of round 1), ROUNDS (3), THREADS (2),
+# CONNECTIONS (64), UNIQUE (200000),
 # ALG (EdDSA; RS256 minting is slow), SKIP_BUILD=1, CARGO_TARGET_DIR.
-# --quick: DURATION=3s WARMUP=1s UNIQUE=20000.
+# --quick: DURATION=3s WARMUP=1s UNIQUE=20000 ROUNDS=1.
 #
 # wrk and the servers share this machine's cores: the numbers are a ratio
 # between runs under the same handicap, not a server's capacity.
@@ -32,12 +34,14 @@ if [[ "${1:-}" == "--quick" ]]; then
   DURATION=${DURATION:-3s}
   WARMUP=${WARMUP:-1s}
   UNIQUE=${UNIQUE:-20000}
+  ROUNDS=${ROUNDS:-1}
 fi
 DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-2s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 UNIQUE=${UNIQUE:-200000}
+ROUNDS=${ROUNDS:-3}
 ALG=${ALG:-EdDSA}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN="$TARGET/release"
@@ -151,11 +155,17 @@ run() {
 }
 
 # Warm-up runs use the repeated token (the unique run has no warm-up, so
-# its tokens are all new to the server).
+# its tokens are all new to the server). The baseline and the repeated
+# token alternate for ROUNDS rounds, so that a neighbour's load on this
+# machine falls on both alike; the result is the median round's ratio.
 cp "$TMP/token.txt" "$TMP/warm-baseline.txt"
 cp "$TMP/token.txt" "$TMP/warm-repeated.txt"
-run baseline "$BASELINE" "$TMP/token.txt" "$BASELINE_PID" "$WARMUP"
-run repeated "$SERVER" "$TMP/token.txt" "$SERVER_PID" "$WARMUP"
+for ((round = 1; round <= ROUNDS; round++)); do
+  warm=""
+  ((round == 1)) && warm=$WARMUP
+  run "baseline-$round" "$BASELINE" "$TMP/token.txt" "$BASELINE_PID" "$warm"
+  run "repeated-$round" "$SERVER" "$TMP/token.txt" "$SERVER_PID" "$warm"
+done
 run unique "$SERVER" "$TMP/tokens.txt" "$SERVER_PID"
 
 to_ms() { # wrk latency (e.g. 530.00us, 1.23ms, 1.02s) in ms
@@ -181,21 +191,27 @@ field() { # field NAME KEY
   esac
 }
 
-BASE_RPS=$(field baseline rps)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
+row() { # row NAME LABEL BASELINE_RPS
+  local rps
+  rps=$(field "$1" rps)
+  echo "| $2 | $rps | $(field "$1" p50) | $(field "$1" p99) | $(field "$1" non2xx) | $(field "$1" errors) | $(ratio "$rps" "$3") | $(cat "$TMP/$1.rss") |"
+}
 echo "| run | req/s | p50 ms | p99 ms | non-2xx | socket errors | ratio to baseline | server RSS MiB |"
 echo "|---|---:|---:|---:|---:|---|---:|---:|"
-for name in baseline repeated unique; do
-  rps=$(field "$name" rps)
-  ratio=$(awk -v a="$rps" -v b="$BASE_RPS" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }')
-  label=$name
-  case $name in
-    baseline) label="no-auth baseline" ;;
-    repeated) label="fedauth, one repeated token" ;;
-    unique) label="fedauth, unique tokens ($(field unique tokens) in the file)" ;;
-  esac
-  echo "| $label | $rps | $(field "$name" p50) | $(field "$name" p99) | $(field "$name" non2xx) | $(field "$name" errors) | $ratio | $(cat "$TMP/$name.rss") |"
+ratios=()
+for ((round = 1; round <= ROUNDS; round++)); do
+  base=$(field "baseline-$round" rps)
+  row "baseline-$round" "no-auth baseline, round $round" "$base"
+  row "repeated-$round" "fedauth, one repeated token, round $round" "$base"
+  ratios+=("$(ratio "$(field "repeated-$round" rps)" "$base")")
 done
+MEDIAN_BASE=$(for ((round = 1; round <= ROUNDS; round++)); do field "baseline-$round" rps; done |
+  sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+row unique "fedauth, unique tokens ($(field unique tokens) in the file)" "$MEDIAN_BASE"
 echo
+MEDIAN_RATIO=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+echo "repeated token / baseline, by round: ${ratios[*]}; median **$MEDIAN_RATIO** (the unique-token run is compared with the median baseline)."
 requests=$(field unique requests)
 tokens=$(field unique tokens)
 if [[ -n $requests && -n $tokens ]] && ((requests > tokens)); then

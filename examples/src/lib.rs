@@ -255,25 +255,37 @@ pub fn announce(addr: SocketAddr, demo: Option<&Demo>) {
     let _ = out.flush();
 }
 
-/// Shared by the handlers of both servers.
+/// Shared by the handlers of both servers. One `Arc`, because axum clones
+/// the state for every request: one reference count to touch, not three.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] shares (reached through `Deref`).
+pub struct Shared {
     /// The authenticator.
     pub auth: Authenticator,
     /// Set once the pre-warm pass has finished.
-    pub ready: Arc<AtomicBool>,
+    pub ready: AtomicBool,
     /// The Prometheus handle rendered by `/metrics`.
     pub metrics: PrometheusHandle,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppState {
     /// A state that is not ready yet.
     pub fn new(auth: Authenticator, metrics: PrometheusHandle) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             auth,
-            ready: Arc::new(AtomicBool::new(false)),
+            ready: AtomicBool::new(false),
             metrics,
-        }
+        }))
     }
 
     /// Whether the pre-warm pass has finished.
