@@ -1,6 +1,6 @@
 //! Verified claims: standard claims typed, every other claim kept.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -99,45 +99,29 @@ pub(crate) fn as_numeric_date(v: &Value) -> Option<i64> {
 pub struct Claims(Arc<ClaimSet>);
 
 /// One allocation for both views, so a copy of [`Claims`] is one reference
-/// count.
+/// count. The typed view is read from the map when first asked for: the
+/// verification itself reads the map, and most handlers never ask.
 #[derive(Debug)]
 struct ClaimSet {
     raw: Value,
-    standard: StandardClaims,
+    standard: OnceLock<StandardClaims>,
 }
 
 impl Claims {
     /// Wrap a verified claim set. Callers have already checked the types of
-    /// the standard claims, so reading them here cannot fail in practice.
+    /// the standard claims, so reading them later cannot fail in practice.
     pub fn from_map(map: Map<String, Value>) -> Self {
-        let get_str = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_owned);
-        let get_date = |k: &str| map.get(k).and_then(as_numeric_date);
-        let aud = match map.get("aud") {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let standard = StandardClaims {
-            iss: get_str("iss"),
-            sub: get_str("sub"),
-            aud,
-            exp: get_date("exp"),
-            nbf: get_date("nbf"),
-            iat: get_date("iat"),
-            jti: get_str("jti"),
-        };
         Self(Arc::new(ClaimSet {
             raw: Value::Object(map),
-            standard,
+            standard: OnceLock::new(),
         }))
     }
 
     /// The registered claims, typed.
     pub fn standard(&self) -> &StandardClaims {
-        &self.0.standard
+        self.0
+            .standard
+            .get_or_init(|| standard_claims(self.as_map()))
     }
 
     /// One claim by name.
@@ -166,6 +150,31 @@ impl Claims {
     /// Deserialise the claims into the caller's own type.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         T::deserialize(&self.0.raw)
+    }
+}
+
+/// The typed registered claims of a claims map: strings and NumericDates
+/// read as [`StandardClaims`]'s deserialiser reads them (anything else is
+/// left out).
+fn standard_claims(map: &Map<String, Value>) -> StandardClaims {
+    let get_str = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_owned);
+    let get_date = |k: &str| map.get(k).and_then(as_numeric_date);
+    let aud = match map.get("aud") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    StandardClaims {
+        iss: get_str("iss"),
+        sub: get_str("sub"),
+        aud,
+        exp: get_date("exp"),
+        nbf: get_date("nbf"),
+        iat: get_date("iat"),
+        jti: get_str("jti"),
     }
 }
 

@@ -130,7 +130,8 @@ pub struct Unavailable(pub String);
 
 /// The cache. Cheap to clone.
 pub struct DocumentCache<T: Document> {
-    states: moka::future::Cache<String, Arc<UrlState<T>>>,
+    /// Keyed by URL with foldhash: looked up on every full verification.
+    states: moka::future::Cache<String, Arc<UrlState<T>>, foldhash::quality::RandomState>,
     fetcher: Fetcher,
     policy: CachePolicy,
     fetches: Arc<AtomicU64>,
@@ -160,7 +161,7 @@ impl<T: Document> DocumentCache<T> {
         let states = moka::future::Cache::builder()
             .max_capacity(policy.max_urls)
             .time_to_idle(policy.max_ttl + policy.stale_for)
-            .build();
+            .build_with_hasher(foldhash::quality::RandomState::default());
         Self {
             states,
             fetcher,
