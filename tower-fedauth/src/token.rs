@@ -1,5 +1,7 @@
 //! Splitting and decoding a compact JWS, before anything is trusted.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
@@ -13,12 +15,29 @@ pub(crate) const MAX_KID_LEN: usize = 256;
 /// of them is acceptable (RFC 7515 §4.1.11).
 const UNDERSTOOD_CRIT: &[&str] = &[];
 
-/// The JOSE header, decoded but not trusted.
+/// The JOSE header, decoded but not trusted. `alg` and `typ` borrow the
+/// usual values from static strings instead of allocating.
 #[derive(Debug, Clone)]
 pub(crate) struct JoseHeader {
-    pub alg: String,
+    pub alg: Cow<'static, str>,
     pub kid: Option<String>,
-    pub typ: Option<String>,
+    pub typ: Option<Cow<'static, str>>,
+}
+
+/// `alg` values worth not allocating: the ones a key set can verify.
+const USUAL_ALGS: &[&str] = &[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+];
+
+/// `typ` values worth not allocating (RFC 7519 §5.1, RFC 9068 §2.1).
+const USUAL_TYPS: &[&str] = &["JWT", "at+jwt", "jwt", "at+JWT"];
+
+/// `value` as a static string if it is one of `usual`, else owned.
+fn interned<S: AsRef<str> + Into<String>>(value: S, usual: &[&'static str]) -> Cow<'static, str> {
+    match usual.iter().find(|u| **u == value.as_ref()) {
+        Some(u) => Cow::Borrowed(u),
+        None => Cow::Owned(value.into()),
+    }
 }
 
 /// A compact JWS (RFC 7515 §7.1) split and decoded, before anything is
@@ -58,18 +77,25 @@ fn decode_part(part: &str, what: &str) -> Result<Vec<u8>, AuthError> {
         .map_err(|_| malformed(format!("the {what} is not base64url without padding")))
 }
 
-/// The JOSE header, decoded on the stack when it is of the usual size (it
-/// is read and dropped at once), so that parsing costs one allocation less.
-fn decode_header(part: &str) -> Result<JoseHeader, AuthError> {
-    const ON_STACK: usize = 384;
-    let mut buf = [0u8; ON_STACK];
-    if part.len() <= ON_STACK / 3 * 4 {
+/// Longest decoded header or payload read from the stack.
+const DECODED_ON_STACK: usize = 1536;
+
+/// `f` of the decoded `part`, decoded on the stack when it is of the usual
+/// size: the header and the payload are read and dropped at once, so a
+/// heap copy would be an allocation for nothing.
+fn with_decoded<R>(
+    part: &str,
+    what: &str,
+    f: impl FnOnce(&[u8]) -> Result<R, AuthError>,
+) -> Result<R, AuthError> {
+    if part.len() <= DECODED_ON_STACK / 3 * 4 {
+        let mut buf = [0u8; DECODED_ON_STACK];
         let len = URL_SAFE_NO_PAD
             .decode_slice(part, &mut buf)
-            .map_err(|_| malformed("the header is not base64url without padding"))?;
-        return jose_header(&buf[..len]);
+            .map_err(|_| malformed(format!("the {what} is not base64url without padding")))?;
+        return f(&buf[..len]);
     }
-    jose_header(&decode_part(part, "header")?)
+    f(&decode_part(part, what)?)
 }
 
 fn json_object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, AuthError> {
@@ -88,11 +114,19 @@ fn header_string(map: &Map<String, Value>, name: &str) -> Result<Option<String>,
     }
 }
 
-impl<'t> JwsParts<'t> {
-    /// Split and decode. Refuses anything but three base64url parts whose
-    /// header is a JSON object with a string `alg`; an unknown `crit` is
-    /// refused here too. The payload may be empty (RFC 7515 allows it).
-    pub fn parse(compact: &'t str) -> Result<Self, AuthError> {
+/// A compact JWS split, its header read and its signature's encoding
+/// checked; the payload still encoded.
+struct Split<'t> {
+    header: JoseHeader,
+    signing_input: &'t str,
+    signature: &'t str,
+    payload: &'t str,
+}
+
+impl<'t> Split<'t> {
+    /// Refuses anything but three base64url parts whose header is a JSON
+    /// object with a string `alg`; an unknown `crit` is refused here too.
+    fn parse(compact: &'t str) -> Result<Self, AuthError> {
         let mut parts = compact.split('.');
         let (Some(h), Some(p), Some(s), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -102,18 +136,32 @@ impl<'t> JwsParts<'t> {
         if h.is_empty() {
             return Err(malformed("the header part is empty"));
         }
-        let header = decode_header(h)?;
+        let header = with_decoded(h, "header", jose_header)?;
         // Validate the signature's encoding now, so a bad one is a structure
         // error (it is decoded where it is checked).
         if !is_base64url_unpadded(s.as_bytes()) {
             return Err(malformed("the signature is not base64url without padding"));
         }
-        let payload = decode_part(p, "payload")?;
         Ok(Self {
             header,
             signing_input: &compact[..h.len() + 1 + p.len()],
             signature: s,
-            payload,
+            payload: p,
+        })
+    }
+}
+
+impl<'t> JwsParts<'t> {
+    /// Split and decode. Refuses anything but three base64url parts whose
+    /// header is a JSON object with a string `alg`; an unknown `crit` is
+    /// refused here too. The payload may be empty (RFC 7515 allows it).
+    pub fn parse(compact: &'t str) -> Result<Self, AuthError> {
+        let split = Split::parse(compact)?;
+        Ok(Self {
+            payload: decode_part(split.payload, "payload")?,
+            header: split.header,
+            signing_input: split.signing_input,
+            signature: split.signature,
         })
     }
 }
@@ -181,9 +229,9 @@ fn jose_header(bytes: &[u8]) -> Result<JoseHeader, AuthError> {
         && typed.crit.is_none()
     {
         return Ok(JoseHeader {
-            alg: typed.alg.to_owned(),
+            alg: interned(typed.alg, USUAL_ALGS),
             kid: typed.kid.map(str::to_owned),
-            typ: typed.typ.map(str::to_owned),
+            typ: typed.typ.map(|t| interned(t, USUAL_TYPS)),
         });
     }
     header_from_object(&json_object(bytes, "header")?)
@@ -210,20 +258,26 @@ fn header_from_object(header: &Map<String, Value>) -> Result<JoseHeader, AuthErr
             }
         }
     }
-    Ok(JoseHeader { alg, kid, typ })
+    Ok(JoseHeader {
+        alg: interned(alg, USUAL_ALGS),
+        kid,
+        typ: typ.map(|t| interned(t, USUAL_TYPS)),
+    })
 }
 
 impl<'t> UnverifiedToken<'t> {
     /// Split and decode. Refuses anything but three base64url parts whose
     /// first two are JSON objects; an unknown `crit` is refused here too.
     pub fn parse(token: &'t str) -> Result<Self, AuthError> {
-        let jws = JwsParts::parse(token)?;
+        let split = Split::parse(token)?;
         // A JWT's payload is a JSON object (RFC 7519 §7.2, step 10).
-        let payload = json_object(&jws.payload, "payload")?;
+        let payload = with_decoded(split.payload, "payload", |bytes| {
+            json_object(bytes, "payload")
+        })?;
         Ok(Self {
-            header: jws.header,
-            signing_input: jws.signing_input,
-            signature: jws.signature,
+            header: split.header,
+            signing_input: split.signing_input,
+            signature: split.signature,
             payload,
         })
     }
@@ -267,15 +321,19 @@ mod tests {
         }
     }
 
-    /// Headers decoded on the stack and headers too long for it are read
-    /// alike, at and around the bound, valid or not.
+    /// Parts decoded on the stack and parts too long for it are read alike,
+    /// at and around the bound, valid or not: headers and payloads.
     #[test]
-    fn headers_of_every_length_decode_alike() {
+    fn parts_of_every_length_decode_alike() {
+        // 24 bytes around the kid and 10 around the claim `x`.
+        let near =
+            |around: usize| (DECODED_ON_STACK - 3..=DECODED_ON_STACK + 3).map(move |n| n - around);
         let p = b64(r#"{"sub":"a"}"#);
-        // 24 bytes around the kid: 360 is the longest decoded on the stack.
-        for kid_len in [0, 100, 357, 358, 359, 360, 361, 362, 400, 1000] {
-            let header = format!(r#"{{"alg":"RS256","kid":"{}"}}"#, "k".repeat(kid_len));
-            let h = b64(&header);
+        for kid_len in [0, 100, 2000].into_iter().chain(near(24)) {
+            let h = b64(&format!(
+                r#"{{"alg":"RS256","kid":"{}"}}"#,
+                "k".repeat(kid_len)
+            ));
             let token = format!("{h}.{p}.c2ln");
             let parsed = UnverifiedToken::parse(&token).unwrap();
             assert_eq!(parsed.header.kid.as_deref().map(str::len), Some(kid_len));
@@ -287,6 +345,23 @@ mod tests {
                 assert_eq!(
                     detail, "the header is not base64url without padding",
                     "{kid_len}"
+                );
+            }
+        }
+        let h = b64(r#"{"alg":"RS256"}"#);
+        for x_len in [0, 100, 2000].into_iter().chain(near(10)) {
+            let p = b64(&format!(r#"{{"x":"{}"}}"#, "x".repeat(x_len)));
+            let token = format!("{h}.{p}.c2ln");
+            let (_, claims) = UnverifiedToken::parse(&token).unwrap().into_verified();
+            assert_eq!(claims["x"].as_str().map(str::len), Some(x_len));
+            for bad in [format!("{p}!"), format!("{p}="), format!("*{p}")] {
+                let detail = UnverifiedToken::parse(&format!("{h}.{bad}.c2ln"))
+                    .unwrap_err()
+                    .detail()
+                    .to_string();
+                assert_eq!(
+                    detail, "the payload is not base64url without padding",
+                    "{x_len}"
                 );
             }
         }

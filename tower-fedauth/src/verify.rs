@@ -30,7 +30,7 @@ pub(crate) fn select_algorithm_in(
     allowed: &[Algorithm],
     header: &JoseHeader,
 ) -> Result<Algorithm, AuthError> {
-    let name = header.alg.as_str();
+    let name = &*header.alg;
     if name.eq_ignore_ascii_case("none") {
         return Err(refuse(
             ErrorCode::UnsupportedAlgorithm,
