@@ -40,7 +40,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use fedauth_bench::{
-    AUDIENCE, Alg, Headers, REGISTRATION, authenticator, call, mint, service, start_idp,
+    AUDIENCE, Alg, Headers, authenticator, call, mint, service, start_idp, warm_up,
 };
 use http::{Request, StatusCode};
 use http_body_util::Empty;
@@ -132,12 +132,7 @@ fn bench_alg(c: &mut Criterion, idp_rt: &Runtime, alg: Alg) {
         let cold_auth = authenticator(&idp, alg, TokenCacheConfig::disabled());
         let hit_auth = authenticator(&idp, alg, TokenCacheConfig::default());
         for auth in [&cold_auth, &hit_auth] {
-            let report = auth.warm_up([REGISTRATION], Duration::from_secs(10)).await;
-            assert!(
-                report.failed.is_empty(),
-                "warm-up failed: {:?}",
-                report.failed
-            );
+            warm_up(auth).await;
         }
         let cold = service(cold_auth);
         let hit = service(hit_auth.clone());

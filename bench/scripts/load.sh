@@ -141,12 +141,13 @@ code=$(curl -s -o "$TMP/baseline.json" -w '%{http_code}' "http://$BASELINE/whoam
 echo "response body: $(wc -c <"$TMP/whoami.json") bytes (example server), $(wc -c <"$TMP/baseline.json") bytes (baseline)"
 echo
 
-# run NAME ADDR TOKENS_FILE PID [WARMUP]: one wrk run; results in $TMP/NAME.*
+# run NAME ADDR TOKENS_FILE PID [WARMUP]: one wrk run, after WARMUP of the
+# same tokens if given; results in $TMP/NAME.*
 run() {
   local name=$1 addr=$2 tokens=$3 pid=$4 warm=${5:-}
   if [[ -n $warm ]]; then
     wrk -t "$THREADS" -c "$CONNECTIONS" -d "$warm" -s "$SCRIPTS/tokens.lua" \
-      "http://$addr" -- "$TMP/warm-$name.txt" "$THREADS" >/dev/null 2>&1 || true
+      "http://$addr" -- "$tokens" "$THREADS" >/dev/null
   fi
   wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency -s "$SCRIPTS/tokens.lua" \
     "http://$addr" -- "$tokens" "$THREADS" >"$TMP/$name.wrk" 2>&1
@@ -158,12 +159,11 @@ run() {
   echo
 }
 
-# Warm-up runs use the repeated token (the unique run has no warm-up, so
-# its tokens are all new to the server). The baseline and the repeated
-# token alternate for ROUNDS rounds, so that a neighbour's load on this
-# machine falls on both alike; the result is the median round's ratio.
-cp "$TMP/token.txt" "$TMP/warm-baseline.txt"
-cp "$TMP/token.txt" "$TMP/warm-repeated.txt"
+# Round 1 warms both servers up with the repeated token (the unique run
+# has no warm-up, so its tokens are all new to the server). The baseline
+# and the repeated token alternate for ROUNDS rounds, so that a
+# neighbour's load on this machine falls on both alike; the result is the
+# median round's ratio.
 for ((round = 1; round <= ROUNDS; round++)); do
   warm=""
   ((round == 1)) && warm=$WARMUP
@@ -196,6 +196,7 @@ field() { # field NAME KEY
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; } # of stdin's lines
 row() { # row NAME LABEL BASELINE_RPS
   local rps
   rps=$(field "$1" rps)
@@ -210,11 +211,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
   row "repeated-$round" "fedauth, one repeated token, round $round" "$base"
   ratios+=("$(ratio "$(field "repeated-$round" rps)" "$base")")
 done
-MEDIAN_BASE=$(for ((round = 1; round <= ROUNDS; round++)); do field "baseline-$round" rps; done |
-  sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+MEDIAN_BASE=$(for ((round = 1; round <= ROUNDS; round++)); do field "baseline-$round" rps; done | median)
 row unique "fedauth, unique tokens ($(field unique tokens) in the file)" "$MEDIAN_BASE"
 echo
-MEDIAN_RATIO=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+MEDIAN_RATIO=$(printf '%s\n' "${ratios[@]}" | median)
 echo "repeated token / baseline, by round: ${ratios[*]}; median **$MEDIAN_RATIO** (the unique-token run is compared with the median baseline)."
 requests=$(field unique requests)
 tokens=$(field unique tokens)

@@ -141,6 +141,19 @@ pub fn authenticator(idp: &MockIdp, alg: Alg, token_cache: TokenCacheConfig) -> 
         .build()
 }
 
+/// Fetch the bench registration's keys before measuring.
+///
+/// # Panics
+/// If the warm-up fails (the mock IdP did not answer).
+pub async fn warm_up(auth: &Authenticator) {
+    let report = auth.warm_up([REGISTRATION], Duration::from_secs(30)).await;
+    assert!(
+        report.failed.is_empty(),
+        "warm-up failed: {:?}",
+        report.failed
+    );
+}
+
 /// The registry file (TOML) of [`registration`], for the example server.
 pub fn registry_toml(idp: &MockIdp, alg: Alg) -> String {
     format!(

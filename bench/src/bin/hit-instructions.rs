@@ -24,12 +24,11 @@
 //! and the extensions'.
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use tokio::runtime::Runtime;
 
 use bytes::Bytes;
-use fedauth_bench::{Alg, Headers, REGISTRATION, authenticator, mint, service, start_idp};
+use fedauth_bench::{Alg, Headers, authenticator, mint, service, start_idp, warm_up};
 use http_body_util::Empty;
 use tower::ServiceExt as _;
 use tower_fedauth::{AuthContext, Authenticator, Immediate, TokenCacheConfig};
@@ -86,8 +85,7 @@ fn main() {
     let auth = authenticator(&idp, alg, TokenCacheConfig::default());
     let cold_auth = authenticator(&idp, alg, TokenCacheConfig::disabled());
     for auth in [&auth, &cold_auth] {
-        let warm = rt.block_on(auth.warm_up([REGISTRATION], Duration::from_secs(30)));
-        assert!(warm.failed.is_empty(), "warm-up failed: {:?}", warm.failed);
+        rt.block_on(warm_up(auth));
     }
     // The first request verifies and caches the token; the rest are hits.
     let first = rt.block_on(auth.authenticate(&headers.request(())));

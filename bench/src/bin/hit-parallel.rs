@@ -17,7 +17,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use fedauth_bench::{Alg, Headers, REGISTRATION, authenticator, mint, start_idp};
+use fedauth_bench::{Alg, Headers, authenticator, mint, start_idp, warm_up};
 use tower_fedauth::{Authenticator, Immediate, TokenCacheConfig};
 
 fn usage() -> ! {
@@ -73,8 +73,7 @@ fn main() {
     let token = mint(&idp, &key, alg, 3600, None);
     let headers = Headers::new(&token);
     let auth = authenticator(&idp, alg, TokenCacheConfig::default());
-    let warm = rt.block_on(auth.warm_up([REGISTRATION], Duration::from_secs(30)));
-    assert!(warm.failed.is_empty(), "warm-up failed: {:?}", warm.failed);
+    rt.block_on(warm_up(&auth));
     rt.block_on(auth.authenticate(&headers.request(())))
         .expect("the token is accepted");
 
