@@ -24,7 +24,11 @@
 //! - `s_signature_only`: the signature check alone with the key parsed
 //!   once (AWS-LC, as fedauth and jsonwebtoken use it). No layer can cost
 //!   less than `s`, so `s / d` is the lowest `b/d` any layer on this crypto
-//!   can reach.
+//!   can reach;
+//! - `s_ring` (every algorithm) and `s_rustcrypto` (ES256): the same check
+//!   on *ring*, as jwt-authorizer makes it, and on RustCrypto's `p256`
+//!   (fedauth's `rust-crypto` backend): whether another backend would
+//!   move a target AWS-LC's `s` rules out (see `verify/signature.rs`).
 //!
 //! The layers run on a current-thread Tokio runtime; the mock IdP serving
 //! the JWKS runs on its own runtime. `bench-report` turns the results into
@@ -34,9 +38,6 @@ use std::convert::Infallible;
 use std::hint::black_box;
 use std::time::Duration;
 
-use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use fedauth_bench::{
@@ -51,37 +52,8 @@ use tokio::runtime::Runtime;
 use tower::ServiceExt as _;
 use tower_fedauth::{Immediate, TokenCacheConfig};
 
-/// A JWS signature check with the key parsed once, straight on AWS-LC.
-struct SignatureCheck {
-    key: ParsedPublicKey,
-    message: Vec<u8>,
-    signature: Vec<u8>,
-}
-
-impl SignatureCheck {
-    fn new(alg: Alg, spki_der: &[u8], token: &str) -> Self {
-        let algorithm: &'static dyn VerificationAlgorithm = match alg {
-            Alg::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-            Alg::Ps256 => &signature::RSA_PSS_2048_8192_SHA256,
-            Alg::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
-            Alg::EdDsa => &signature::ED25519,
-        };
-        let (message, signature) = token.rsplit_once('.').expect("a JWS has a signature");
-        Self {
-            key: ParsedPublicKey::new(algorithm, spki_der).expect("the public key parses"),
-            message: message.as_bytes().to_vec(),
-            signature: URL_SAFE_NO_PAD
-                .decode(signature)
-                .expect("the signature is base64url"),
-        }
-    }
-
-    fn verify(&self) -> bool {
-        self.key
-            .verify_sig(black_box(&self.message), black_box(&self.signature))
-            .is_ok()
-    }
-}
+#[path = "verify/signature.rs"]
+mod signature;
 
 /// A token valid for the whole run.
 const TOKEN_TTL_SECS: i64 = 3600;
@@ -215,9 +187,23 @@ fn bench_alg(c: &mut Criterion, idp_rt: &Runtime, alg: Alg) {
     });
 
     // The breakdowns.
-    let check = SignatureCheck::new(alg, &key.public_key_der(), &token);
-    assert!(check.verify(), "{} signature check", alg.name());
-    group.bench_function("s_signature_only", |b| b.iter(|| check.verify()));
+    let signed = signature::Signed::new(&token);
+    let jwk = key.public_jwk();
+    let aws_lc = signature::AwsLc::new(alg, &key.public_key_der());
+    assert!(
+        aws_lc.verify(&signed),
+        "{} AWS-LC signature check",
+        alg.name()
+    );
+    group.bench_function("s_signature_only", |b| b.iter(|| aws_lc.verify(&signed)));
+    let ring = signature::Ring::new(alg, &jwk);
+    assert!(ring.verify(&signed), "{} ring signature check", alg.name());
+    group.bench_function("s_ring", |b| b.iter(|| ring.verify(&signed)));
+    if alg == Alg::Es256 {
+        let p256 = signature::RustCryptoP256::new(&jwk);
+        assert!(p256.verify(&signed), "ES256 RustCrypto signature check");
+        group.bench_function("s_rustcrypto", |b| b.iter(|| p256.verify(&signed)));
+    }
     // The registry entry expires every so often during a run; the layer
     // then finishes the request asynchronously, and so does this.
     let accepted = |req: &Request<()>| match hit_auth.authenticate_now(req) {

@@ -1,7 +1,9 @@
 //! The tables of issue 7's measure 1, from criterion's results: the median
 //! of a, b, c, d (and e, the harness without any layer) per algorithm in
 //! µs, the ratios b/a, c/a, b/d against the targets, and c − e; then the
-//! breakdowns of what limits c and b/d (f, g, s; see `benches/verify.rs`);
+//! breakdowns of what limits c and b/d (f, g, s; see `benches/verify.rs`)
+//! and the signature check alone on each backend (AWS-LC, *ring*,
+//! RustCrypto);
 //! then the same costs from each function's fastest sample, the one least
 //! disturbed by other load (on a shared machine, load only adds time).
 //!
@@ -20,7 +22,7 @@ use std::process::ExitCode;
 use fedauth_bench::Alg;
 use serde_json::Value;
 
-const FUNCTIONS: [&str; 8] = [
+const FUNCTIONS: [&str; 10] = [
     "a_raw_jsonwebtoken",
     "b_fedauth_cold",
     "c_fedauth_hit",
@@ -29,6 +31,8 @@ const FUNCTIONS: [&str; 8] = [
     "f_authenticate_now",
     "g_extensions",
     "s_signature_only",
+    "s_ring",
+    "s_rustcrypto",
 ];
 
 /// One of criterion's result files for `group/function`, parsed.
@@ -139,6 +143,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     breakdown(&medians);
+    backends(&medians);
     fastest(&dir);
     ExitCode::SUCCESS
 }
@@ -156,7 +161,7 @@ fn breakdown(medians: &[(Alg, [Option<f64>; FUNCTIONS.len()])]) {
     );
     println!("| alg | c µs | e µs | f µs | g µs | glue µs | s µs | b − s µs | d − s µs | s/d |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for &(alg, [_, b, c, d, e, f, g, s]) in medians {
+    for &(alg, [_, b, c, d, e, f, g, s, ..]) in medians {
         if c.is_none() && s.is_none() {
             continue;
         }
@@ -177,6 +182,42 @@ fn breakdown(medians: &[(Alg, [Option<f64>; FUNCTIONS.len()])]) {
     }
 }
 
+/// The signature check alone on each backend: whether another crypto
+/// library would move b/d where AWS-LC's own `s` rules the target out.
+fn backends(medians: &[(Alg, [Option<f64>; FUNCTIONS.len()])]) {
+    println!(
+        "\n## The signature check alone, by backend\n\n\
+         s = AWS-LC, key parsed once (fedauth's default); s ring = *ring*, key built on every check \
+         (what jwt-authorizer does, so d − s ring is jwt-authorizer's own cost around its signature); \
+         s RustCrypto = `p256`, key prebuilt (fedauth's `rust-crypto` backend; ES256 only). \
+         min s / d: the lowest b/d any layer on the fastest of them can reach.\n"
+    );
+    println!(
+        "| alg | s µs | s ring µs | s RustCrypto µs | d µs | d − s ring µs | b − s µs | min s / d |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for &(alg, [_, b, _, d, _, _, _, s, ring, rust_crypto]) in medians {
+        if s.is_none() && ring.is_none() {
+            continue;
+        }
+        let fastest = [s, ring, rust_crypto]
+            .into_iter()
+            .flatten()
+            .reduce(f64::min);
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            alg.name(),
+            us(s),
+            us(ring),
+            us(rust_crypto),
+            us(d),
+            us(diff(d, ring)),
+            us(diff(b, s)),
+            ratio(fastest, d, None),
+        );
+    }
+}
+
 /// The same costs from each function's fastest sample: when other load
 /// comes and goes during a run, medians move with it and ratios between
 /// functions measured minutes apart mislead; the fastest samples are the
@@ -190,7 +231,7 @@ fn fastest(dir: &Path) {
     println!("| alg | a µs | b µs | c µs | d µs | e µs | f µs | g µs | s µs | b/a | b/d | s/d |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for alg in Alg::ALL {
-        let [a, b, c, d, e, f, g, s] = FUNCTIONS.map(|f| fastest_us(dir, alg.name(), f));
+        let [a, b, c, d, e, f, g, s, ..] = FUNCTIONS.map(|f| fastest_us(dir, alg.name(), f));
         if a.is_none() && c.is_none() {
             continue;
         }
