@@ -8,7 +8,9 @@
 # 2. `keyset-load` (concurrent cold requests, random kids, rotation);
 # 3. `token-rss` (resident set over 1,000,000 unique tokens: cache off,
 #    default bounds, small bounds);
-# 4. `scripts/load.sh` (wrk: baseline, repeated token, unique tokens).
+# 4. `scripts/load.sh` (wrk: baseline, repeated token, unique tokens;
+#    with PROFILE=1 also where the example server's extra CPU per request
+#    goes, from perf).
 #
 # Everything is tee'd into $CARGO_TARGET_DIR/bench-results.txt (default
 # target/bench-results.txt). About 10-15 minutes on 2 cores. Run on a

@@ -27,6 +27,11 @@
 # most likely wrk's own stalls over a 600,000-line file held in Lua),
 # ALG (EdDSA; RS256 minting is slow), SKIP_BUILD=1, CARGO_TARGET_DIR.
 # --quick: DURATION=3s WARMUP=1s UNIQUE=20000 ROUNDS=1.
+# PROFILE=1 (needs perf, Debian's linux-perf): after the rounds, one more
+# repeated-token run of each server under `perf record -e cpu-clock`
+# (PERF_HZ, 4999), and where the example server's extra CPU per request
+# goes: kernel, user space, fedauth's own functions (tower_fedauth,
+# fedauth_axum, its caches and metrics), and the symbols that grew most.
 #
 # wrk and the servers share this machine's cores: the numbers are a ratio
 # between runs under the same handicap, not a server's capacity.
@@ -59,6 +64,10 @@ if ! command -v wrk >/dev/null; then
   fi
 fi
 command -v curl >/dev/null || { echo "load.sh: curl is needed" >&2; exit 1; }
+if [[ "${PROFILE:-0}" == 1 ]] && ! command -v perf >/dev/null; then
+  echo "load.sh: PROFILE=1 needs perf (Debian package linux-perf)" >&2
+  exit 1
+fi
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   (cd "$ROOT" && cargo build --release -p fedauth-bench -p fedauth-examples \
@@ -172,6 +181,24 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 run unique "$SERVER" "$TMP/tokens.txt" "$SERVER_PID"
 
+# profile NAME ADDR PID: a repeated-token run with perf sampling the
+# server; its samples by symbol in $TMP/NAME.syms ("count [k|.] symbol").
+profile() {
+  local name=$1 addr=$2 pid=$3
+  perf record -q -e cpu-clock -F "${PERF_HZ:-4999}" -p "$pid" -o "$TMP/$name.perf" \
+    -- sleep "$DURATION" 2>"$TMP/$name.perf-err" &
+  local perf_pid=$!
+  wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" -s "$SCRIPTS/tokens.lua" \
+    "http://$addr" -- "$TMP/token.txt" "$THREADS" >"$TMP/$name.wrk" 2>&1
+  wait "$perf_pid"
+  perf report -i "$TMP/$name.perf" --no-children --sort sym -q -n -F sample,sym \
+    2>/dev/null >"$TMP/$name.syms"
+}
+if [[ "${PROFILE:-0}" == 1 ]]; then
+  profile profile-baseline "$BASELINE" "$BASELINE_PID"
+  profile profile-fedauth "$SERVER" "$SERVER_PID"
+fi
+
 to_ms() { # wrk latency (e.g. 530.00us, 1.23ms, 1.02s) in ms
   awk -v v="$1" 'BEGIN {
     n = v + 0
@@ -222,3 +249,12 @@ if [[ -n $requests && -n $tokens ]] && ((requests > tokens)); then
   echo "note: the unique-token run sent $requests requests for $tokens tokens: $((requests - tokens)) were repeats, verified in full again unless still in the token cache."
 fi
 echo "target: repeated-token req/s ≥ 0.85 × baseline. wrk and the server share $(nproc) cores."
+
+[[ "${PROFILE:-0}" == 1 ]] || exit 0
+echo
+echo "## Where the example server's extra CPU goes (perf, ${PERF_HZ:-4999} Hz, one more $DURATION repeated-token run of each)"
+echo
+awk -v hz="${PERF_HZ:-4999}" \
+  -v base_requests="$(field profile-baseline requests)" \
+  -v fedauth_requests="$(field profile-fedauth requests)" \
+  -f "$SCRIPTS/profile-diff.awk" "$TMP/profile-baseline.syms" "$TMP/profile-fedauth.syms"
