@@ -2,7 +2,9 @@
 # Instructions per request on the cache-hit path, counted by callgrind
 # (Debian: valgrind), for comparing builds on a machine too busy for
 # wall-clock medians. Parts: c (layer, hit), e (no layer), f
-# (authenticate_now), g (extensions), r (the request alone).
+# (authenticate_now), g (extensions), r (the request alone); and the
+# throughput run's two servers in process, x (the example server's router,
+# a hit) and y (the baseline's router, same answer, no layer).
 #
 #   bash bench/scripts/instructions.sh [ALGS] [ITERATIONS]
 #
@@ -31,10 +33,11 @@ count() { # alg part [iterations] -> instructions per iteration
 
 echo "instructions per request ($N iterations, callgrind), commit $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
 echo
-echo "| alg | b | c | e | c − e | f − r | g − r | r |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| alg | b | c | e | c − e | f − r | g − r | r | x | y | x − y |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for alg in $ALGS; do
   c=$(count "$alg" c); e=$(count "$alg" e); f=$(count "$alg" f)
   g=$(count "$alg" g); r=$(count "$alg" r); b=$(count "$alg" b $((N / 50)))
-  echo "| $alg | $b | $c | $e | $((c - e)) | $((f - r)) | $((g - r)) | $r |"
+  x=$(count "$alg" x); y=$(count "$alg" y)
+  echo "| $alg | $b | $c | $e | $((c - e)) | $((f - r)) | $((g - r)) | $r | $x | $y | $((x - y)) |"
 done

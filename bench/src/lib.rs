@@ -21,6 +21,9 @@ use tower_fedauth::registry::InMemoryRegistry;
 use tower_fedauth::testkit::{MockIdp, TestKey};
 use tower_fedauth::{Authenticator, FedAuthLayer, TokenCacheConfig};
 
+mod baseline;
+pub use baseline::baseline_router;
+
 /// The registration id every benchmark uses (the `x-sc-auth` value).
 pub const REGISTRATION: &str = "bench";
 

@@ -15,16 +15,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use fedauth_examples::{
-    DEFAULT_LISTEN, TEXT_CONTENT_TYPE, announce, init_tracing, install_metrics,
-};
+use fedauth_bench::baseline_router;
+use fedauth_examples::{DEFAULT_LISTEN, announce, init_tracing, install_metrics};
 use serde_json::{Value, json};
 
 struct Args {
@@ -77,31 +70,6 @@ fn default_body() -> Value {
     })
 }
 
-fn text(status: StatusCode, body: &'static str) -> Response {
-    let mut response = (status, body).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(TEXT_CONTENT_TYPE),
-    );
-    response
-}
-
-/// Like the example's `whoami`, which serialises a view borrowed from the
-/// request's context: the prepared answer is serialised (not cloned) on
-/// every request.
-async fn whoami(State(body): State<Arc<Value>>) -> Response {
-    Json(&*body).into_response()
-}
-
-fn router(body: Value) -> Router {
-    Router::new()
-        .route("/health", get(|| async { text(StatusCode::OK, "ok") }))
-        .route("/ready", get(|| async { text(StatusCode::OK, "ready") }))
-        .route("/whoami", get(whoami))
-        .route("/properties/{property}/whoami", get(whoami))
-        .with_state(Arc::new(body))
-}
-
 async fn run(args: Args) -> Result<(), String> {
     let body = match &args.body {
         Some(path) => {
@@ -118,7 +86,7 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     announce(addr, None);
-    axum::serve(listener, router(body))
+    axum::serve(listener, baseline_router(body))
         .with_graceful_shutdown(fedauth_examples::shutdown_signal())
         .await
         .map_err(|e| e.to_string())
