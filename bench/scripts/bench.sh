@@ -55,7 +55,7 @@ step() {
   cargo run -q --release -p fedauth-bench --bin token-rss || status=1
 
   step "4. throughput"
-  echo '$ bash bench/scripts/load.sh'
+  echo "\$ ${PROFILE:+PROFILE=$PROFILE }bash bench/scripts/load.sh"
   bash bench/scripts/load.sh || status=1
 
   echo
