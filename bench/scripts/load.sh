@@ -27,6 +27,9 @@
 # most likely wrk's own stalls over a 600,000-line file held in Lua),
 # ALG (EdDSA; RS256 minting is slow), SKIP_BUILD=1, CARGO_TARGET_DIR.
 # --quick: DURATION=3s WARMUP=1s UNIQUE=20000 ROUNDS=1.
+# WORK_NS="500 1000" (say): also a baseline-server doing that many ns of
+# busy CPU per request, in every round after the other two: what that
+# much work of any kind costs this run, to read the layer's ratio against.
 # PROFILE=1 (needs perf, Debian's linux-perf): after the rounds, one more
 # repeated-token run of each server under `perf record -e cpu-clock`
 # (PERF_HZ, 4999), and where the example server's extra CPU per request
@@ -147,6 +150,16 @@ wait_for "$TMP/baseline.out" '^listening on http://' 30
 BASELINE=$(listen_addr "$TMP/baseline.out")
 code=$(curl -s -o "$TMP/baseline.json" -w '%{http_code}' "http://$BASELINE/whoami")
 [[ $code == 200 ]] || { echo "load.sh: the baseline answered $code" >&2; exit 1; }
+# One more baseline per WORK_NS value, busy that long per request.
+declare -A WORK_ADDR WORK_PID
+for ns in ${WORK_NS:-}; do
+  RUST_LOG=${RUST_LOG:-warn} "$BIN/baseline-server" --listen 127.0.0.1:0 \
+    --body "$TMP/whoami.json" --work-ns "$ns" >"$TMP/work-$ns.out" 2>"$TMP/work-$ns.err" &
+  WORK_PID[$ns]=$!
+  PIDS+=("${WORK_PID[$ns]}")
+  wait_for "$TMP/work-$ns.out" '^listening on http://' 30
+  WORK_ADDR[$ns]=$(listen_addr "$TMP/work-$ns.out")
+done
 echo "response body: $(wc -c <"$TMP/whoami.json") bytes (example server), $(wc -c <"$TMP/baseline.json") bytes (baseline)"
 echo
 
@@ -178,6 +191,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
   ((round == 1)) && warm=$WARMUP
   run "baseline-$round" "$BASELINE" "$TMP/token.txt" "$BASELINE_PID" "$warm"
   run "repeated-$round" "$SERVER" "$TMP/token.txt" "$SERVER_PID" "$warm"
+  for ns in ${WORK_NS:-}; do
+    run "work-$ns-$round" "${WORK_ADDR[$ns]}" "$TMP/token.txt" "${WORK_PID[$ns]}" "$warm"
+  done
 done
 run unique "$SERVER" "$TMP/tokens.txt" "$SERVER_PID"
 
@@ -237,12 +253,22 @@ for ((round = 1; round <= ROUNDS; round++)); do
   row "baseline-$round" "no-auth baseline, round $round" "$base"
   row "repeated-$round" "fedauth, one repeated token, round $round" "$base"
   ratios+=("$(ratio "$(field "repeated-$round" rps)" "$base")")
+  for ns in ${WORK_NS:-}; do
+    row "work-$ns-$round" "no-auth baseline + $ns ns of busy CPU per request, round $round" "$base"
+  done
 done
 MEDIAN_BASE=$(for ((round = 1; round <= ROUNDS; round++)); do field "baseline-$round" rps; done | median)
 row unique "fedauth, unique tokens ($(field unique tokens) in the file)" "$MEDIAN_BASE"
 echo
 MEDIAN_RATIO=$(printf '%s\n' "${ratios[@]}" | median)
 echo "repeated token / baseline, by round: ${ratios[*]}; median **$MEDIAN_RATIO** (the unique-token run is compared with the median baseline)."
+for ns in ${WORK_NS:-}; do
+  work_ratios=$(for ((round = 1; round <= ROUNDS; round++)); do
+    ratio "$(field "work-$ns-$round" rps)" "$(field "baseline-$round" rps)"
+    echo
+  done)
+  echo "baseline + $ns ns per request / baseline, by round: $(echo $work_ratios); median $(echo "$work_ratios" | median)."
+done
 requests=$(field unique requests)
 tokens=$(field unique tokens)
 if [[ -n $requests && -n $tokens ]] && ((requests > tokens)); then

@@ -3,9 +3,11 @@
 //! `/whoami` with a fixed JSON body of the same shape and size.
 //!
 //! ```text
-//! baseline-server [--listen ADDR] [--body FILE]
+//! baseline-server [--listen ADDR] [--body FILE] [--work-ns N]
 //! ```
 //!
+//! `--work-ns N`: busy CPU for N ns before each `/whoami` answer (default
+//! 0), to see what that much work of any kind costs the throughput run.
 //! `--body FILE`: the JSON to answer (`scripts/load.sh` passes the example
 //! server's own `/whoami` answer for the benchmark token); without it, a
 //! built-in answer of the same shape. Prints `listening on http://ADDR`
@@ -15,6 +17,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use fedauth_bench::baseline_router;
 use fedauth_examples::{DEFAULT_LISTEN, announce, init_tracing, install_metrics};
@@ -23,12 +26,14 @@ use serde_json::{Value, json};
 struct Args {
     listen: SocketAddr,
     body: Option<PathBuf>,
+    work: Duration,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         listen: DEFAULT_LISTEN.parse().map_err(|e| format!("{e}"))?,
         body: None,
+        work: Duration::ZERO,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -41,6 +46,13 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|_| format!("--listen: `{v}` is not an address"))?;
             }
             "--body" => args.body = Some(PathBuf::from(value()?)),
+            "--work-ns" => {
+                let v = value()?;
+                let ns = v
+                    .parse()
+                    .map_err(|_| format!("--work-ns: `{v}` is not a number of nanoseconds"))?;
+                args.work = Duration::from_nanos(ns);
+            }
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
@@ -86,7 +98,7 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     announce(addr, None);
-    axum::serve(listener, baseline_router(body))
+    axum::serve(listener, baseline_router(body, args.work))
         .with_graceful_shutdown(fedauth_examples::shutdown_signal())
         .await
         .map_err(|e| e.to_string())

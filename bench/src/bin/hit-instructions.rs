@@ -132,7 +132,10 @@ fn main() {
         metrics.unwrap_or_else(fedauth_examples::local_metrics),
     ));
     let body = whoami(&rt, &example, &headers);
-    let baseline = baseline_router(serde_json::from_slice(&body).expect("whoami is JSON"));
+    let baseline = baseline_router(
+        serde_json::from_slice(&body).expect("whoami is JSON"),
+        std::time::Duration::ZERO,
+    );
     // The same answer, its members in another order (`Value` sorts them),
     // as in the throughput run.
     let answer = whoami(&rt, &baseline, &headers);
