@@ -12,14 +12,15 @@
 #    /whoami with the example server's own answer for the token (same body);
 # 4. runs wrk (THREADS threads, CONNECTIONS connections, DURATION, --latency)
 #    against the baseline and the example server with one repeated token,
-#    alternately for ROUNDS rounds, then the example server with unique
-#    tokens (tokens.lua cycles through the file; every run uses the same
-#    script, so the load generator does the same work in each);
+#    alternately for ROUNDS rounds (in reverse order every other round),
+#    then the example server with unique tokens (tokens.lua cycles
+#    through the file; every run uses the same script, so the load
+#    generator does the same work in each);
 # 5. prints req/s, p50, p99, non-2xx and each round's ratio to its
 #    baseline, and the median ratio: the result.
 #
-# Settings (environment): DURATION (15s), WARMUP (2s, before the baseline
-# and repeated-token runs of round 1), ROUNDS (3), THREADS (2),
+# Settings (environment): DURATION (15s), WARMUP (2s, before each
+# server's run in round 1), ROUNDS (3), THREADS (2),
 # CONNECTIONS (64), UNIQUE (200000; a token met again after 200,000
 # requests has long left the verified-token cache, which holds ~20,000 of
 # them, so it is verified in full again; with 600,000 the server did the
@@ -186,13 +187,24 @@ run() {
 # and the repeated token alternate for ROUNDS rounds, so that a
 # neighbour's load on this machine falls on both alike; the result is the
 # median round's ratio.
+# Even rounds run the servers in the reverse order (A B, B A, A B, ...), so
+# a drift over the minutes (the baseline often runs slower in its first
+# minute) does not favour whichever server runs second.
 for ((round = 1; round <= ROUNDS; round++)); do
   warm=""
   ((round == 1)) && warm=$WARMUP
-  run "baseline-$round" "$BASELINE" "$TMP/token.txt" "$BASELINE_PID" "$warm"
-  run "repeated-$round" "$SERVER" "$TMP/token.txt" "$SERVER_PID" "$warm"
+  order=("baseline $BASELINE $BASELINE_PID" "repeated $SERVER $SERVER_PID")
   for ns in ${WORK_NS:-}; do
-    run "work-$ns-$round" "${WORK_ADDR[$ns]}" "$TMP/token.txt" "${WORK_PID[$ns]}" "$warm"
+    order+=("work-$ns ${WORK_ADDR[$ns]} ${WORK_PID[$ns]}")
+  done
+  if ((round % 2 == 0)); then
+    for ((i = 0, j = ${#order[@]} - 1; i < j; i++, j--)); do
+      swap=${order[i]}; order[i]=${order[j]}; order[j]=$swap
+    done
+  fi
+  for entry in "${order[@]}"; do
+    read -r name addr pid <<<"$entry"
+    run "$name-$round" "$addr" "$TMP/token.txt" "$pid" "$warm"
   done
 done
 run unique "$SERVER" "$TMP/tokens.txt" "$SERVER_PID"
