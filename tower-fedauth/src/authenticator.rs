@@ -24,10 +24,11 @@ use crate::providers::{KeySource, ProviderRules};
 use crate::registration::{Provider, Registration};
 use crate::registry::{CacheConfig, CachedRegistry, RegistrySource, Resolved};
 use crate::token::UnverifiedToken;
-use crate::token_cache::{TokenCache, TokenCacheConfig, TokenCacheStats};
+use crate::token_cache::{TokenCache, TokenCacheConfig, TokenCacheStats, Verified};
 use crate::verify::{self, KeyChoice};
 
 mod decision;
+mod hot;
 mod immediate;
 
 use decision::{conclude, decide, registration_answer, verify_span};
@@ -60,6 +61,11 @@ struct Inner {
     opaque: OpaqueVerifier,
     directory: Option<UserGate>,
     tokens: TokenCache,
+    /// This authenticator's number in the per-thread hot sets.
+    owner: u64,
+    /// Whether the hot sets are used: the token cache is on and no user
+    /// directory takes part in the decision.
+    hot: bool,
 }
 
 /// Verifies requests against the application registry. Cheap to clone.
@@ -166,6 +172,7 @@ impl AuthenticatorBuilder {
         crate::crypto::ensure_provider();
         let fetcher = Fetcher::new(self.fetch);
         let opaque = OpaqueVerifier::new(&fetcher);
+        let hot = self.token_cache.enabled && self.directory.is_none();
         Authenticator {
             inner: Arc::new(Inner {
                 registry: CachedRegistry::new(self.source, self.registry_cache),
@@ -179,6 +186,8 @@ impl AuthenticatorBuilder {
                 opaque,
                 directory: self.directory,
                 tokens: TokenCache::new(self.token_cache),
+                owner: hot::new_owner(),
+                hot,
             }),
         }
     }
@@ -283,7 +292,7 @@ impl Authenticator {
         reg: &Arc<Registration>,
         token: &[u8],
         now: Instant,
-    ) -> Option<Arc<TokenFacts>> {
+    ) -> Option<Arc<Verified>> {
         match reg.provider.uses_signed_tokens() {
             true => self.inner.tokens.get_at(reg, token, now),
             false => None,
@@ -405,7 +414,9 @@ impl Authenticator {
             Progress::Started => {
                 let found = self.registration(&credentials.registration).await?;
                 let token = credentials.token.as_bytes();
-                let facts = self.cached_facts(found.registration(), token, Instant::now());
+                let facts = self
+                    .cached_facts(found.registration(), token, Instant::now())
+                    .map(|hit| hit.facts.clone());
                 (found, facts)
             }
             // The token cache was asked on the hit path (and missed).

@@ -10,9 +10,15 @@
 //! tokens the way the one it was verified under did, and only while the
 //! key that verified it is still published: a key the IdP removes stops
 //! its entries at once.
+//!
+//! The per-thread hot set (`authenticator::hot`) answers a thread's most
+//! repeated credentials from its own copy of a hit of this cache and the
+//! registry cache; it checks the same conditions (and this cache's
+//! generation, bumped by `invalidate_all`) before every use.
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use quick_cache::sync::{Cache, DefaultLifecycle};
@@ -109,8 +115,8 @@ pub(crate) struct Verified {
     /// The registration the token was verified under.
     registration: Arc<Registration>,
     /// The key that verified its signature.
-    key: KeyLiveness,
-    valid_until: Instant,
+    pub(crate) key: KeyLiveness,
+    pub(crate) valid_until: Instant,
     weight: u32,
     pub(crate) facts: Arc<TokenFacts>,
 }
@@ -144,6 +150,8 @@ pub(crate) struct TokenCache {
     cache: Option<Arc<Entries>>,
     config: TokenCacheConfig,
     lookups: Arc<CacheCounters>,
+    /// Bumped by [`TokenCache::invalidate_all`].
+    generation: Arc<AtomicU64>,
 }
 
 impl TokenCache {
@@ -153,19 +161,20 @@ impl TokenCache {
             cache,
             config,
             lookups: Arc::new(CacheCounters::new("token")),
+            generation: Arc::default(),
         }
     }
 
-    /// The facts of a token verified before under a registration that still
-    /// verifies alike, with its key still published, within its lifetime
-    /// at `now` (one clock read serves both caches on the hit path). The
-    /// token is the header's bytes.
+    /// A token verified before under a registration that still verifies
+    /// alike, with its key still published, within its lifetime at `now`
+    /// (one clock read serves both caches on the hit path). The token is
+    /// the header's bytes.
     pub(crate) fn get_at(
         &self,
         registration: &Arc<Registration>,
         token: &[u8],
         now: Instant,
-    ) -> Option<Arc<TokenFacts>> {
+    ) -> Option<Arc<Verified>> {
         let cache = self.cache.as_ref()?;
         let key = TokenKeyRef {
             registration: registration.id.as_str(),
@@ -182,7 +191,7 @@ impl TokenCache {
                 || hit.registration.verifies_like(registration));
         self.lookups.record(usable);
         if usable {
-            return Some(hit.facts.clone());
+            return Some(hit);
         }
         if ended {
             // Free the memory now (unless a newer verification replaced it).
@@ -237,9 +246,22 @@ impl TokenCache {
 
     /// Forget every remembered verification.
     pub(crate) fn invalidate_all(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(cache) = &self.cache {
             cache.clear();
         }
+    }
+
+    /// Count a hit answered from elsewhere on this cache's behalf (the
+    /// per-thread hot set, which holds an entry of this cache).
+    pub(crate) fn count_hit(&self) {
+        self.lookups.record(true);
+    }
+
+    /// Changes with every [`TokenCache::invalidate_all`]; read it *before*
+    /// the lookup whose answer it is to guard.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 }
 

@@ -87,13 +87,19 @@ pub(super) fn conclude(
 /// the rest of a hit): the event carries the registration itself.
 pub(super) fn accepted_at_once(resolved: &Resolved, ctx: AuthContext) -> AuthContext {
     resolved.count_accepted();
+    log_accepted(&ctx);
+    ctx
+}
+
+/// The event of an acceptance answered from the caches (counted by the
+/// caller).
+pub(super) fn log_accepted(ctx: &AuthContext) {
     tracing::debug!(
         registration = %ctx.registration_id(),
         outcome = "accepted",
         subject = %ctx.subject(),
         "request authenticated"
     );
-    ctx
 }
 
 /// Count and log a refusal.

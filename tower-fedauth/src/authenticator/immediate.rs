@@ -3,15 +3,19 @@
 //!
 //! This is what most requests of a caller that repeats its token take, so
 //! the layers call it first: it borrows the credentials from the headers,
-//! reads the clock once for both caches, and allocates only the context.
+//! reads the clock once for all the caches, asks the thread's hot set
+//! (`hot`), then the registry and verified-token caches, and allocates
+//! only the context.
 //! Anything it cannot finish goes on as a [`Pending`] that carries what was
 //! already established, so no lookup is made (or counted) twice.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::Authenticator;
-use super::decision::{accepted_at_once, decide, refused, registration_answer, verify_span};
+use super::decision::{
+    accepted_at_once, decide, log_accepted, refused, registration_answer, verify_span,
+};
+use super::{Authenticator, hot};
 use crate::context::{AuthContext, TokenFacts};
 use crate::error::AuthError;
 use crate::headers::{Credentials, RequestView};
@@ -94,21 +98,71 @@ impl Authenticator {
         let Some((refs, property)) = self.read_request(req)? else {
             return Ok(Immediate::Anonymous);
         };
-        // One clock read for both caches: nothing waits between them.
+        // One clock read for all the caches: nothing waits between them.
         let now = Instant::now();
-        let progress = match self.inner.registry.cached(refs.registration, now) {
+        let inner = &*self.inner;
+        // The shared caches' generations, read before their lookups (see
+        // `hot`), and this thread's own entry for these credentials.
+        let generations = hot::Generations {
+            registry: inner.registry.generation(),
+            tokens: inner.tokens.generation(),
+        };
+        // The property is filled in where it is borrowed: from the request
+        // for the lookup, from the context for the offer.
+        let creds = hot::Credentials {
+            owner: inner.owner,
+            registration: refs.registration,
+            token: refs.token,
+            property: None,
+        };
+        let asked = hot::Credentials {
+            property: property.as_deref(),
+            ..creds
+        };
+        let hot_hash = match inner.hot {
+            false => None,
+            true => match hot::lookup(&asked, now, generations, |resolved| {
+                inner.registry.count_hit();
+                inner.tokens.count_hit();
+                resolved.count_accepted();
+            }) {
+                hot::Lookup::Hit(ctx) => {
+                    log_accepted(&ctx);
+                    return Ok(Immediate::Accepted(ctx));
+                }
+                hot::Lookup::Miss(hash) => Some(hash),
+                hot::Lookup::Never => None,
+            },
+        };
+        let progress = match inner.registry.cached(refs.registration, now) {
             None => Progress::Started,
-            Some(answer) => {
+            Some((answer, fresh_until)) => {
                 let found = registration_answer(refs.registration, Ok(answer))
                     .map_err(|e| refused(&verify_span(refs.registration), e, None))?;
                 match self.cached_facts(found.registration(), refs.token, now) {
                     None => Progress::Registered(found),
-                    Some(facts) if self.inner.directory.is_some() => {
-                        Progress::Established(found, facts)
+                    Some(hit) if inner.directory.is_some() => {
+                        Progress::Established(found, hit.facts.clone())
                     }
-                    Some(facts) => {
-                        return match decide(&found, property, facts, None) {
-                            Ok(ctx) => Ok(Immediate::Accepted(accepted_at_once(&found, ctx))),
+                    Some(hit) => {
+                        return match decide(&found, property, hit.facts.clone(), None) {
+                            Ok(ctx) => {
+                                if let Some(hash) = hot_hash {
+                                    let source = hot::Source {
+                                        resolved: &found,
+                                        registry_fresh_until: fresh_until,
+                                        token_valid_until: hit.valid_until,
+                                        key: &hit.key,
+                                        generations,
+                                    };
+                                    let offered = hot::Credentials {
+                                        property: ctx.property(),
+                                        ..creds
+                                    };
+                                    hot::offer(hash, &offered, &ctx, source);
+                                }
+                                Ok(Immediate::Accepted(accepted_at_once(&found, ctx)))
+                            }
                             Err(e) => {
                                 Err(refused(&verify_span(refs.registration), e, Some(&found)))
                             }

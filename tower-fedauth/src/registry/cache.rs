@@ -91,8 +91,13 @@ impl Inner {
 
     /// [`Inner::fresh`] at a time the caller read.
     fn fresh_at(&self, id: &str, now: Instant) -> Option<Option<Arc<Resolved>>> {
+        self.fresh_until(id, now).map(|(found, _)| found)
+    }
+
+    /// The same, with the instant the answer stops being fresh.
+    fn fresh_until(&self, id: &str, now: Instant) -> Option<(Option<Arc<Resolved>>, Instant)> {
         let hit = self.entries.get(id)?;
-        (now < hit.expires_at).then(|| hit.found.clone())
+        (now < hit.expires_at).then(|| (hit.found.clone(), hit.expires_at))
     }
 
     fn loads(&self) -> MutexGuard<'_, HashMap<String, InFlight>> {
@@ -197,14 +202,33 @@ impl CachedRegistry {
     /// which counts it. `id` comes from the `x-sc-auth` header, whose
     /// reading already applies the id rule (`check_id`), so it is not
     /// applied twice on the hit path.
-    pub(crate) fn cached(&self, id: &str, now: Instant) -> Option<Option<Arc<Resolved>>> {
+    ///
+    /// With the answer comes the instant it stops being fresh.
+    pub(crate) fn cached(
+        &self,
+        id: &str,
+        now: Instant,
+    ) -> Option<(Option<Arc<Resolved>>, Instant)> {
         debug_assert!(
             check_id(id).is_ok(),
             "the header reading applies the id rule"
         );
-        let found = self.inner.fresh_at(id, now)?;
+        let found = self.inner.fresh_until(id, now)?;
         self.inner.lookups.record(true);
         Some(found)
+    }
+
+    /// Count a hit answered from elsewhere on the registry's behalf (the
+    /// per-thread hot set, which holds a fresh answer of this cache).
+    pub(crate) fn count_hit(&self) {
+        self.inner.lookups.record(true);
+    }
+
+    /// Changes with every invalidation: an answer read while it had one
+    /// value must not be used once it has another. Read it *before* the
+    /// lookup whose answer it is to guard.
+    pub(crate) fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::SeqCst)
     }
 
     /// Forget one id, so the next lookup asks the source (after an edit).
