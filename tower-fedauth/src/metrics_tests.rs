@@ -71,6 +71,24 @@ pub(crate) fn counter(all: &[Metric], name: &str, labels: &[(&str, &str)]) -> u6
         .unwrap_or(0)
 }
 
+/// `(hits, misses)` of one cache's lookups.
+pub(crate) fn hits_and_misses(all: &[Metric], cache: &str) -> (u64, u64) {
+    use crate::metrics::CACHE_REQUESTS;
+    let count = |result| counter(all, CACHE_REQUESTS, &[("cache", cache), ("result", result)]);
+    (count("hit"), count("miss"))
+}
+
+/// Accepted decisions of one registration.
+pub(crate) fn accepted(all: &[Metric], registration: &str) -> u64 {
+    use crate::metrics::DECISIONS;
+    let labels = [
+        ("outcome", "accepted"),
+        ("code", "none"),
+        ("registration", registration),
+    ];
+    counter(all, DECISIONS, &labels)
+}
+
 /// Every metric recorded while `body` runs on a current-thread runtime
 /// (a local recorder sees only this thread).
 pub(crate) fn recorded(body: impl AsyncFnOnce()) -> Vec<Metric> {

@@ -12,8 +12,7 @@ use super::{
 };
 use crate::authenticator::Immediate;
 use crate::keys::CachePolicy;
-use crate::metrics::{CACHE_REQUESTS, DECISIONS};
-use crate::metrics_tests::{counter, recorded};
+use crate::metrics_tests::{accepted, hits_and_misses, recorded};
 use crate::registration::{Provider, Registration};
 use crate::registry::{CacheConfig, InMemoryRegistry};
 use crate::testkit::{MockIdp, TestKey};
@@ -97,6 +96,13 @@ async fn hot_hits(s: &Setup, token: &str, property: Option<&str>, n: usize) -> u
     hits_on_this_thread() - before
 }
 
+/// `token` after five requests without a property: verified, met twice in
+/// the shared caches, then answered twice by the hot set.
+async fn in_hot_set(s: &Setup, token: String) -> String {
+    assert_eq!(hot_hits(s, &token, None, 5).await, 2);
+    token
+}
+
 #[test]
 fn a_token_seen_twice_in_the_caches_is_answered_by_the_thread_then_counted_alike() {
     let all = recorded(async || {
@@ -122,28 +128,9 @@ fn a_token_seen_twice_in_the_caches_is_answered_by_the_thread_then_counted_alike
     });
     // Six requests: the first missed both caches; every other one is
     // counted as a hit of both, wherever it was answered.
-    let count = |cache, result| {
-        counter(
-            &all,
-            CACHE_REQUESTS,
-            &[("cache", cache), ("result", result)],
-        )
-    };
-    assert_eq!(
-        (count("registry", "hit"), count("registry", "miss")),
-        (5, 1)
-    );
-    assert_eq!((count("token", "hit"), count("token", "miss")), (5, 1));
-    let accepted = counter(
-        &all,
-        DECISIONS,
-        &[
-            ("outcome", "accepted"),
-            ("code", "none"),
-            ("registration", "quid-1"),
-        ],
-    );
-    assert_eq!(accepted, 6);
+    assert_eq!(hits_and_misses(&all, "registry"), (5, 1));
+    assert_eq!(hits_and_misses(&all, "token"), (5, 1));
+    assert_eq!(accepted(&all, "quid-1"), 6);
 }
 
 /// A token of `s.idp` for another subject whose entry would take the
@@ -224,8 +211,7 @@ async fn the_property_and_the_authenticator_are_part_of_the_entry() {
 #[tokio::test]
 async fn a_registry_invalidation_stops_the_entry_at_once() {
     let s = setup().await;
-    let token = s.idp.mint();
-    assert_eq!(hot_hits(&s, &token, None, 5).await, 2);
+    let token = in_hot_set(&s, s.idp.mint()).await;
     let mut disabled = registration(&s.idp, &["reader"]);
     disabled.enabled = false;
     s.registry.insert(disabled);
@@ -247,8 +233,7 @@ async fn a_registry_invalidation_stops_the_entry_at_once() {
 #[tokio::test]
 async fn an_entry_ends_with_the_registry_answer_it_came_from() {
     let s = setup_with(Duration::from_millis(400)).await;
-    let token = s.idp.mint();
-    assert_eq!(hot_hits(&s, &token, None, 5).await, 2);
+    let token = in_hot_set(&s, s.idp.mint()).await;
     // An edit at the source, not announced: it shows once the registry
     // cache's answer expires, as it would without the hot set.
     s.registry.insert(registration(&s.idp, &["editor"]));
@@ -260,8 +245,7 @@ async fn an_entry_ends_with_the_registry_answer_it_came_from() {
 #[tokio::test]
 async fn a_token_cache_invalidation_stops_the_entry_at_once() {
     let s = setup().await;
-    let token = s.idp.mint();
-    assert_eq!(hot_hits(&s, &token, None, 5).await, 2);
+    let token = in_hot_set(&s, s.idp.mint()).await;
     s.auth.invalidate_token_cache();
     let Ok(Immediate::Pending(_)) = s.auth.authenticate_now(&request(&token, None)) else {
         panic!("verified in full again after the token cache was cleared");
@@ -272,8 +256,7 @@ async fn a_token_cache_invalidation_stops_the_entry_at_once() {
 #[tokio::test]
 async fn a_key_removed_by_the_idp_stops_the_entry() {
     let s = setup().await;
-    let old = s.idp.mint();
-    assert_eq!(hot_hits(&s, &old, None, 5).await, 2);
+    let old = in_hot_set(&s, s.idp.mint()).await;
     // The first key is withdrawn; a token of the new key makes the key set
     // refresh and retire it.
     let second = TestKey::rsa("second");
@@ -291,8 +274,7 @@ async fn a_key_removed_by_the_idp_stops_the_entry() {
 #[tokio::test]
 async fn an_entry_ends_when_the_token_expires() {
     let s = setup().await;
-    let token = s.idp.token().expires_in(1).sign(&s.idp.signing_key());
-    assert_eq!(hot_hits(&s, &token, None, 5).await, 2);
+    let token = in_hot_set(&s, s.idp.token().expires_in(1).sign(&s.idp.signing_key())).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(
         roles(&s.auth, &token, None).await,
