@@ -23,6 +23,11 @@
 //!   published, and the token cache was not invalidated since;
 //! - the authenticator is the same one (a process-unique number).
 //!
+//! One difference from asking the registry cache: if that cache evicts an
+//! answer early to make room, entries made from it serve until the
+//! answer's expiry, so a change at the source still waits at most the
+//! registry TTL, as the README promises.
+//!
 //! Entries are admitted on the second consecutive shared-cache hit of the
 //! same credentials in their slot, so a stream of distinct tokens costs a
 //! hash and a store, not a copy. Memory: [`SLOTS`] entries per thread,
