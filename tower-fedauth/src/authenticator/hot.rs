@@ -17,16 +17,12 @@
 //!
 //! An entry is used only while all of these hold, so it never outlives
 //! what the shared caches would have answered:
-//! - the registry's answer it came from is still fresh (its expiry), and
-//!   the registry was not invalidated since (its generation);
+//! - the registry cache still holds the answer it came from, unexpired
+//!   (not evicted to make room, not removed), and was not invalidated
+//!   since (its generation): a registry lookup now would return the same;
 //! - the verified-token entry is within its lifetime, its key is still
 //!   published, and the token cache was not invalidated since;
 //! - the authenticator is the same one (a process-unique number).
-//!
-//! One difference from asking the registry cache: if that cache evicts an
-//! answer early to make room, entries made from it serve until the
-//! answer's expiry, so a change at the source still waits at most the
-//! registry TTL, as the README promises.
 //!
 //! Entries are admitted on the second consecutive shared-cache hit of the
 //! same credentials in their slot, so a stream of distinct tokens costs a
@@ -41,7 +37,7 @@ use std::time::Instant;
 
 use crate::context::{AuthContext, TokenFacts};
 use crate::keys::KeyLiveness;
-use crate::registry::Resolved;
+use crate::registry::{Answer, Resolved};
 
 /// Entries per thread (direct-mapped by hash).
 pub(crate) const SLOTS: usize = 16;
@@ -75,7 +71,7 @@ pub(super) struct Generations {
 /// it was prepared from.
 pub(super) struct Source<'a> {
     pub(super) resolved: &'a Arc<Resolved>,
-    pub(super) registry_fresh_until: Instant,
+    pub(super) registry_answer: Answer,
     pub(super) token_valid_until: Instant,
     pub(super) key: &'a KeyLiveness,
     pub(super) generations: Generations,
@@ -87,7 +83,10 @@ struct Entry {
     registration: Box<str>,
     token: Box<[u8]>,
     property: Option<Box<str>>,
+    /// The verified-token entry's end.
     valid_until: Instant,
+    /// The registry cache's answer it came from.
+    registry_answer: Answer,
     generations: Generations,
     key: KeyLiveness,
     /// Counts the acceptance (its `accepted` counter).
@@ -107,7 +106,10 @@ impl Entry {
     }
 
     fn usable(&self, now: Instant, generations: Generations) -> bool {
-        now < self.valid_until && self.generations == generations && self.key.is_live()
+        now < self.valid_until
+            && self.generations == generations
+            && self.registry_answer.is_current(now)
+            && self.key.is_live()
     }
 }
 
@@ -204,7 +206,8 @@ pub(super) fn offer(hash: u64, creds: &Credentials<'_>, ctx: &AuthContext, sourc
             registration: creds.registration.into(),
             token: creds.token.into(),
             property: creds.property.map(Into::into),
-            valid_until: source.registry_fresh_until.min(source.token_valid_until),
+            valid_until: source.token_valid_until,
+            registry_answer: source.registry_answer,
             generations: source.generations,
             key: source.key.clone(),
             resolved: source.resolved.clone(),

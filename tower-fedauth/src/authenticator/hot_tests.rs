@@ -37,15 +37,20 @@ struct Setup {
 }
 
 async fn setup_with(registry_ttl: Duration) -> Setup {
+    setup_cached(CacheConfig {
+        ttl: registry_ttl,
+        ..CacheConfig::default()
+    })
+    .await
+}
+
+async fn setup_cached(registry_cache: CacheConfig) -> Setup {
     let idp = MockIdp::start().await;
     let registry = Arc::new(InMemoryRegistry::new(vec![registration(&idp, &["reader"])]).unwrap());
     let auth = Authenticator::builder_arc(registry.clone())
         .allow_http(true)
         .property(PropertyResolver::Header("x-property".parse().unwrap()))
-        .registry_cache(CacheConfig {
-            ttl: registry_ttl,
-            ..CacheConfig::default()
-        })
+        .registry_cache(registry_cache)
         .key_cache(CachePolicy {
             refresh_cooldown: Duration::from_millis(100),
             ..CachePolicy::default()
@@ -63,9 +68,13 @@ async fn setup() -> Setup {
 }
 
 fn request(token: &str, property: Option<&str>) -> Request<()> {
+    request_for("quid-1", token, property)
+}
+
+fn request_for(id: &str, token: &str, property: Option<&str>) -> Request<()> {
     let mut b = Request::builder()
         .header("authorization", format!("Bearer {token}"))
-        .header("x-sc-auth", "quid-1");
+        .header("x-sc-auth", id);
     if let Some(p) = property {
         b = b.header("x-property", p);
     }
@@ -238,6 +247,35 @@ async fn an_entry_ends_with_the_registry_answer_it_came_from() {
     // cache's answer expires, as it would without the hot set.
     s.registry.insert(registration(&s.idp, &["editor"]));
     tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(roles(&s.auth, &token, None).await.unwrap(), ["editor"]);
+    s.idp.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_entry_ends_when_the_registry_cache_lets_its_answer_go() {
+    // A registry cache of two answers: a run of other ids, each asked
+    // three times (so each is kept and marked used), evicts quid-1's.
+    let s = setup_cached(CacheConfig {
+        max_entries: 2,
+        ..CacheConfig::default()
+    })
+    .await;
+    let token = in_hot_set(&s, s.idp.mint()).await;
+    // An edit at the source, not announced: a registry lookup sees it as
+    // soon as the cache no longer holds the old answer.
+    s.registry.insert(registration(&s.idp, &["editor"]));
+    for i in 0..20 {
+        let req = request_for(&format!("quid-other-{i}"), &token, None);
+        for _ in 0..3 {
+            let refused = match s.auth.authenticate_now(&req) {
+                Err(e) => e.code(),
+                Ok(Immediate::Pending(p)) => s.auth.finish(p).await.unwrap_err().code(),
+                Ok(other) => panic!("an unknown id answered {other:?}"),
+            };
+            assert_eq!(refused, ErrorCode::UnknownRegistration);
+        }
+    }
+    assert!(s.auth.registry().entry_count() <= 2);
     assert_eq!(roles(&s.auth, &token, None).await.unwrap(), ["editor"]);
     s.idp.shutdown().await;
 }

@@ -136,7 +136,7 @@ impl Authenticator {
         };
         let progress = match inner.registry.cached(refs.registration, now) {
             None => Progress::Started,
-            Some((answer, fresh_until)) => {
+            Some((answer, held)) => {
                 let found = registration_answer(refs.registration, Ok(answer))
                     .map_err(|e| refused(&verify_span(refs.registration), e, None))?;
                 match self.cached_facts(found.registration(), refs.token, now) {
@@ -150,7 +150,7 @@ impl Authenticator {
                                 if let Some(hash) = hot_hash {
                                     let source = hot::Source {
                                         resolved: &found,
-                                        registry_fresh_until: fresh_until,
+                                        registry_answer: held,
                                         token_valid_until: hit.valid_until,
                                         key: &hit.key,
                                         generations,

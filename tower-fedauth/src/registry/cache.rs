@@ -3,14 +3,14 @@
 //! floodable with random ids.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
-use quick_cache::UnitWeighter;
 use quick_cache::sync::{Cache, DefaultLifecycle};
+use quick_cache::{Lifecycle, UnitWeighter};
 
 use super::resolved::Resolved;
 use super::{RegistrySource, SourceError};
@@ -47,17 +47,57 @@ struct Loaded {
     /// `None`: the id is unknown (a negative entry).
     found: Option<Arc<Resolved>>,
     expires_at: Instant,
+    /// Set once the cache has let go of this answer (evicted to make room,
+    /// or removed by an invalidation): a lookup would no longer return it.
+    dropped: AtomicBool,
+}
+
+impl Loaded {
+    fn new(found: Option<Arc<Resolved>>, expires_at: Instant) -> Self {
+        Self {
+            found,
+            expires_at,
+            dropped: AtomicBool::new(false),
+        }
+    }
+}
+
+/// An answer of the cache as something else keeps it (the per-thread hot
+/// set): whether a lookup now would still return it.
+#[derive(Debug, Clone)]
+pub(crate) struct Answer(Arc<Loaded>);
+
+impl Answer {
+    /// Unexpired at `now` and still held by the cache. An invalidation of
+    /// every id is not seen here: compare [`CachedRegistry::generation`].
+    pub(crate) fn is_current(&self, now: Instant) -> bool {
+        now < self.0.expires_at && !self.0.dropped.load(Ordering::Acquire)
+    }
+}
+
+/// quick_cache's default lifecycle (evicted items are dropped after the
+/// shard's lock is released), marking each evicted answer as dropped.
+#[derive(Clone, Default)]
+struct MarkDropped(DefaultLifecycle<String, Arc<Loaded>>);
+
+impl Lifecycle<String, Arc<Loaded>> for MarkDropped {
+    type RequestState =
+        <DefaultLifecycle<String, Arc<Loaded>> as Lifecycle<String, Arc<Loaded>>>::RequestState;
+
+    fn begin_request(&self) -> Self::RequestState {
+        self.0.begin_request()
+    }
+
+    fn on_evict(&self, state: &mut Self::RequestState, key: String, val: Arc<Loaded>) {
+        val.dropped.store(true, Ordering::Release);
+        self.0.on_evict(state, key, val);
+    }
 }
 
 /// The answers kept. quick_cache: a hit is a read lock on one shard and an
 /// atomic mark, which matters because every request makes one.
-type Entries = Cache<
-    String,
-    Arc<Loaded>,
-    UnitWeighter,
-    foldhash::quality::RandomState,
-    DefaultLifecycle<String, Arc<Loaded>>,
->;
+type Entries =
+    Cache<String, Arc<Loaded>, UnitWeighter, foldhash::quality::RandomState, MarkDropped>;
 
 /// One source lookup in flight, shared by every request waiting on it.
 type Load = Shared<BoxFuture<'static, Result<Arc<Loaded>, SourceError>>>;
@@ -94,10 +134,10 @@ impl Inner {
         self.fresh_until(id, now).map(|(found, _)| found)
     }
 
-    /// The same, with the instant the answer stops being fresh.
-    fn fresh_until(&self, id: &str, now: Instant) -> Option<(Option<Arc<Resolved>>, Instant)> {
+    /// The same, with the answer as the cache holds it.
+    fn fresh_until(&self, id: &str, now: Instant) -> Option<(Option<Arc<Resolved>>, Answer)> {
         let hit = self.entries.get(id)?;
-        (now < hit.expires_at).then(|| (hit.found.clone(), hit.expires_at))
+        (now < hit.expires_at).then(|| (hit.found.clone(), Answer(hit)))
     }
 
     fn loads(&self) -> MutexGuard<'_, HashMap<String, InFlight>> {
@@ -144,7 +184,7 @@ impl CachedRegistry {
             max_entries,
             UnitWeighter,
             foldhash::quality::RandomState::default(),
-            DefaultLifecycle::default(),
+            MarkDropped::default(),
         );
         Self {
             inner: Arc::new(Inner {
@@ -203,12 +243,8 @@ impl CachedRegistry {
     /// reading already applies the id rule (`check_id`), so it is not
     /// applied twice on the hit path.
     ///
-    /// With the answer comes the instant it stops being fresh.
-    pub(crate) fn cached(
-        &self,
-        id: &str,
-        now: Instant,
-    ) -> Option<(Option<Arc<Resolved>>, Instant)> {
+    /// With the answer comes the cache's own handle on it.
+    pub(crate) fn cached(&self, id: &str, now: Instant) -> Option<(Option<Arc<Resolved>>, Answer)> {
         debug_assert!(
             check_id(id).is_ok(),
             "the header reading applies the id rule"
@@ -238,7 +274,9 @@ impl CachedRegistry {
         let inner = &self.inner;
         let _loads = inner.loads();
         inner.generation.fetch_add(1, Ordering::SeqCst);
-        inner.entries.remove(id);
+        if let Some((_, answer)) = inner.entries.remove(id) {
+            answer.dropped.store(true, Ordering::Release);
+        }
     }
 
     /// Forget everything (after a bulk change at the source).
@@ -275,10 +313,10 @@ fn start_load(inner: &Arc<Inner>, id: String) -> InFlight {
         let Some(inner) = cache.upgrade() else {
             // The cache is gone: answer the waiters, keep nothing.
             return answer.map(|found| {
-                Arc::new(Loaded {
-                    found: found.map(|reg| Arc::new(Resolved::new(reg))),
-                    expires_at: Instant::now(),
-                })
+                Arc::new(Loaded::new(
+                    found.map(|reg| Arc::new(Resolved::new(reg))),
+                    Instant::now(),
+                ))
             });
         };
         let (found, ttl) = match answer {
@@ -289,10 +327,7 @@ fn start_load(inner: &Arc<Inner>, id: String) -> InFlight {
                 return Err(e);
             }
         };
-        let loaded = Arc::new(Loaded {
-            found,
-            expires_at: Instant::now() + ttl,
-        });
+        let loaded = Arc::new(Loaded::new(found, Instant::now() + ttl));
         let _loads = inner.finish(&id, number);
         if inner.generation.load(Ordering::SeqCst) == generation {
             inner.entries.insert(id, loaded.clone());

@@ -19,6 +19,7 @@ mod postgres;
 mod resolved;
 pub(crate) mod stale;
 
+pub(crate) use cache::Answer;
 pub use cache::{CacheConfig, CachedRegistry};
 pub use check::{RegistryEntry, check_registry_file, check_registry_str, parse_registry_entries};
 pub use file::FileRegistry;
