@@ -581,3 +581,16 @@ pub struct WarmUpReport {
     /// Registrations whose keys could not be fetched, with the reason.
     pub failed: Vec<(String, String)>,
 }
+
+/// A request with the two auth headers and, if given, the `x-property`
+/// header the authenticator tests resolve properties from.
+#[cfg(test)]
+pub(crate) fn test_request(token: &str, id: &str, property: Option<&str>) -> http::Request<()> {
+    let mut b = http::Request::builder()
+        .header("authorization", format!("Bearer {token}"))
+        .header("x-sc-auth", id);
+    if let Some(p) = property {
+        b = b.header("x-property", p);
+    }
+    b.body(()).unwrap()
+}

@@ -10,7 +10,7 @@ use http::Request;
 use super::{
     Credentials, SLOTS, admitted_on_this_thread, hits_on_this_thread, slot_on_this_thread,
 };
-use crate::authenticator::Immediate;
+use crate::authenticator::{Immediate, test_request};
 use crate::keys::CachePolicy;
 use crate::metrics_tests::{accepted, hits_and_misses, recorded};
 use crate::registration::{Provider, Registration};
@@ -68,17 +68,7 @@ async fn setup() -> Setup {
 }
 
 fn request(token: &str, property: Option<&str>) -> Request<()> {
-    request_for("quid-1", token, property)
-}
-
-fn request_for(id: &str, token: &str, property: Option<&str>) -> Request<()> {
-    let mut b = Request::builder()
-        .header("authorization", format!("Bearer {token}"))
-        .header("x-sc-auth", id);
-    if let Some(p) = property {
-        b = b.header("x-property", p);
-    }
-    b.body(()).unwrap()
+    test_request(token, "quid-1", property)
 }
 
 /// One request as the layers make it: the granted roles, or the refusal.
@@ -265,7 +255,7 @@ async fn an_entry_ends_when_the_registry_cache_lets_its_answer_go() {
     // soon as the cache no longer holds the old answer.
     s.registry.insert(registration(&s.idp, &["editor"]));
     for i in 0..20 {
-        let req = request_for(&format!("quid-other-{i}"), &token, None);
+        let req = test_request(&token, &format!("quid-other-{i}"), None);
         for _ in 0..3 {
             let refused = match s.auth.authenticate_now(&req) {
                 Err(e) => e.code(),

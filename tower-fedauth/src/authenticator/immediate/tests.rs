@@ -7,6 +7,7 @@ use std::time::Duration;
 use http::Request;
 
 use super::Immediate;
+use crate::authenticator::test_request as request;
 use crate::metrics::DECISIONS;
 use crate::metrics_tests::{accepted, counter, hits_and_misses, recorded};
 use crate::registration::{Provider, Registration};
@@ -39,16 +40,6 @@ fn authenticator(idp: &MockIdp) -> Authenticator {
         .allow_http(true)
         .property(PropertyResolver::Header("x-property".parse().unwrap()))
         .build()
-}
-
-fn request(token: &str, id: &str, property: Option<&str>) -> Request<()> {
-    let mut b = Request::builder()
-        .header("authorization", format!("Bearer {token}"))
-        .header("x-sc-auth", id);
-    if let Some(p) = property {
-        b = b.header("x-property", p);
-    }
-    b.body(()).unwrap()
 }
 
 /// How far [`Authenticator::authenticate_now`] got, as its Debug names it.
