@@ -38,12 +38,13 @@ use std::time::Instant;
 use crate::context::{AuthContext, TokenFacts};
 use crate::keys::KeyLiveness;
 use crate::registry::{Answer, Resolved};
+use crate::token_cache::Verified;
 
 /// Entries per thread (direct-mapped by hash).
-pub(crate) const SLOTS: usize = 16;
+const SLOTS: usize = 16;
 
 /// Longer tokens are never kept here (they still hit the shared caches).
-pub(crate) const MAX_TOKEN_BYTES: usize = 4096;
+const MAX_TOKEN_BYTES: usize = 4096;
 
 /// A number no other authenticator of this process has.
 pub(super) fn new_owner() -> u64 {
@@ -67,16 +68,6 @@ pub(super) struct Generations {
     pub(super) tokens: u64,
 }
 
-/// What an entry needs besides its credentials: the shared caches' answers
-/// it was prepared from.
-pub(super) struct Source<'a> {
-    pub(super) resolved: &'a Arc<Resolved>,
-    pub(super) registry_answer: Answer,
-    pub(super) token_valid_until: Instant,
-    pub(super) key: &'a KeyLiveness,
-    pub(super) generations: Generations,
-}
-
 struct Entry {
     owner: u64,
     hash: u64,
@@ -85,12 +76,11 @@ struct Entry {
     property: Option<Box<str>>,
     /// The verified-token entry's end.
     valid_until: Instant,
-    /// The registry cache's answer it came from.
+    /// The registry cache's answer it came from (its registration counts
+    /// the acceptance).
     registry_answer: Answer,
     generations: Generations,
     key: KeyLiveness,
-    /// Counts the acceptance (its `accepted` counter).
-    resolved: Arc<Resolved>,
     /// This thread's own context: its reference count and its claims'
     /// are written by this thread only.
     ctx: AuthContext,
@@ -173,7 +163,11 @@ pub(super) fn lookup(
         let hash = hot.hash(creds);
         match &hot.slots[slot_of(hash)].entry {
             Some(entry) if entry.matches(hash, creds) && entry.usable(now, generations) => {
-                count(&entry.resolved);
+                // Always found: only acceptances are offered.
+                let Some(resolved) = entry.registry_answer.found() else {
+                    return Lookup::Miss(hash);
+                };
+                count(resolved);
                 #[cfg(test)]
                 HITS.with(|hits| hits.set(hits.get() + 1));
                 Lookup::Hit(entry.ctx.clone())
@@ -185,9 +179,18 @@ pub(super) fn lookup(
 }
 
 /// Offer the shared caches' acceptance of `creds` (hashed to `hash` by
-/// [`lookup`]): admitted if the same credentials were offered to this slot
-/// last time, else remembered as the slot's candidate.
-pub(super) fn offer(hash: u64, creds: &Credentials<'_>, ctx: &AuthContext, source: Source<'_>) {
+/// [`lookup`]): `ctx`, made from the registry cache's `answer` and the
+/// verified-token entry `token`, both read under `generations`. Admitted if
+/// the same credentials were offered to this slot last time, else
+/// remembered as the slot's candidate.
+pub(super) fn offer(
+    hash: u64,
+    creds: &Credentials<'_>,
+    ctx: &AuthContext,
+    answer: Answer,
+    token: &Verified,
+    generations: Generations,
+) {
     let _ = HOT.try_with(|hot| {
         let Ok(mut hot) = hot.try_borrow_mut() else {
             return;
@@ -206,11 +209,10 @@ pub(super) fn offer(hash: u64, creds: &Credentials<'_>, ctx: &AuthContext, sourc
             registration: creds.registration.into(),
             token: creds.token.into(),
             property: creds.property.map(Into::into),
-            valid_until: source.token_valid_until,
-            registry_answer: source.registry_answer,
-            generations: source.generations,
-            key: source.key.clone(),
-            resolved: source.resolved.clone(),
+            valid_until: token.valid_until,
+            registry_answer: answer,
+            generations,
+            key: token.key.clone(),
             ctx: own_copy(ctx),
         }));
     });

@@ -101,12 +101,6 @@ impl Authenticator {
         // One clock read for all the caches: nothing waits between them.
         let now = Instant::now();
         let inner = &*self.inner;
-        // The shared caches' generations, read before their lookups (see
-        // `hot`), and this thread's own entry for these credentials.
-        let generations = hot::Generations {
-            registry: inner.registry.generation(),
-            tokens: inner.tokens.generation(),
-        };
         // The property is filled in where it is borrowed: from the request
         // for the lookup, from the context for the offer.
         let creds = hot::Credentials {
@@ -115,13 +109,20 @@ impl Authenticator {
             token: refs.token,
             property: None,
         };
-        let asked = hot::Credentials {
-            property: property.as_deref(),
-            ..creds
-        };
-        let hot_hash = match inner.hot {
-            false => None,
-            true => match hot::lookup(&asked, now, generations, |resolved| {
+        // This thread's own entry first (see `hot`). The shared caches'
+        // generations are read before their lookups, to be kept with what
+        // those lookups answer.
+        let mut offer_under = None;
+        if inner.hot {
+            let generations = hot::Generations {
+                registry: inner.registry.generation(),
+                tokens: inner.tokens.generation(),
+            };
+            let asked = hot::Credentials {
+                property: property.as_deref(),
+                ..creds
+            };
+            match hot::lookup(&asked, now, generations, |resolved| {
                 inner.registry.count_hit();
                 inner.tokens.count_hit();
                 resolved.count_accepted();
@@ -130,10 +131,10 @@ impl Authenticator {
                     log_accepted(&ctx);
                     return Ok(Immediate::Accepted(ctx));
                 }
-                hot::Lookup::Miss(hash) => Some(hash),
-                hot::Lookup::Never => None,
-            },
-        };
+                hot::Lookup::Miss(hash) => offer_under = Some((hash, generations)),
+                hot::Lookup::Never => {}
+            }
+        }
         let progress = match inner.registry.cached(refs.registration, now) {
             None => Progress::Started,
             Some((answer, held)) => {
@@ -147,19 +148,12 @@ impl Authenticator {
                     Some(hit) => {
                         return match decide(&found, property, hit.facts.clone(), None) {
                             Ok(ctx) => {
-                                if let Some(hash) = hot_hash {
-                                    let source = hot::Source {
-                                        resolved: &found,
-                                        registry_answer: held,
-                                        token_valid_until: hit.valid_until,
-                                        key: &hit.key,
-                                        generations,
-                                    };
+                                if let Some((hash, generations)) = offer_under {
                                     let offered = hot::Credentials {
                                         property: ctx.property(),
                                         ..creds
                                     };
-                                    hot::offer(hash, &offered, &ctx, source);
+                                    hot::offer(hash, &offered, &ctx, held, &hit, generations);
                                 }
                                 Ok(Immediate::Accepted(accepted_at_once(&found, ctx)))
                             }

@@ -73,6 +73,11 @@ impl Answer {
     pub(crate) fn is_current(&self, now: Instant) -> bool {
         now < self.0.expires_at && !self.0.dropped.load(Ordering::Acquire)
     }
+
+    /// The registration answered, `None` for an unknown id.
+    pub(crate) fn found(&self) -> Option<&Arc<Resolved>> {
+        self.0.found.as_ref()
+    }
 }
 
 /// quick_cache's default lifecycle (evicted items are dropped after the
