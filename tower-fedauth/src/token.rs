@@ -24,13 +24,44 @@ pub(crate) struct JoseHeader {
     pub typ: Option<Cow<'static, str>>,
 }
 
+impl JoseHeader {
+    /// Whether `typ` names the media type `application/{subtype}`. A media
+    /// type is compared case-insensitively, and a `typ` without `/` means
+    /// `application/` followed by it (RFC 7515 §4.1.9), so `at+jwt`,
+    /// `AT+JWT` and `Application/At+Jwt` are one type. No allocation: this
+    /// runs for every token verified.
+    pub(crate) fn typ_is(&self, subtype: &str) -> bool {
+        self.typ
+            .as_deref()
+            .is_some_and(|t| media_type_is(t, subtype))
+    }
+}
+
+/// See [`JoseHeader::typ_is`]; `subtype` holds no `/`.
+pub(crate) fn media_type_is(typ: &str, subtype: &str) -> bool {
+    const PREFIX: &str = "application/";
+    let bare = match typ.get(..PREFIX.len()) {
+        Some(head) if head.eq_ignore_ascii_case(PREFIX) => &typ[PREFIX.len()..],
+        _ => typ,
+    };
+    bare.eq_ignore_ascii_case(subtype)
+}
+
 /// `alg` values worth not allocating: the ones a key set can verify.
 const USUAL_ALGS: &[&str] = &[
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
 ];
 
-/// `typ` values worth not allocating (RFC 7519 §5.1, RFC 9068 §2.1).
-const USUAL_TYPS: &[&str] = &["JWT", "at+jwt", "jwt", "at+JWT"];
+/// `typ` values worth not allocating (RFC 7519 §5.1, RFC 9068 §2.1); any
+/// other spelling is kept as written and compared by [`media_type_is`].
+const USUAL_TYPS: &[&str] = &[
+    "JWT",
+    "at+jwt",
+    "jwt",
+    "at+JWT",
+    "application/at+jwt",
+    "application/jwt",
+];
 
 /// `value` as a static string if it is one of `usual`, else owned.
 fn interned<S: AsRef<str> + Into<String>>(value: S, usual: &[&'static str]) -> Cow<'static, str> {
@@ -417,6 +448,70 @@ mod tests {
                 "{case:?}"
             );
         }
+    }
+
+    /// `typ` is a media type: case-insensitive, `application/` optional;
+    /// nothing else matches (another top-level type, parameters, spaces).
+    #[test]
+    fn typ_compares_as_a_media_type() {
+        for same in [
+            "at+jwt",
+            "AT+JWT",
+            "at+JWT",
+            "application/at+jwt",
+            "Application/AT+JWT",
+            "APPLICATION/at+jwt",
+        ] {
+            assert!(media_type_is(same, "at+jwt"), "{same}");
+            assert!(!media_type_is(same, "jwt"), "{same}");
+        }
+        for same in ["JWT", "jwt", "application/jwt", "Application/JWT"] {
+            assert!(media_type_is(same, "jwt"), "{same}");
+            assert!(!media_type_is(same, "at+jwt"), "{same}");
+        }
+        for other in [
+            "",
+            "application/",
+            "text/at+jwt",
+            "application/at+jwt; charset=utf-8",
+            " at+jwt",
+            "application/application/at+jwt",
+            "applicatio/at+jwt",
+            "at+jwt+jwt",
+            "é/at+jwt",
+            "applicationé/at+jwt",
+        ] {
+            assert!(!media_type_is(other, "at+jwt"), "{other:?}");
+        }
+    }
+
+    /// The usual spellings stay borrowed from static strings on both header
+    /// paths; the others are kept as written and still compare.
+    #[test]
+    fn usual_typs_are_borrowed() {
+        let typ = |t: &str| {
+            let bytes = format!(r#"{{"alg":"RS256","typ":"{t}"}}"#);
+            let typed = jose_header(bytes.as_bytes()).unwrap();
+            let crit = format!(r#"{{"alg":"RS256","typ":"{t}","crit":["b64"],"b64":1}}"#);
+            assert!(jose_header(crit.as_bytes()).is_err(), "crit still refused");
+            let object = json_object(bytes.as_bytes(), "header").unwrap();
+            let slow = header_from_object(&object).unwrap();
+            assert_eq!(typed.typ, slow.typ);
+            typed
+        };
+        for usual in ["JWT", "at+jwt", "application/at+jwt", "application/jwt"] {
+            let header = typ(usual);
+            assert!(
+                matches!(header.typ, Some(Cow::Borrowed(t)) if t == usual),
+                "{usual}"
+            );
+        }
+        let rare = typ("Application/AT+JWT");
+        assert!(matches!(rare.typ, Some(Cow::Owned(ref t)) if t == "Application/AT+JWT"));
+        assert!(rare.typ_is("at+jwt"));
+        assert!(typ("JWT").typ_is("jwt"));
+        let none = jose_header(br#"{"alg":"RS256"}"#).unwrap();
+        assert!(!none.typ_is("at+jwt") && !none.typ_is("jwt"));
     }
 
     #[test]

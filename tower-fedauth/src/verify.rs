@@ -178,16 +178,14 @@ pub(crate) fn verify_signature(
     }
 }
 
-fn is_access_typ(typ: Option<&str>) -> bool {
-    typ.is_some_and(|t| {
-        let t = t.strip_prefix("application/").unwrap_or(t);
-        t.eq_ignore_ascii_case("at+jwt")
-    })
-}
+/// The media type of RFC 9068 JWT access tokens (`application/at+jwt`).
+const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 /// Token kind by explicit typing (RFC 9068 `typ: at+jwt`, RFC 8725 §3.11).
+/// `typ` is a media type, so `at+jwt`, `AT+JWT` and `Application/at+jwt`
+/// all name an access token (see [`JoseHeader::typ_is`]).
 pub(crate) fn check_token_use(reg: &Registration, header: &JoseHeader) -> Result<(), AuthError> {
-    let access = is_access_typ(header.typ.as_deref());
+    let access = header.typ_is(ACCESS_TOKEN_TYP);
     match reg.token_use {
         TokenUse::Any => Ok(()),
         TokenUse::Access if access => Ok(()),
@@ -225,13 +223,26 @@ pub(crate) fn check_issuer(
     }
 }
 
+/// `aud` (a string or an array) must name `client_id`. When it names more
+/// than one audience, being one of them does not show the token was issued
+/// to this client: its authorized party must then be present and be the
+/// client (OpenID Connect Core §3.1.3.7; see [`authorized_party`]).
 pub(crate) fn check_audience(
     client_id: &str,
+    party_claims: &[String],
     claims: &Map<String, Value>,
 ) -> Result<(), AuthError> {
-    let ok = match claims.get("aud") {
-        Some(Value::String(aud)) => aud == client_id,
-        Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(client_id)),
+    let several = match claims.get("aud") {
+        Some(Value::String(aud)) if aud == client_id => false,
+        Some(Value::Array(auds)) if auds.iter().any(|a| a.as_str() == Some(client_id)) => {
+            auds.len() > 1
+        }
+        Some(Value::String(_) | Value::Array(_)) => {
+            return Err(refuse(
+                ErrorCode::InvalidAudience,
+                "aud does not name the registration's client",
+            ));
+        }
         Some(_) => {
             return Err(refuse(
                 ErrorCode::InvalidAudience,
@@ -240,13 +251,56 @@ pub(crate) fn check_audience(
         }
         None => return Err(refuse(ErrorCode::InvalidAudience, "aud is missing")),
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(refuse(
+    if several {
+        check_authorized_party(client_id, party_claims, claims)?;
+    }
+    Ok(())
+}
+
+/// The token's authorized party: the first of `party_claims` the token
+/// carries, with its name (`None`: it carries none of them).
+pub(crate) fn authorized_party<'c, 'n>(
+    party_claims: &'n [String],
+    claims: &'c Map<String, Value>,
+) -> Option<(&'n str, &'c Value)> {
+    party_claims
+        .iter()
+        .find_map(|name| claims.get(name).map(|v| (name.as_str(), v)))
+}
+
+/// The authorized party must be present, a string, and `client_id`.
+pub(crate) fn check_authorized_party(
+    client_id: &str,
+    party_claims: &[String],
+    claims: &Map<String, Value>,
+) -> Result<(), AuthError> {
+    match authorized_party(party_claims, claims) {
+        Some((_, Value::String(party))) if party == client_id => Ok(()),
+        Some((name, Value::String(_))) => Err(refuse(
             ErrorCode::InvalidAudience,
-            "aud does not name the registration's client",
-        ))
+            format!(
+                "the authorized party ({}) is not the registration's client",
+                Printable(name, 64)
+            ),
+        )),
+        Some((name, _)) => Err(refuse(
+            ErrorCode::InvalidAudience,
+            format!(
+                "the authorized party ({}) is not a string",
+                Printable(name, 64)
+            ),
+        )),
+        None => Err(refuse(
+            ErrorCode::InvalidAudience,
+            format!(
+                "aud names several audiences and the token names no authorized party ({})",
+                party_claims
+                    .iter()
+                    .map(|n| printable(n, 64))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
     }
 }
 
@@ -333,19 +387,38 @@ mod tests {
         assert!(check_time(now, 60, &map(json!({"exp": now + 10, "nbf": now + 59}))).is_ok());
     }
 
+    fn party_claims() -> Vec<String> {
+        crate::registration::DEFAULT_AUTHORIZED_PARTY_CLAIMS
+            .iter()
+            .map(|&n| n.to_owned())
+            .collect()
+    }
+
+    /// The refusal detail of `check_audience` for client `app`, `None` when accepted.
+    fn audience(claims: Value) -> Option<String> {
+        check_audience("app", &party_claims(), &map(claims))
+            .err()
+            .inspect(|e| assert_eq!(e.code(), ErrorCode::InvalidAudience))
+            .map(|e| e.detail().to_owned())
+    }
+
     #[test]
     fn audience_and_issuer_rules() {
-        assert!(check_audience("app", &map(json!({"aud": ["x", "app"]}))).is_ok());
+        assert_eq!(audience(json!({"aud": "app"})), None);
         assert_eq!(
-            check_audience("app", &map(json!({"aud": "x"})))
-                .unwrap_err()
-                .code(),
-            ErrorCode::InvalidAudience
+            audience(json!({"aud": ["app"]})),
+            None,
+            "one audience, no party needed"
         );
+        assert_eq!(audience(json!({"aud": ["x", "app"], "azp": "app"})), None);
+        let not_named = Some("aud does not name the registration's client".to_owned());
+        assert_eq!(audience(json!({"aud": "x"})), not_named);
         assert_eq!(
-            check_audience("app", &map(json!({}))).unwrap_err().code(),
-            ErrorCode::InvalidAudience
+            audience(json!({"aud": ["x", "y"], "azp": "app"})),
+            not_named
         );
+        assert_eq!(audience(json!({"aud": []})), not_named);
+        assert_eq!(audience(json!({})), Some("aud is missing".to_owned()));
         let accepted = ["https://i".to_owned(), "https://j".to_owned()];
         assert!(check_issuer(&accepted, &map(json!({"iss": "https://i"}))).is_ok());
         assert!(check_issuer(&accepted, &map(json!({"iss": "https://j"}))).is_ok());
@@ -356,6 +429,54 @@ mod tests {
             ErrorCode::InvalidIssuer
         );
         assert!(check_issuer(&[], &map(json!({}))).is_ok());
+    }
+
+    /// Several audiences: the first party claim present decides, and it
+    /// must be a string naming the client.
+    #[test]
+    fn several_audiences_need_the_authorized_party() {
+        let aud = || json!(["app", "https://api.example"]);
+        let no_party = "aud names several audiences and the token names no authorized party (azp, client_id, appid, cid)";
+        assert_eq!(audience(json!({"aud": aud()})).as_deref(), Some(no_party));
+        assert_eq!(
+            audience(json!({"aud": ["app", "app"]})).as_deref(),
+            Some(no_party)
+        );
+        for party in ["azp", "client_id", "appid", "cid"] {
+            assert_eq!(
+                audience(json!({"aud": aud(), party: "app"})),
+                None,
+                "{party}"
+            );
+            assert_eq!(
+                audience(json!({"aud": aud(), party: "other"})).as_deref(),
+                Some(&*format!(
+                    "the authorized party ({party}) is not the registration's client"
+                )),
+            );
+        }
+        // The first one present is the party, even when a later one is the client.
+        assert!(audience(json!({"aud": aud(), "azp": "other", "client_id": "app"})).is_some());
+        assert_eq!(
+            audience(json!({"aud": aud(), "azp": "app", "client_id": "other"})),
+            None
+        );
+        assert_eq!(
+            audience(json!({"aud": aud(), "azp": 7})).as_deref(),
+            Some("the authorized party (azp) is not a string")
+        );
+        assert!(audience(json!({"aud": aud(), "azp": null, "client_id": "app"})).is_some());
+        // A registration's own list replaces the default.
+        let custom = ["client".to_owned()];
+        let ok = map(json!({"aud": aud(), "client": "app", "azp": "other"}));
+        assert!(check_audience("app", &custom, &ok).is_ok());
+        let missing = map(json!({"aud": aud(), "azp": "app"}));
+        assert_eq!(
+            check_audience("app", &custom, &missing)
+                .unwrap_err()
+                .detail(),
+            "aud names several audiences and the token names no authorized party (client)"
+        );
     }
 
     #[test]

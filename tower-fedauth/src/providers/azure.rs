@@ -84,7 +84,8 @@ pub(super) fn tenant_or_template(reg: &Registration) -> &str {
     }
 }
 
-/// The token's `tid`: a GUID, allowed by the registration's tenant.
+/// The token's `tid`: a GUID, admitted by the registration's tenant and, when
+/// the registration lists them, one of its `allowed_tenants`.
 fn tenant_id<'c>(reg: &Registration, claims: &'c Map<String, Value>) -> Result<&'c str, AuthError> {
     let tid = match claims.get("tid") {
         Some(Value::String(tid)) if is_guid(tid) => tid.as_str(),
@@ -104,12 +105,17 @@ fn tenant_id<'c>(reg: &Registration, claims: &'c Map<String, Value>) -> Result<&
         "organizations" => !tid.eq_ignore_ascii_case(CONSUMERS_TENANT_ID),
         single => tid.eq_ignore_ascii_case(single),
     };
-    if allowed {
-        Ok(tid)
-    } else {
-        Err(invalid_issuer(format!(
+    if !allowed {
+        return Err(invalid_issuer(format!(
             "tid `{tid}` is not a tenant of `{tenant}`"
-        )))
+        )));
+    }
+    // A multi-tenant registration narrowed to the tenants it serves.
+    match &reg.allowed_tenants {
+        Some(list) if !list.iter().any(|t| t.eq_ignore_ascii_case(tid)) => Err(invalid_issuer(
+            format!("tid `{tid}` is not one of the registration's allowed_tenants"),
+        )),
+        _ => Ok(tid),
     }
 }
 

@@ -20,10 +20,16 @@
 //!   ([`CONSUMERS_TENANT_ID`]), `consumers` only that one. The issuer form is
 //!   filled with `tid` and `iss` must equal it exactly. An `issuer` override
 //!   may hold [`TENANT_TEMPLATE`], filled the same way.
+//! - `allowed_tenants` narrows a multi-tenant registration to the tenants
+//!   the application serves: a `tid` not listed is `invalid_issuer`.
+//!   Without it every tenant the `tenant` admits passes (`common`: every
+//!   Entra ID tenant in the world), and loading the registration logs a
+//!   warning.
 //! - Keys: `https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys`
 //!   (`/discovery/keys` when `version = 1`). A key whose `issuer` member is
 //!   a concrete tenant signs only that tenant's tokens.
-//! - Audience `aud` = `client_id`; RS256; token kind by `typ` as for `oidc`.
+//! - Audience `aud` = `client_id` (see "Audience" below); RS256; token kind
+//!   by `typ` as for `oidc`.
 //!
 //! # `cognito` (Amazon Cognito user pools)
 //! - Issuer: `https://cognito-idp.{region}.amazonaws.com/{user_pool_id}` or,
@@ -54,7 +60,18 @@
 //! - `oidc`: keys and userinfo endpoint by discovery from `issuer`; `jwks`:
 //!   keys at `jwks_uri`, `iss` checked only if `issuer` is given.
 //! - Token kind: with `token_use = "access"`, `typ: at+jwt` is required;
-//!   with `"id"` it is refused (RFC 9068, RFC 8725 §3.11).
+//!   with `"id"` it is refused (RFC 9068, RFC 8725 §3.11). `typ` is a media
+//!   type: compared case-insensitively, with or without `application/`
+//!   (RFC 7515 §4.1.9), so `Application/AT+JWT` is an access token.
+//!
+//! # Audience (every provider with signed tokens)
+//! - `aud`, a string or an array, must name the client id. An array of more
+//!   than one value also needs the token's authorized party — the first of
+//!   the registration's `authorized_party_claims` (default `azp`,
+//!   `client_id`, `appid`, `cid`) that the token carries — to be present
+//!   and equal the client id (OpenID Connect Core §3.1.3.7); else
+//!   `invalid_audience`. Cognito access tokens have no `aud` and are
+//!   checked by their `client_id` claim alone.
 //!
 //! Roles are never read from token claims (`roles`, `groups`,
 //! `cognito:groups`, namespaced Auth0 claims): only the registry grants them.
@@ -312,7 +329,7 @@ impl<'r> ProviderRules<'r> {
                 )),
             };
         }
-        verify::check_audience(client_id, claims)
+        verify::check_audience(client_id, &self.reg.authorized_party_claims, claims)
     }
 
     /// Other claims (Firebase: `sub`, `iat`, `auth_time`).

@@ -136,6 +136,16 @@ impl RegistrationBuilder {
         self
     }
 
+    /// `azure-ad` with `common` / `organizations` / `consumers`: only tokens
+    /// of these tenants (GUIDs) pass; replaces earlier ones.
+    pub fn allowed_tenants<S: Into<String>>(
+        mut self,
+        tenants: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.raw.allowed_tenants = Some(tenants.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// `cognito`: AWS region.
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.raw.region = Some(region.into());
@@ -188,6 +198,16 @@ impl RegistrationBuilder {
             response: Some(config.response),
             cache_seconds: Some(config.cache_seconds),
         });
+        self
+    }
+
+    /// The claims naming a token's authorized party, first present wins
+    /// (default `azp`, `client_id`, `appid`, `cid`); replaces earlier ones.
+    pub fn authorized_party_claims<S: Into<String>>(
+        mut self,
+        claims: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.raw.authorized_party_claims = Some(claims.into_iter().map(Into::into).collect());
         self
     }
 

@@ -16,7 +16,8 @@ pub use builder::RegistrationBuilder;
 pub(crate) use id::check_id;
 pub use id::{InvalidRegistrationId, MAX_ID_LEN, RegistrationId};
 pub use model::{
-    ALLOWED_ALGORITHMS, AzureVersion, ClaimsMapping, ClientAuthMethod, DEFAULT_CACHE_SECONDS,
+    ALLOWED_ALGORITHMS, AzureVersion, ClaimsMapping, ClientAuthMethod, DEFAULT_AUTHORIZED_PARTY_CLAIMS,
+    DEFAULT_CACHE_SECONDS,
     HttpMethod, IntrospectionConfig, Provider, Registration, Secret, TokenUse, VerificationConfig,
     default_algorithms, default_token_use,
 };
@@ -25,5 +26,7 @@ pub use validate::{
     DEFAULT_LEEWAY_SECONDS, MAX_CACHE_SECONDS, MAX_LEEWAY_SECONDS, RegistrationError,
 };
 
+#[cfg(test)]
+mod narrowing_tests;
 #[cfg(test)]
 mod tests;

@@ -407,6 +407,12 @@ pub struct Registration {
     pub tenant: Option<String>,
     /// `azure-ad`: accepted token versions.
     pub version: AzureVersion,
+    /// `azure-ad` with a multi-tenant `tenant`: the tenant GUIDs (lowercase)
+    /// whose tokens pass; a token of any other tenant is refused as
+    /// `invalid_issuer`. `None`: every tenant the `tenant` admits passes
+    /// (`common`: every Entra ID tenant in the world), which is logged as a
+    /// warning when the registration is loaded.
+    pub allowed_tenants: Option<Vec<String>>,
     /// `cognito`: AWS region of the user pool.
     pub region: Option<String>,
     /// `cognito`: the user pool id.
@@ -421,6 +427,14 @@ pub struct Registration {
     pub introspection: Option<IntrospectionConfig>,
     /// `verification-endpoint`: the custom endpoint.
     pub verification: Option<VerificationConfig>,
+    /// The claims that name a token's *authorized party* (the client it was
+    /// issued to), in order: the first one the token carries is the party.
+    /// When `aud` lists more than one audience, the party must be present
+    /// and equal the client id, else the token is refused as
+    /// `invalid_audience`: the client id being one audience among several
+    /// does not show the token was issued to this application (OpenID
+    /// Connect Core §3.1.3.7). Default [`DEFAULT_AUTHORIZED_PARTY_CLAIMS`].
+    pub authorized_party_claims: Vec<String>,
     /// With a user directory: refuse users it does not know (403
     /// `user_unknown`); `None` follows the authenticator's setting.
     pub require_known_user: Option<bool>,
@@ -461,6 +475,7 @@ impl Registration {
             properties: _,
             tenant,
             version,
+            allowed_tenants,
             region,
             user_pool_id,
             domain,
@@ -468,6 +483,7 @@ impl Registration {
             claims,
             introspection,
             verification,
+            authorized_party_claims,
             require_known_user,
             require_verified_email,
         } = self;
@@ -482,6 +498,7 @@ impl Registration {
             && *leeway_seconds == other.leeway_seconds
             && *tenant == other.tenant
             && *version == other.version
+            && *allowed_tenants == other.allowed_tenants
             && *region == other.region
             && *user_pool_id == other.user_pool_id
             && *domain == other.domain
@@ -489,6 +506,7 @@ impl Registration {
             && *claims == other.claims
             && *introspection == other.introspection
             && *verification == other.verification
+            && *authorized_party_claims == other.authorized_party_claims
             && *require_known_user == other.require_known_user
             && *require_verified_email == other.require_verified_email
     }
@@ -506,6 +524,11 @@ impl Registration {
         Some(roles)
     }
 }
+
+/// The claims read for a token's authorized party when a registration names
+/// none: `azp` (OpenID Connect), `client_id` (RFC 9068 access tokens),
+/// `appid` (Entra ID v1 access tokens), `cid` (Okta access tokens).
+pub const DEFAULT_AUTHORIZED_PARTY_CLAIMS: [&str; 4] = ["azp", "client_id", "appid", "cid"];
 
 /// Algorithms a registration may allow: asymmetric only.
 pub const ALLOWED_ALGORITHMS: [Algorithm; 9] = [

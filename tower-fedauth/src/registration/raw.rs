@@ -32,6 +32,7 @@ pub(crate) struct RawRegistration {
     pub properties: Option<BTreeMap<String, Vec<String>>>,
     pub tenant: Option<String>,
     pub version: Option<AzureVersion>,
+    pub allowed_tenants: Option<Vec<String>>,
     pub region: Option<String>,
     pub user_pool_id: Option<String>,
     pub domain: Option<String>,
@@ -39,6 +40,7 @@ pub(crate) struct RawRegistration {
     pub claims: Option<ClaimsMapping>,
     pub introspection: Option<RawIntrospection>,
     pub verification: Option<RawVerification>,
+    pub authorized_party_claims: Option<Vec<String>>,
     pub require_known_user: Option<bool>,
     pub require_verified_email: Option<bool>,
 }

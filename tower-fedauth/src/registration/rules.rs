@@ -4,7 +4,8 @@
 use jsonwebtoken::Algorithm;
 
 use super::model::{
-    ALLOWED_ALGORITHMS, DEFAULT_CACHE_SECONDS, IntrospectionConfig, VerificationConfig,
+    ALLOWED_ALGORITHMS, DEFAULT_AUTHORIZED_PARTY_CLAIMS, DEFAULT_CACHE_SECONDS,
+    IntrospectionConfig, VerificationConfig,
 };
 use super::raw::{RawIntrospection, RawVerification};
 use super::validate::{Ctx, MAX_CACHE_SECONDS, RegistrationError, shown};
@@ -75,6 +76,90 @@ pub(super) fn azure_tenant(cx: &Ctx, tenant: &str) -> Result<String, Registratio
             ),
         ))
     }
+}
+
+/// `allowed_tenants` of an `azure-ad` registration whose `tenant` is
+/// `tenant` (already checked): lowercase GUIDs, deduplicated. Only a
+/// multi-tenant `tenant` can be narrowed: with a tenant GUID the list could
+/// only repeat it, so it is refused rather than silently meaningless; so is
+/// an entry the `tenant` itself never admits (the personal-account tenant
+/// under `organizations`, any other under `consumers`), since no token of
+/// it could pass.
+pub(super) fn allowed_tenants(
+    cx: &Ctx,
+    tenant: &str,
+    list: &[String],
+) -> Result<Vec<String>, RegistrationError> {
+    const FIELD: &str = "allowed_tenants";
+    if crate::providers::is_guid(tenant) {
+        return Err(cx.err(
+            FIELD,
+            format!(
+                "is only used with a multi-tenant tenant (common, organizations or consumers); tenant {tenant} already admits only itself"
+            ),
+        ));
+    }
+    if list.is_empty() {
+        return Err(cx.err(
+            FIELD,
+            "must not be empty (omit the key to admit every tenant of `tenant`)",
+        ));
+    }
+    let consumers = crate::providers::CONSUMERS_TENANT_ID;
+    let mut out: Vec<String> = Vec::with_capacity(list.len());
+    for entry in list {
+        let lower = entry.to_ascii_lowercase();
+        if !crate::providers::is_guid(&lower) {
+            return Err(cx.err(FIELD, format!("{:?} is not a tenant GUID", shown(entry))));
+        }
+        let admitted = match tenant {
+            "organizations" => lower != consumers,
+            "consumers" => lower == consumers,
+            _ => true,
+        };
+        if !admitted {
+            return Err(cx.err(
+                FIELD,
+                format!(
+                    "{lower} is never admitted by tenant {tenant}, so no token of it could pass"
+                ),
+            ));
+        }
+        if !out.contains(&lower) {
+            out.push(lower);
+        }
+    }
+    Ok(out)
+}
+
+/// `authorized_party_claims`: claim names, in order, at least one (an
+/// empty list would refuse every token with several audiences).
+pub(super) fn authorized_party_claims(
+    cx: &Ctx,
+    names: Option<&[String]>,
+) -> Result<Vec<String>, RegistrationError> {
+    const FIELD: &str = "authorized_party_claims";
+    let Some(names) = names else {
+        return Ok(DEFAULT_AUTHORIZED_PARTY_CLAIMS
+            .iter()
+            .map(|&n| n.to_owned())
+            .collect());
+    };
+    if names.is_empty() {
+        return Err(cx.err(
+            FIELD,
+            "must not be empty (omit the key for azp, client_id, appid, cid)",
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(names.len());
+    for name in names {
+        cx.text(FIELD, name)
+            .map_err(|e| cx.err(FIELD, format!("claim name {}", e.message)))?;
+        if !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// A bare DNS host name (Auth0 domain), lowercased: the issuer is

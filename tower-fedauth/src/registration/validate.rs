@@ -8,7 +8,8 @@ use super::id::RegistrationId;
 use super::model::{Provider, Registration, TokenUse, default_algorithms, default_token_use};
 use super::raw::RawRegistration;
 use super::rules::{
-    algorithms, azure_tenant, host_name, introspection_config, verification_config,
+    algorithms, allowed_tenants, authorized_party_claims, azure_tenant, host_name,
+    introspection_config, verification_config,
 };
 
 /// Largest `leeway_seconds`: more would keep expired tokens alive.
@@ -254,6 +255,12 @@ pub(crate) fn validate(raw: RawRegistration) -> Result<Registration, Registratio
     use Provider::*;
     cx.only_for("tenant", raw.tenant.is_some(), AzureAd, provider)?;
     cx.only_for("version", raw.version.is_some(), AzureAd, provider)?;
+    cx.only_for(
+        "allowed_tenants",
+        raw.allowed_tenants.is_some(),
+        AzureAd,
+        provider,
+    )?;
     cx.only_for("region", raw.region.is_some(), Cognito, provider)?;
     cx.only_for(
         "user_pool_id",
@@ -276,15 +283,16 @@ pub(crate) fn validate(raw: RawRegistration) -> Result<Registration, Registratio
         provider,
     )?;
 
-    let mut tenant = None;
+    let (mut tenant, mut tenants) = (None, None);
     let (mut region, mut user_pool_id, mut domain, mut project_id) = (None, None, None, None);
     let (mut introspection, mut verification) = (None, None);
     match provider {
         AzureAd => {
-            tenant = Some(azure_tenant(
-                &cx,
-                cx.required("tenant", &raw.tenant, provider)?,
-            )?)
+            let t = azure_tenant(&cx, cx.required("tenant", &raw.tenant, provider)?)?;
+            if let Some(list) = &raw.allowed_tenants {
+                tenants = Some(allowed_tenants(&cx, &t, list)?);
+            }
+            tenant = Some(t);
         }
         Cognito => {
             let r = cx.required("region", &raw.region, provider)?;
@@ -362,10 +370,30 @@ pub(crate) fn validate(raw: RawRegistration) -> Result<Registration, Registratio
         (None, p) => return Err(cx.err("client_id", format!("is required for provider {p}"))),
     };
 
+    // Only signed tokens carry the claims it names; elsewhere it would be
+    // silently ignored.
+    if raw.authorized_party_claims.is_some() && !provider.uses_signed_tokens() {
+        return Err(cx.err(
+            "authorized_party_claims",
+            format!("is only used with providers whose tokens are signed JWTs, not {provider}"),
+        ));
+    }
+    let authorized_party_claims =
+        authorized_party_claims(&cx, raw.authorized_party_claims.as_deref())?;
+
     if provider == Jwks && issuer.is_none() {
         tracing::warn!(
             registration = %id,
             "jwks registration without issuer: the token's iss claim is not checked"
+        );
+    }
+    if let Some(t) = tenant.as_deref().filter(|t| !crate::providers::is_guid(t))
+        && tenants.is_none()
+    {
+        tracing::warn!(
+            registration = %id,
+            tenant = %t,
+            "azure-ad registration with a multi-tenant tenant and no allowed_tenants: tokens of every tenant it admits pass"
         );
     }
 
@@ -385,6 +413,7 @@ pub(crate) fn validate(raw: RawRegistration) -> Result<Registration, Registratio
         properties,
         tenant,
         version: raw.version.unwrap_or_default(),
+        allowed_tenants: tenants,
         region,
         user_pool_id,
         domain,
@@ -392,6 +421,7 @@ pub(crate) fn validate(raw: RawRegistration) -> Result<Registration, Registratio
         claims,
         introspection,
         verification,
+        authorized_party_claims,
         require_known_user: raw.require_known_user,
         require_verified_email: raw.require_verified_email,
     })
