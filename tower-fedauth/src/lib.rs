@@ -76,6 +76,7 @@ pub mod claims;
 pub mod context;
 mod crypto;
 pub mod directory;
+pub mod egress;
 pub mod error;
 pub mod headers;
 pub mod jws;

@@ -4,13 +4,12 @@
 mod cache;
 mod certs;
 mod discovery;
-mod fetch;
 mod set;
 mod signature;
 
 pub use cache::{CachePolicy, Document, DocumentCache, Snapshot, Unavailable};
 pub use discovery::{DiscoveryDocument, discovery_url_for};
-pub use fetch::{FetchConfig, FetchError, Fetched, Fetcher};
+pub use crate::egress::{FetchConfig, FetchError, Fetched, Fetcher};
 pub(crate) use set::KeyLiveness;
 pub use set::{KeySet, KeySetError, KeyType, MIN_RSA_BITS, VerificationKey};
 
