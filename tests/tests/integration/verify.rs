@@ -103,10 +103,12 @@ async fn handler_sees_context_claims_roles_and_principal() {
 #[tokio::test]
 async fn bare_token_and_audience_arrays_are_accepted() {
     let s = setup("").await;
+    // Several audiences: the client must be the authorized party too.
     let token = s
         .idp
         .token()
         .claim("aud", ["other", "app-1"])
+        .claim("azp", "app-1")
         .sign(&s.idp.signing_key());
     let a = call(
         &s.layer,

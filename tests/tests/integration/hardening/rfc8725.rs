@@ -364,12 +364,18 @@ async fn rfc8725_3_9_use_and_validate_audience() {
         let a = call_with(&layer, &t, reg).await;
         assert_refused(&a, 401, "invalid_audience", Some("invalid_token"));
     }
-    // Several audiences: it is enough that one names the client.
-    let t = idp
-        .token()
-        .claim("aud", json!(["app-3", "app-2"]))
-        .sign(&key);
+    // Several audiences: one names the client and the authorized party is
+    // the client (OpenID Connect Core §3.1.3.7); without the party, refused.
+    let several = || idp.token().claim("aud", json!(["app-3", "app-2"]));
+    let t = several().claim("azp", "app-2").sign(&key);
     assert_eq!(call_with(&layer, &t, "quid-b").await.status, 200);
+    for t in [
+        several().sign(&key),
+        several().claim("azp", "app-3").sign(&key),
+    ] {
+        let a = call_with(&layer, &t, "quid-b").await;
+        assert_refused(&a, 401, "invalid_audience", Some("invalid_token"));
+    }
 }
 
 #[tokio::test]

@@ -32,11 +32,14 @@ async fn auth0_id_tokens() {
         "roles come only from the registry"
     );
 
-    // `aud` may be an array naming the client among others.
-    let array = TokenBuilder::auth0_id(ISSUER, CLIENT)
-        .claim("aud", [CLIENT, "https://acme.eu.auth0.com/userinfo"])
-        .sign(&key);
-    accepted(&l, &array, QUID).await;
+    // `aud` may be an array naming the client among others, with the
+    // client as authorized party (`azp`), as Auth0 sets it.
+    let array = || {
+        TokenBuilder::auth0_id(ISSUER, CLIENT)
+            .claim("aud", [CLIENT, "https://acme.eu.auth0.com/userinfo"])
+    };
+    accepted(&l, &array().claim("azp", CLIENT).sign(&key), QUID).await;
+    refused(&l, &array().sign(&key), QUID, "invalid_audience").await;
 }
 
 #[tokio::test]

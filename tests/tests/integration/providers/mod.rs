@@ -3,10 +3,12 @@
 //! token shape and refuses each variation with the contract's code. Also the
 //! userinfo fallback of the principal mapping.
 
+mod audience;
 mod auth0;
 mod azure;
 mod cognito;
 mod firebase;
+mod tenants;
 mod userinfo;
 
 use fedauth_tests::*;
