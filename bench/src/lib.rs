@@ -138,7 +138,7 @@ pub fn registration(idp: &MockIdp, alg: Alg) -> Registration {
 pub fn authenticator(idp: &MockIdp, alg: Alg, token_cache: TokenCacheConfig) -> Authenticator {
     let registry = InMemoryRegistry::new(vec![registration(idp, alg)]).expect("registry");
     Authenticator::builder(registry)
-        .allow_http(true)
+        .egress(tower_fedauth::testkit::local_egress())
         .key_cache(CachePolicy::default())
         .token_cache(token_cache)
         .build()

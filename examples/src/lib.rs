@@ -18,6 +18,7 @@ use std::time::Duration;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
 use serde_json::Value;
+use tower_fedauth::egress::EgressPolicy;
 use tower_fedauth::registration::{Provider, Registration};
 use tower_fedauth::registry::{FileRegistry, InMemoryRegistry};
 use tower_fedauth::testkit::MockIdp;
@@ -50,16 +51,35 @@ pub struct Args {
     pub listen: SocketAddr,
     /// `--allow-http`: fetch `http://` IdP URLs too.
     pub allow_http: bool,
+    /// `--allow-network CIDR` (repeatable): outgoing requests may also go
+    /// to these networks (or exact host names), beyond public unicast.
+    pub allow_network: Vec<String>,
+}
+
+impl Args {
+    /// The egress policy of the command line.
+    pub fn egress(&self) -> EgressPolicy {
+        self.allow_network.iter().fold(
+            EgressPolicy::new().allow_http(self.allow_http),
+            |policy, entry| {
+                // Checked when parsed.
+                policy.clone().allow(entry).unwrap_or(policy)
+            },
+        )
+    }
 }
 
 /// The usage text of `bin`.
 pub fn usage(bin: &str) -> String {
     format!(
-        "usage: {bin} [--registry PATH] [--listen ADDR] [--allow-http]\n\
+        "usage: {bin} [--registry PATH] [--listen ADDR] [--allow-http] [--allow-network CIDR]...\n\
          \n\
          \x20 --registry PATH  registry file (.toml or .json); without it: demo mode with a local test IdP\n\
          \x20 --listen ADDR    address to serve on (default {DEFAULT_LISTEN}; port 0 picks a free one)\n\
-         \x20 --allow-http     accept http:// JWKS and discovery URLs (local IdPs)\n\
+         \x20 --allow-http     accept http:// JWKS, discovery, userinfo, introspection and verification URLs\n\
+         \x20 --allow-network CIDR\n\
+         \x20                  also fetch from this network or exact host name (repeatable); without it only\n\
+         \x20                  public unicast addresses are fetched: a local test IdP needs 127.0.0.0/8\n\
          \x20 -h, --help       print this help\n\
          \n\
          RUST_LOG sets the log level (logs go to stderr).\n"
@@ -72,6 +92,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Args
         registry: None,
         listen: DEFAULT_LISTEN.parse().expect("default address"),
         allow_http: false,
+        allow_network: Vec::new(),
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -97,6 +118,13 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Args
                 })?;
             }
             "--allow-http" if inline.is_none() => parsed.allow_http = true,
+            "--allow-network" => {
+                let v = value("--allow-network")?;
+                EgressPolicy::new()
+                    .allow(&v)
+                    .map_err(|e| format!("--allow-network: {e}"))?;
+                parsed.allow_network.push(v);
+            }
             _ => return Err(format!("unknown argument `{arg}`")),
         }
     }
@@ -166,9 +194,9 @@ pub struct Setup {
 
 /// An authenticator builder with the servers' settings: the property is
 /// the path segment after `properties`.
-fn configured(builder: tower_fedauth::AuthenticatorBuilder, allow_http: bool) -> Authenticator {
+fn configured(builder: tower_fedauth::AuthenticatorBuilder, egress: EgressPolicy) -> Authenticator {
     builder
-        .allow_http(allow_http)
+        .egress(egress)
         .property(PropertyResolver::PathSegmentAfter("properties".into()))
         .build()
 }
@@ -185,7 +213,7 @@ pub async fn setup(args: &Args) -> Result<Setup, String> {
                 .map(|id| id.as_str().to_owned())
                 .collect();
             tracing::info!(path = %path.display(), registrations = ids.len(), "registry loaded");
-            let auth = configured(Authenticator::builder(registry), args.allow_http);
+            let auth = configured(Authenticator::builder(registry), args.egress());
             Ok(Setup {
                 auth,
                 ids,
@@ -196,8 +224,13 @@ pub async fn setup(args: &Args) -> Result<Setup, String> {
             let idp = MockIdp::start().await;
             let registration = demo_registration(&idp)?;
             let registry = InMemoryRegistry::new(vec![registration]).map_err(|e| e.to_string())?;
-            // The demo IdP serves plain http on 127.0.0.1.
-            let auth = configured(Authenticator::builder(registry), true);
+            // The demo IdP serves plain http on 127.0.0.1: exactly its
+            // address and port are allowed, nothing else on this machine.
+            let egress = args
+                .egress()
+                .allow_http(true)
+                .allow_socket(idp.local_addr());
+            let auth = configured(Authenticator::builder(registry), egress);
             let token = demo_token(&idp);
             tracing::info!(issuer = %idp.issuer(), "demo mode: a local test identity provider is running");
             Ok(Setup {
@@ -410,7 +443,8 @@ mod tests {
             Args {
                 registry: None,
                 listen: "127.0.0.1:8080".parse().unwrap(),
-                allow_http: false
+                allow_http: false,
+                allow_network: vec![],
             }
         );
         let all = parse(&[
@@ -418,6 +452,9 @@ mod tests {
             "r.toml",
             "--listen=127.0.0.1:0",
             "--allow-http",
+            "--allow-network",
+            "127.0.0.0/8",
+            "--allow-network=idp.corp.example",
         ])
         .unwrap()
         .unwrap();
@@ -426,8 +463,21 @@ mod tests {
             Args {
                 registry: Some("r.toml".into()),
                 listen: "127.0.0.1:0".parse().unwrap(),
-                allow_http: true
+                allow_http: true,
+                allow_network: vec!["127.0.0.0/8".into(), "idp.corp.example".into()],
             }
+        );
+        assert_eq!(
+            all.egress(),
+            EgressPolicy::new()
+                .allow_http(true)
+                .allow_network("127.0.0.0/8".parse().unwrap())
+                .allow_host("idp.corp.example")
+        );
+        assert_eq!(parse(&[]).unwrap().unwrap().egress(), EgressPolicy::new());
+        assert_eq!(
+            parse(&["--allow-network", "10.0.0.0/40"]).unwrap_err(),
+            "--allow-network: \"10.0.0.0/40\" is not a CIDR, an IP address or a host name"
         );
         assert_eq!(parse(&["--help"]).unwrap(), None);
         assert_eq!(

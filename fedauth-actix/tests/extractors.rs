@@ -32,7 +32,7 @@ fn authenticator(idp: &MockIdp, realm: &str) -> Authenticator {
         .build()
         .unwrap();
     Authenticator::builder(InMemoryRegistry::new(vec![registration]).unwrap())
-        .allow_http(true)
+        .egress(tower_fedauth::testkit::local_egress())
         .property(PropertyResolver::PathSegmentAfter("properties".into()))
         .realm(realm)
         .build()

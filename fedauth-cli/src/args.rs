@@ -38,26 +38,30 @@ impl Args {
 
     /// Remove `--name VALUE` or `--name=VALUE`; its value.
     pub fn option(&mut self, name: &str) -> Result<Option<String>, UsageError> {
+        let mut values = self.options(name)?;
+        if values.len() > 1 {
+            return Err(UsageError(format!("--{name} given twice")));
+        }
+        Ok(values.pop())
+    }
+
+    /// Remove every `--name VALUE` and `--name=VALUE` of a repeatable
+    /// option; their values in order.
+    pub fn options(&mut self, name: &str) -> Result<Vec<String>, UsageError> {
         let long = format!("--{name}");
         let prefix = format!("--{name}=");
-        let mut found = None;
+        let mut found = Vec::new();
         let mut i = 0;
         while i < self.rest.len() {
             if self.rest[i] == long {
                 if i + 1 >= self.rest.len() {
                     return Err(UsageError(format!("{long} needs a value")));
                 }
-                let value = self.rest.remove(i + 1);
+                found.push(self.rest.remove(i + 1));
                 self.rest.remove(i);
-                if found.replace(value).is_some() {
-                    return Err(UsageError(format!("{long} given twice")));
-                }
             } else if let Some(value) = self.rest[i].strip_prefix(&prefix) {
-                let value = value.to_owned();
+                found.push(value.to_owned());
                 self.rest.remove(i);
-                if found.replace(value).is_some() {
-                    return Err(UsageError(format!("{long} given twice")));
-                }
             } else {
                 i += 1;
             }

@@ -13,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use serde_json::{Map, Value};
+use tower_fedauth::egress::EgressPolicy;
 use tower_fedauth::registry::FileRegistry;
 use tower_fedauth::{
     AuthContext, AuthError, Authenticator, ErrorCode, PropertyResolver, Registration,
@@ -40,7 +41,10 @@ Options:
                         prefer that: command lines are visible to others)
   --token-file PATH     read the token from a file instead
   --property ID         the property the request is for
-  --allow-http          accept http:// key and discovery URLs (local IdPs)
+  --allow-http          accept http:// IdP URLs (local IdPs)
+  --allow-network CIDR  also fetch from this network or exact host name
+                        (repeatable); by default only public unicast
+                        addresses are fetched, as the servers do
 
 Exit status: 0 accepted; 1 refused or the registry file is bad; 2 usage
 error.
@@ -100,7 +104,7 @@ struct Input {
     registration: String,
     token: String,
     property: Option<String>,
-    allow_http: bool,
+    egress: EgressPolicy,
 }
 
 fn read_token(args: &mut Args) -> Result<String, UsageError> {
@@ -123,6 +127,17 @@ fn read_token(args: &mut Args) -> Result<String, UsageError> {
     Ok(token.trim().to_owned())
 }
 
+/// `--allow-http` and every `--allow-network`.
+fn egress(args: &mut Args) -> Result<EgressPolicy, UsageError> {
+    let mut policy = EgressPolicy::new().allow_http(args.flag("allow-http"));
+    for entry in args.options("allow-network")? {
+        policy = policy
+            .allow(&entry)
+            .map_err(|e| UsageError(format!("--allow-network: {e}")))?;
+    }
+    Ok(policy)
+}
+
 pub fn run(mut args: Args) -> Result<ExitCode, UsageError> {
     if args.wants_help() {
         print!("{HELP}");
@@ -133,7 +148,7 @@ pub fn run(mut args: Args) -> Result<ExitCode, UsageError> {
         registration: args.required("registration")?,
         token: read_token(&mut args)?,
         property: args.option("property")?,
-        allow_http: args.flag("allow-http"),
+        egress: egress(&mut args)?,
     };
     args.positionals().and_then(|rest| match rest.first() {
         Some(extra) => Err(UsageError(format!("unexpected argument {extra:?}"))),
@@ -151,7 +166,7 @@ pub fn run(mut args: Args) -> Result<ExitCode, UsageError> {
 
 async fn explain(input: &Input, registry: Arc<FileRegistry>) -> ExitCode {
     let registration = registry.lookup(&input.registration);
-    let mut builder = Authenticator::builder_arc(registry).allow_http(input.allow_http);
+    let mut builder = Authenticator::builder_arc(registry).egress(input.egress.clone());
     if input.property.is_some() {
         builder = builder.property(PropertyResolver::Header(http::HeaderName::from_static(
             PROPERTY_HEADER,

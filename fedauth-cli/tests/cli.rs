@@ -338,6 +338,8 @@ async fn explain_shows_each_check_and_never_the_signature() {
             "--registration".into(),
             "quid-1".into(),
             "--allow-http".into(),
+            "--allow-network".into(),
+            "127.0.0.1/32".into(),
             "--token".into(),
             token.into(),
         ]

@@ -46,7 +46,7 @@ pub fn fast_policy() -> CachePolicy {
 pub fn builder(toml: &str) -> AuthenticatorBuilder {
     let registry = InMemoryRegistry::new(registrations(toml)).expect("registry");
     Authenticator::builder(registry)
-        .allow_http(true)
+        .egress(tower_fedauth::testkit::local_egress())
         .key_cache(fast_policy())
 }
 

@@ -24,7 +24,7 @@ async fn every_algorithm_verifies_with_this_backend() {
         .build()
         .unwrap();
     let auth = Authenticator::builder(InMemoryRegistry::new(vec![reg]).unwrap())
-        .allow_http(true)
+        .egress(crate::testkit::local_egress())
         .build();
     let verify = |token: String| {
         let auth = auth.clone();

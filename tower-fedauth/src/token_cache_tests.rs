@@ -43,7 +43,7 @@ async fn setup(config: TokenCacheConfig) -> Setup {
     let idp = MockIdp::start().await;
     let registry = Arc::new(InMemoryRegistry::new(vec![registration(&idp, "quid-1")]).unwrap());
     let auth = Authenticator::builder_arc(registry.clone())
-        .allow_http(true)
+        .egress(crate::testkit::local_egress())
         .key_cache(CachePolicy {
             refresh_cooldown: Duration::from_millis(100),
             ..CachePolicy::default()

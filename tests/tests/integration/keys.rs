@@ -218,7 +218,7 @@ async fn oversized_slow_and_redirecting_key_urls_are_bounded() {
     use tower_fedauth::keys::FetchConfig;
     let fetch = FetchConfig {
         timeout: Duration::from_millis(500),
-        allow_http: true,
+        egress: tower_fedauth::testkit::local_egress(),
         ..FetchConfig::default()
     };
     // Over the 1 MiB cap.

@@ -59,7 +59,7 @@ fn limited(toml: &str, timeout: Duration, max_body_bytes: usize) -> Authenticato
         .fetch(FetchConfig {
             timeout,
             max_body_bytes,
-            allow_http: true,
+            egress: tower_fedauth::testkit::local_egress(),
             ..FetchConfig::default()
         })
         .build()

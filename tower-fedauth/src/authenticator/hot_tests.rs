@@ -48,9 +48,10 @@ async fn setup_cached(registry_cache: CacheConfig) -> Setup {
     let idp = MockIdp::start().await;
     let registry = Arc::new(InMemoryRegistry::new(vec![registration(&idp, &["reader"])]).unwrap());
     let auth = Authenticator::builder_arc(registry.clone())
-        .allow_http(true)
+        .egress(crate::testkit::local_egress())
         .property(PropertyResolver::Header("x-property".parse().unwrap()))
         .registry_cache(registry_cache)
+        .registration_metric_labels(true)
         .key_cache(CachePolicy {
             refresh_cooldown: Duration::from_millis(100),
             ..CachePolicy::default()
@@ -198,7 +199,7 @@ async fn the_property_and_the_authenticator_are_part_of_the_entry() {
     let other_registry =
         Arc::new(InMemoryRegistry::new(vec![registration(&s.idp, &["auditor"])]).unwrap());
     let other = Authenticator::builder_arc(other_registry)
-        .allow_http(true)
+        .egress(crate::testkit::local_egress())
         .build();
     for _ in 0..5 {
         assert_eq!(roles(&other, &token, None).await.unwrap(), ["auditor"]);
@@ -316,7 +317,7 @@ async fn no_hot_set_without_a_token_cache() {
     let idp = MockIdp::start().await;
     let registry = InMemoryRegistry::new(vec![registration(&idp, &["reader"])]).unwrap();
     let auth = Authenticator::builder(registry)
-        .allow_http(true)
+        .egress(crate::testkit::local_egress())
         .token_cache(TokenCacheConfig::disabled())
         .build();
     let token = idp.mint();

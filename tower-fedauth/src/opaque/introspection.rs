@@ -21,13 +21,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use http::HeaderValue;
+use http::{HeaderValue, Method};
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Map, Value};
 use url::form_urlencoded;
 
 use crate::claims::as_numeric_date;
 use crate::context::Principal;
+use crate::egress::{Fetcher, Outgoing, Redirects};
 use crate::error::{AuthError, ErrorCode};
 use crate::registration::{ClaimsMapping, ClientAuthMethod, IntrospectionConfig, Registration};
 
@@ -64,17 +65,14 @@ pub(crate) fn basic_credentials(client_id: &str, secret: &str) -> Option<HeaderV
 
 /// The introspection request for `token`, authenticated as configured.
 pub(crate) fn request(
-    client: &reqwest::Client,
+    fetcher: &Fetcher,
     cfg: &IntrospectionConfig,
     token: &str,
-) -> Result<reqwest::RequestBuilder, AuthError> {
+) -> Result<Outgoing, AuthError> {
     let mut form = form_urlencoded::Serializer::new(String::new());
     form.append_pair("token", token)
         .append_pair("token_type_hint", "access_token");
-    let mut req = client
-        .post(cfg.endpoint.clone())
-        .header(ACCEPT, "application/json")
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+    let mut basic = None;
     match cfg.auth_method {
         ClientAuthMethod::ClientSecretBasic => {
             let value =
@@ -84,14 +82,27 @@ pub(crate) fn request(
                         "introspection: the client credentials cannot form a Basic header",
                     )
                 })?;
-            req = req.header(AUTHORIZATION, value);
+            basic = Some(value);
         }
         ClientAuthMethod::ClientSecretPost => {
             form.append_pair("client_id", &cfg.client_id)
                 .append_pair("client_secret", cfg.client_secret.expose());
         }
     }
-    Ok(req.body(form.finish()))
+    let body = form.finish();
+    let out = fetcher
+        .request(Method::POST, &cfg.endpoint, Redirects::None)
+        .map_err(|e| refuse(ErrorCode::IdpUnavailable, format!("introspection: {e}")))?;
+    Ok(out.with(|req| {
+        let req = req
+            .header(ACCEPT, "application/json")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body);
+        match basic {
+            Some(value) => req.header(AUTHORIZATION, value),
+            None => req,
+        }
+    }))
 }
 
 /// Read an answer: a JSON object with a boolean `active` (RFC 7662 §2.2);

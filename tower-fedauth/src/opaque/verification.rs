@@ -17,15 +17,15 @@
 //!   as it is ([`AuthError::pass_through`], code `verification_refused`).
 //! - No answer, a 3xx, or a 2xx over the size cap: 503 `idp_unavailable`.
 
-use bytes::{Bytes, BytesMut};
 use http::header::{ACCEPT, CONTENT_TYPE};
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderValue, Method};
 use serde_json::Value;
 use url::{Url, form_urlencoded};
 
 use super::cache::{self, Key};
 use super::template::{self, PathError, Vars};
 use crate::context::Principal;
+use crate::egress::{FetchError, Fetcher, Outgoing, Redirects};
 use crate::error::{AuthError, ErrorCode, PASS_THROUGH_MAX_BODY};
 use crate::registration::{HttpMethod, Registration, VerificationConfig};
 
@@ -142,90 +142,66 @@ impl Call {
         shown.to_string()
     }
 
-    /// The URL called (to check its scheme).
+    /// The URL called.
+    #[cfg(test)]
     pub(crate) fn url(&self) -> &Url {
         &self.url
     }
 
-    /// The request, on a client that follows no redirect.
-    pub(crate) fn request(&self, client: &reqwest::Client) -> reqwest::RequestBuilder {
-        let req = match self.method {
-            HttpMethod::Get => client.get(self.url.clone()),
-            HttpMethod::Post => client.post(self.url.clone()),
+    /// The request, through the egress policy, following no redirect.
+    fn request(&self, fetcher: &Fetcher, max_body: usize) -> Result<Outgoing, FetchError> {
+        let method = match self.method {
+            HttpMethod::Get => Method::GET,
+            HttpMethod::Post => Method::POST,
         };
-        let req = req.headers(self.headers.clone());
-        match &self.form {
-            Some(form) => req.body(form.clone()),
-            None => req,
-        }
+        Ok(fetcher
+            .request(method, &self.url, Redirects::None)?
+            .max_body(max_body)
+            .with(|req| {
+                let req = req.headers(self.headers.clone());
+                match &self.form {
+                    Some(form) => req.body(form.clone()),
+                    None => req,
+                }
+            }))
     }
-}
-
-/// A transport failure without the URL (whose query may hold the token).
-fn describe(e: &reqwest::Error) -> &'static str {
-    if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_body() || e.is_decode() {
-        "reading the answer failed"
-    } else {
-        "the request failed"
-    }
-}
-
-/// Read at most `limit` bytes; `true` when the body was longer.
-async fn read_capped(
-    resp: &mut reqwest::Response,
-    limit: usize,
-) -> Result<(Bytes, bool), reqwest::Error> {
-    let mut body = BytesMut::new();
-    while let Some(chunk) = resp.chunk().await? {
-        let room = limit - body.len();
-        if chunk.len() > room {
-            body.extend_from_slice(&chunk[..room]);
-            return Ok((body.freeze(), true));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok((body.freeze(), false))
 }
 
 /// Send the call and read the answer: the JSON object of a 2xx (with its
 /// size), the pass-through refusal of a 4xx/5xx, `idp_unavailable` otherwise.
 pub(crate) async fn send(
     call: &Call,
-    client: &reqwest::Client,
+    fetcher: &Fetcher,
     max_body: usize,
 ) -> Result<(Value, usize), AuthError> {
-    let shown = call.shown_url();
-    let failed =
-        |e: reqwest::Error| unavailable(format!("verification endpoint {shown}: {}", describe(&e)));
-    let mut resp = call.request(client).send().await.map_err(failed)?;
-    let status = resp.status();
+    let failed = |e: FetchError| unavailable(format!("verification endpoint: {e}"));
+    let out = call
+        .request(fetcher, max_body.max(PASS_THROUGH_MAX_BODY))
+        .map_err(failed)?;
+    let answer = fetcher.send(out).await.map_err(failed)?;
+    let status = answer.status;
     if status.is_client_error() || status.is_server_error() {
-        let content_type = resp.headers().get(CONTENT_TYPE).cloned();
-        let (body, cut) = read_capped(&mut resp, PASS_THROUGH_MAX_BODY)
-            .await
-            .map_err(failed)?;
-        if cut {
-            tracing::warn!(url = %shown, status = status.as_u16(),
+        if answer.cut || answer.body.len() > PASS_THROUGH_MAX_BODY {
+            tracing::warn!(url = %call.shown_url(), status = status.as_u16(),
                 "verification endpoint's error answer is over 64 KiB; passing the first 64 KiB");
         }
-        return Err(AuthError::pass_through(status, content_type, body));
+        let content_type = answer.headers.get(CONTENT_TYPE).cloned();
+        return Err(AuthError::pass_through(status, content_type, answer.body));
     }
     if !status.is_success() {
         return Err(unavailable(format!(
-            "verification endpoint {shown} answered HTTP {} (redirects are not followed)",
+            "verification endpoint {} answered HTTP {} (redirects are not followed)",
+            call.shown_url(),
             status.as_u16()
         )));
     }
-    let (body, cut) = read_capped(&mut resp, max_body).await.map_err(failed)?;
-    if cut {
+    if answer.cut || answer.body.len() > max_body {
         return Err(unavailable(format!(
-            "verification endpoint {shown} answered more than {max_body} bytes"
+            "verification endpoint {} answered more than {max_body} bytes",
+            call.shown_url()
         )));
     }
+    let body = answer.body;
     match serde_json::from_slice::<Value>(&body) {
         Ok(answer @ Value::Object(_)) => Ok((answer, body.len())),
         Ok(_) => Err(invalid_claims(

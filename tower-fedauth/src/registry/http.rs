@@ -7,12 +7,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use http::Method;
 use futures_util::future::BoxFuture;
 use url::Url;
 
 use super::stale::{Remote, StaleCache, StaleConfig};
 use super::{RegistrySource, SourceError};
+use crate::egress::{EgressPolicy, FetchConfig, Fetcher, Redirects, cache_control};
 use crate::registration::{Registration, Secret, from_value};
 
 /// How an HTTP source (registry service, user directory) is called.
@@ -24,9 +26,10 @@ pub struct HttpClientConfig {
     pub timeout: Duration,
     /// Largest accepted body. Default 256 KiB.
     pub max_body_bytes: usize,
-    /// Accept an `http://` base URL (tests, a sidecar on localhost).
-    /// Default off.
-    pub allow_http: bool,
+    /// Which destinations may be reached. The default (`https` to public
+    /// unicast addresses) refuses a service on an internal network: allow
+    /// its host name or network explicitly.
+    pub egress: EgressPolicy,
 }
 
 impl Default for HttpClientConfig {
@@ -35,7 +38,7 @@ impl Default for HttpClientConfig {
             bearer: None,
             timeout: Duration::from_secs(5),
             max_body_bytes: 256 * 1024,
-            allow_http: false,
+            egress: EgressPolicy::default(),
         }
     }
 }
@@ -46,7 +49,7 @@ impl std::fmt::Debug for HttpClientConfig {
             .field("bearer", &self.bearer.as_ref().map(|_| "***"))
             .field("timeout", &self.timeout)
             .field("max_body_bytes", &self.max_body_bytes)
-            .field("allow_http", &self.allow_http)
+            .field("egress", &self.egress)
             .finish()
     }
 }
@@ -61,18 +64,17 @@ pub struct BaseUrlError {
     pub reason: String,
 }
 
-/// Check a base URL: absolute http(s), https unless allowed, no
-/// credentials, query or fragment (paths are appended to it).
-pub(crate) fn base_url(url: &str, allow_http: bool) -> Result<Url, BaseUrlError> {
+/// Check a base URL: absolute http(s), allowed by the egress policy (a
+/// host name is checked again on what it resolves to, at every request),
+/// no credentials, query or fragment (paths are appended to it).
+pub(crate) fn base_url(url: &str, egress: &EgressPolicy) -> Result<Url, BaseUrlError> {
     let err = |reason: &str| BaseUrlError {
         url: url.split('@').next_back().unwrap_or(url).to_owned(),
         reason: reason.to_owned(),
     };
     let parsed = Url::parse(url).map_err(|e| err(&format!("not an absolute URL: {e}")))?;
     match parsed.scheme() {
-        "https" => {}
-        "http" if allow_http => {}
-        "http" => return Err(err("plain http is not allowed (set allow_http)")),
+        "https" | "http" => {}
         _ => return Err(err("not an http(s) URL")),
     }
     if parsed.host_str().is_none_or(str::is_empty) {
@@ -84,6 +86,9 @@ pub(crate) fn base_url(url: &str, allow_http: bool) -> Result<Url, BaseUrlError>
     if parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(err("must not have a query or a fragment"));
     }
+    egress
+        .check_url(&parsed)
+        .map_err(|refusal| err(&format!("refused by the egress policy: {refusal}")))?;
     Ok(parsed)
 }
 
@@ -106,7 +111,7 @@ pub(crate) fn item_url(base: &Url, collection: &str, key: &str) -> Option<Url> {
 pub(crate) struct Answer {
     pub status: u16,
     pub etag: Option<String>,
-    /// `Cache-Control: max-age`.
+    /// `Cache-Control: s-maxage` or `max-age`.
     pub max_age: Option<Duration>,
     /// `no-cache`: revalidate every time.
     pub no_cache: bool,
@@ -116,116 +121,68 @@ pub(crate) struct Answer {
     pub body: Bytes,
 }
 
-/// The client of an HTTP source: timeout, size cap, optional bearer, no
+/// The client of an HTTP source: the shared outgoing client ([`Fetcher`])
+/// with its egress policy, timeout and size cap, an optional bearer, and no
 /// redirects (a source that moves is misconfigured, and a redirect could
 /// carry the credential elsewhere).
 #[derive(Clone)]
 pub(crate) struct SourceClient {
-    client: reqwest::Client,
+    fetcher: Fetcher,
     bearer: Option<Secret>,
-    max_body: usize,
 }
 
 impl SourceClient {
     pub(crate) fn new(config: &HttpClientConfig) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("tower-fedauth/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
         Self {
-            client,
+            fetcher: Fetcher::new(FetchConfig {
+                timeout: config.timeout,
+                max_body_bytes: config.max_body_bytes,
+                egress: config.egress.clone(),
+                ..FetchConfig::default()
+            }),
             bearer: config.bearer.clone(),
-            max_body: config.max_body_bytes,
         }
     }
 
-    /// GET `url`; the body is read (within the cap) only for a 200.
+    /// GET `url`; the body is read (within the cap) only for a 200. The
+    /// error is the reason without the URL (callers name it), for logs.
     pub(crate) async fn get(
         &self,
         url: &Url,
         if_none_match: Option<&str>,
     ) -> Result<Answer, String> {
-        let mut req = self
-            .client
-            .get(url.clone())
-            .header(http::header::ACCEPT, "application/json");
-        if let Some(token) = &self.bearer {
-            req = req.bearer_auth(token.expose());
-        }
-        if let Some(etag) = if_none_match {
-            req = req.header(http::header::IF_NONE_MATCH, etag);
-        }
-        let mut resp = req.send().await.map_err(|e| describe(&e))?;
-        let header = |name| {
-            resp.headers()
-                .get(name)
-                .and_then(|v: &http::HeaderValue| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let etag = header(http::header::ETAG);
-        let (max_age, no_cache, no_store) = cache_control(header(http::header::CACHE_CONTROL));
-        let status = resp.status().as_u16();
-        let mut body = BytesMut::new();
-        if status == 200 {
-            if resp
-                .content_length()
-                .is_some_and(|l| l > self.max_body as u64)
-            {
-                return Err(format!("answer larger than {} bytes", self.max_body));
-            }
-            while let Some(chunk) = resp.chunk().await.map_err(|e| describe(&e))? {
-                if body.len() + chunk.len() > self.max_body {
-                    return Err(format!("answer larger than {} bytes", self.max_body));
+        let out = self
+            .fetcher
+            .request(Method::GET, url, Redirects::None)
+            .map_err(|e| e.reason())?
+            .with(|mut req| {
+                req = req.header(http::header::ACCEPT, "application/json");
+                if let Some(token) = &self.bearer {
+                    req = req.bearer_auth(token.expose());
                 }
-                body.extend_from_slice(&chunk);
-            }
+                if let Some(etag) = if_none_match {
+                    req = req.header(http::header::IF_NONE_MATCH, etag);
+                }
+                req
+            });
+        let answer = self.fetcher.send(out).await.map_err(|e| e.reason())?;
+        let status = answer.status.as_u16();
+        if status == 200 && answer.cut {
+            return Err(format!("answer larger than {} bytes", answer.limit));
         }
+        let advice = cache_control(answer.header(http::header::CACHE_CONTROL));
         Ok(Answer {
             status,
-            etag,
-            max_age,
-            no_cache,
-            no_store,
-            body: body.freeze(),
+            etag: answer.header(http::header::ETAG).map(str::to_owned),
+            max_age: advice.max_age,
+            no_cache: advice.no_cache,
+            no_store: advice.no_store,
+            body: if status == 200 {
+                answer.body
+            } else {
+                Bytes::new()
+            },
         })
-    }
-}
-
-/// `Cache-Control` → (max-age, no-cache, no-store).
-fn cache_control(value: Option<String>) -> (Option<Duration>, bool, bool) {
-    let (mut max_age, mut no_cache, mut no_store) = (None, false, false);
-    for directive in value.as_deref().unwrap_or("").split(',') {
-        let d = directive.trim().to_ascii_lowercase();
-        if let Some(v) = d.strip_prefix("max-age=") {
-            max_age = v
-                .trim_matches('"')
-                .parse::<u64>()
-                .ok()
-                .map(Duration::from_secs);
-        } else if d == "no-cache" {
-            no_cache = true;
-        } else if d == "no-store" {
-            no_store = true;
-        }
-    }
-    (max_age, no_cache, no_store)
-}
-
-/// A transport error without the URL (callers name it).
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() {
-        "connection failed".into()
-    } else {
-        let mut s = e.to_string();
-        if let Some(u) = e.url() {
-            s = s.replace(u.as_str(), "");
-        }
-        s
     }
 }
 
@@ -299,7 +256,7 @@ pub struct HttpRegistry {
 impl HttpRegistry {
     /// A source at `base` (e.g. `https://registry.internal/v1`).
     pub fn new(base: &str, config: HttpRegistryConfig) -> Result<Self, BaseUrlError> {
-        let base = base_url(base, config.client.allow_http)?;
+        let base = base_url(base, &config.client.egress)?;
         Ok(Self {
             client: SourceClient::new(&config.client),
             cache: StaleCache::new(StaleConfig {
@@ -420,14 +377,23 @@ mod tests {
 
     #[test]
     fn base_urls_are_checked() {
-        assert!(base_url("https://registry.example/v1", false).is_ok());
-        assert!(base_url("http://127.0.0.1:1", false).is_err());
-        assert!(base_url("http://127.0.0.1:1", true).is_ok());
-        let e = base_url("https://user:pw@registry.example/", false).unwrap_err();
+        let strict = EgressPolicy::default();
+        let local = EgressPolicy::default()
+            .allow_http(true)
+            .allow("127.0.0.1")
+            .unwrap();
+        assert!(base_url("https://registry.example/v1", &strict).is_ok());
+        assert!(base_url("http://127.0.0.1:1", &strict).is_err());
+        // https alone does not make an internal address reachable.
+        assert!(base_url("https://127.0.0.1:1", &strict).is_err());
+        assert!(base_url("https://[::ffff:10.0.0.1]/", &strict).is_err());
+        assert!(base_url("http://127.0.0.1:1", &local).is_ok());
+        assert!(base_url("http://127.0.0.2:1", &local).is_err());
+        let e = base_url("https://user:pw@registry.example/", &strict).unwrap_err();
         assert!(!e.to_string().contains("pw"), "{e}");
-        assert!(base_url("https://registry.example/?a=b", false).is_err());
-        assert!(base_url("ftp://registry.example/", true).is_err());
-        assert!(base_url("registry.example", true).is_err());
+        assert!(base_url("https://registry.example/?a=b", &strict).is_err());
+        assert!(base_url("ftp://registry.example/", &local).is_err());
+        assert!(base_url("registry.example", &local).is_err());
     }
 
     #[test]
@@ -459,20 +425,6 @@ mod tests {
         assert!(!shown.contains("s3cret"), "{shown}");
         let source = HttpRegistry::new("https://r.example", config).unwrap();
         assert!(!format!("{source:?}").contains("s3cret"));
-    }
-
-    #[test]
-    fn cache_control_directives() {
-        let cc = |s: &str| cache_control(Some(s.to_owned()));
-        assert_eq!(
-            cc("max-age=60"),
-            (Some(Duration::from_secs(60)), false, false)
-        );
-        assert_eq!(
-            cc("No-Cache, max-age=5"),
-            (Some(Duration::from_secs(5)), true, false)
-        );
-        assert_eq!(cc("no-store"), (None, false, true));
     }
 
     #[test]

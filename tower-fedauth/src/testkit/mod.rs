@@ -40,3 +40,12 @@ pub use opaque::{MockAnswer, MockOpaqueIdp, RecordedRequest};
 pub use server::{DEFAULT_CLIENT_ID, MockIdp};
 pub use token::TokenBuilder;
 pub use x509::{certificate_map, certificate_pem};
+
+/// The egress policy of tests whose IdPs the test kit serves: plain `http`
+/// to `127.0.0.1` and nothing else, so every test still goes through the
+/// policy (any other loopback address, e.g. `127.0.0.2`, stays refused).
+pub fn local_egress() -> crate::egress::EgressPolicy {
+    crate::egress::EgressPolicy::new()
+        .allow_http(true)
+        .allow_network(ipnet::IpNet::from(std::net::IpAddr::from(std::net::Ipv4Addr::LOCALHOST)))
+}

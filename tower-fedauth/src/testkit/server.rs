@@ -33,6 +33,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// State shared by the HTTP handlers and every clone of the [`MockIdp`].
 struct Shared {
     base_url: String,
+    addr: std::net::SocketAddr,
     keys: Mutex<Vec<TestKey>>,
     raw_jwks: Mutex<Option<String>>,
     x509: AtomicBool,
@@ -99,6 +100,7 @@ impl MockIdp {
         let next_kid = keys.len() + 1;
         let shared = Arc::new(Shared {
             base_url: format!("http://{addr}"),
+            addr,
             keys: Mutex::new(keys),
             raw_jwks: Mutex::new(None),
             x509: AtomicBool::new(false),
@@ -136,6 +138,12 @@ impl MockIdp {
                 task: Mutex::new(Some(task)),
             }),
         }
+    }
+
+    /// The address it listens on, `127.0.0.1:PORT` (for an egress policy
+    /// that allows exactly this IdP).
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.shared.addr
     }
 
     /// `http://127.0.0.1:PORT`.

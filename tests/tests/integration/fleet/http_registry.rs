@@ -135,7 +135,7 @@ async fn slow_garbage_oversize_and_foreign_answers_fail() {
         "http://127.0.0.1:9",
         HttpRegistryConfig {
             client: HttpClientConfig {
-                allow_http: true,
+                egress: tower_fedauth::testkit::local_egress(),
                 ..HttpClientConfig::default()
             },
             ..HttpRegistryConfig::default()
@@ -204,7 +204,7 @@ async fn through_the_authenticator_503_then_stale_then_recovery() {
             negative_ttl: Duration::ZERO,
             ..Default::default()
         })
-        .allow_http(true)
+        .egress(tower_fedauth::testkit::local_egress())
         .key_cache(fast_policy())
         .build();
     let layer = FedAuthLayer::new(auth);

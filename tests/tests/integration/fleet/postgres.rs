@@ -104,7 +104,7 @@ struct Instance {
 async fn instance(url: &str) -> Instance {
     let registry = PostgresRegistry::connect_with(url, config()).await.unwrap();
     let auth = Authenticator::builder(registry.clone())
-        .allow_http(true)
+        .egress(tower_fedauth::testkit::local_egress())
         .key_cache(fast_policy())
         .build();
     let listener = registry.spawn_listener(auth.registry().clone());
@@ -192,7 +192,7 @@ async fn a_killed_listener_reconnects_and_drops_the_cache() {
     .unwrap();
     registry.put(&registration(&idp)).await.unwrap();
     let auth = Authenticator::builder(registry.clone())
-        .allow_http(true)
+        .egress(tower_fedauth::testkit::local_egress())
         .key_cache(fast_policy())
         .build();
     let listener = registry.spawn_listener(auth.registry().clone());
@@ -248,7 +248,7 @@ async fn bad_rows_are_refused_with_their_id_never_half_used() {
         other => panic!("expected InvalidRow, got {other:?}"),
     }
     let auth = Authenticator::builder(pg.registry.clone())
-        .allow_http(true)
+        .egress(tower_fedauth::testkit::local_egress())
         .build();
     let a = call_with(&FedAuthLayer::new(auth), &idp.mint(), "quid-1").await;
     assert_refused(&a, 503, "registry_unavailable", None);

@@ -306,7 +306,7 @@ impl Http {
             &service.base,
             HttpRegistryConfig {
                 client: HttpClientConfig {
-                    allow_http: true,
+                    egress: tower_fedauth::testkit::local_egress(),
                     ..config.client
                 },
                 ..config

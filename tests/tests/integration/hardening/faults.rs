@@ -422,7 +422,7 @@ struct Scenario {
 fn fetch_config() -> FetchConfig {
     FetchConfig {
         timeout: TIMEOUT,
-        allow_http: true,
+        egress: tower_fedauth::testkit::local_egress(),
         ..FetchConfig::default()
     }
 }
@@ -487,7 +487,7 @@ impl Scenario {
                 HttpRegistryConfig {
                     client: HttpClientConfig {
                         timeout: TIMEOUT,
-                        allow_http: true,
+                        egress: tower_fedauth::testkit::local_egress(),
                         ..HttpClientConfig::default()
                     },
                     default_fresh: Duration::ZERO,

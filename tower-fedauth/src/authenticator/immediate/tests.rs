@@ -37,8 +37,9 @@ fn authenticator(idp: &MockIdp) -> Authenticator {
     ])
     .unwrap();
     Authenticator::builder(registry)
-        .allow_http(true)
+        .egress(crate::testkit::local_egress())
         .property(PropertyResolver::Header("x-property".parse().unwrap()))
+        .registration_metric_labels(true)
         .build()
 }
 
