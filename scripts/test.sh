@@ -36,6 +36,44 @@ export RUST_BACKTRACE=1
 export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}
 
+# Supply chain: every locked dependency against the RustSec advisory
+# database. The build machines cannot fetch it, so the database is the
+# snapshot ../shared/advisory-db.bundle, read offline. Any advisory fails:
+# vulnerabilities, unmaintained, unsound, yanked, and notices too (cargo
+# audit prints those as allowed warnings, so any `warning:`/`error:` line
+# fails the step: that also catches a yanked check that could not run).
+# Accepted advisories: .cargo/audit.toml, each explained in docs/advisories.md.
+# The version is pinned: the output rule above depends on how it reports.
+cargo_audit_version=0.22.2
+if [ "$(cargo audit --version 2>/dev/null | awk '{print $NF}')" != "$cargo_audit_version" ]; then
+  log "installing cargo-audit $cargo_audit_version (once per machine)"
+  cargo install --locked --version "$cargo_audit_version" cargo-audit
+fi
+advisory_bundle=../shared/advisory-db.bundle
+[ -f "$advisory_bundle" ] || { echo "missing $advisory_bundle (the RustSec snapshot)" >&2; exit 1; }
+advisory_tmp=$(mktemp -d)
+trap 'rm -rf "$advisory_tmp"' EXIT
+git -c init.defaultBranch=main clone --quiet "$advisory_bundle" "$advisory_tmp/advisory-db"
+log "cargo audit (RustSec snapshot of $(git -C "$advisory_tmp/advisory-db" log -1 --format=%cs))"
+# The yanked check reads cargo's local crates.io index; a dry-run update
+# refreshes it for every locked package without writing either lock file.
+cargo update --dry-run --quiet
+cargo update --dry-run --quiet --manifest-path fuzz/Cargo.toml
+for lock in Cargo.lock fuzz/Cargo.lock; do
+  # --no-fetch: read the snapshot as it is; --stale: its age is known (the
+  # date above) and must not fail the run.
+  if ! audit_out=$(cargo audit --color never --db "$advisory_tmp/advisory-db" --no-fetch --stale \
+      --deny warnings --file "$lock" 2>&1) \
+    || grep -Eq '^[[:space:]]*(warning|error):' <<<"$audit_out"; then
+    printf '%s\n' "$audit_out" >&2
+    echo "cargo audit: $lock has an advisory or could not be fully checked (see docs/advisories.md)" >&2
+    exit 1
+  fi
+  printf '%s\n' "$audit_out"
+done
+rm -rf "$advisory_tmp"
+trap - EXIT
+
 log "format"
 cargo fmt --all -- --check
 
