@@ -12,8 +12,9 @@
 //! - public unicast addresses only ([`classify`] lists what is not),
 //!   unless the operator allows more networks or exact host names;
 //! - a host name is resolved once, every address it resolves to is checked,
-//!   and the connection goes to those checked addresses (no second
-//!   resolution: DNS rebinding cannot slip in between);
+//!   and the connection goes only to the allowed ones (no second
+//!   resolution: DNS rebinding cannot slip in between); a name with no
+//!   allowed address is refused;
 //! - each redirect hop is checked by the same rule, at most
 //!   [`FetchConfig::max_redirects`] of them, and requests that carry the
 //!   caller's token or a credential follow none;

@@ -183,19 +183,33 @@ impl EgressPolicy {
         !self.hosts.is_empty() && self.hosts.contains(&normal_host(host))
     }
 
-    /// Check every address `host` resolved to: one refused address refuses
-    /// the host (a name that points inside is refused even if it also
-    /// points outside).
-    pub(crate) fn check_resolved(&self, host: &str, addrs: &[SocketAddr]) -> Result<(), Refusal> {
-        if self.host_allowed(host) {
-            return Ok(());
+    /// Check every address `host` resolved to and keep the allowed ones:
+    /// the connection goes only to those. A name none of whose addresses
+    /// is allowed is refused (with the first refused address as reason).
+    pub(crate) fn allowed_addrs(
+        &self,
+        host: &str,
+        addrs: Vec<SocketAddr>,
+    ) -> Result<Vec<SocketAddr>, Refusal> {
+        if self.host_allowed(host) && !addrs.is_empty() {
+            return Ok(addrs);
         }
-        if addrs.is_empty() {
-            return Err(Refusal::Unresolved(host.to_owned()));
+        let mut first_refusal = None;
+        let allowed: Vec<SocketAddr> = addrs
+            .into_iter()
+            .filter(|addr| match self.check_ip(host, addr.ip()) {
+                Ok(()) => true,
+                Err(refusal) => {
+                    first_refusal.get_or_insert(refusal);
+                    false
+                }
+            })
+            .collect();
+        match (allowed.is_empty(), first_refusal) {
+            (false, _) => Ok(allowed),
+            (true, Some(refusal)) => Err(refusal),
+            (true, None) => Err(Refusal::Unresolved(host.to_owned())),
         }
-        addrs
-            .iter()
-            .try_for_each(|addr| self.check_ip(host, addr.ip()))
     }
 
     fn check_ip(&self, host: &str, ip: IpAddr) -> Result<(), Refusal> {
@@ -291,19 +305,12 @@ mod tests {
         assert!(policy.check_url(&url("http://[::1]/")).is_err());
         let private: SocketAddr = "10.9.9.9:443".parse().unwrap();
         assert_eq!(
-            policy.check_resolved("IDP.corp.example.", &[private]),
-            Ok(())
+            policy.allowed_addrs("IDP.corp.example.", vec![private]),
+            Ok(vec![private])
         );
-        assert!(
-            policy
-                .check_resolved("other.corp.example", &[private])
-                .is_err()
-        );
-        assert!(
-            policy
-                .check_resolved("sub.idp.corp.example", &[private])
-                .is_err()
-        );
+        let refused = |host| policy.allowed_addrs(host, vec![private]).is_err();
+        assert!(refused("other.corp.example"));
+        assert!(refused("sub.idp.corp.example"));
     }
 
     #[test]
@@ -320,25 +327,42 @@ mod tests {
         assert!(policy.check_url(&url("http://127.0.0.1/keys")).is_err());
         assert!(policy.check_url(&url("http://localhost:4010/keys")).is_ok());
         let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        assert!(policy.check_resolved("localhost", &[addr]).is_err());
+        assert!(policy.allowed_addrs("localhost", vec![addr]).is_err());
     }
 
     #[test]
-    fn one_internal_address_refuses_the_name() {
+    fn only_allowed_addresses_are_connected_to() {
         let policy = EgressPolicy::new();
         let public: SocketAddr = "8.8.8.8:443".parse().unwrap();
         let metadata: SocketAddr = "169.254.169.254:443".parse().unwrap();
-        assert_eq!(policy.check_resolved("ok.example", &[public]), Ok(()));
+        let loopback: SocketAddr = "[::1]:443".parse().unwrap();
+        assert_eq!(
+            policy.allowed_addrs("ok.example", vec![public]),
+            Ok(vec![public])
+        );
+        // A name that also points inside is connected to outside only.
+        assert_eq!(
+            policy.allowed_addrs("mixed.example", vec![metadata, public, loopback]),
+            Ok(vec![public])
+        );
         assert!(matches!(
-            policy.check_resolved("rebind.example", &[public, metadata]),
+            policy.allowed_addrs("inside.example", vec![metadata, loopback]),
             Err(Refusal::Address {
                 why: Special::LinkLocal,
                 ..
             })
         ));
         assert_eq!(
-            policy.check_resolved("none.example", &[]),
+            policy.allowed_addrs("none.example", vec![]),
             Err(Refusal::Unresolved("none.example".into()))
+        );
+        // localhost resolving to both loopbacks, with 127.0.0.0/8 allowed:
+        // the IPv4 one only.
+        let local = EgressPolicy::new().allow("127.0.0.0/8").unwrap();
+        let v4: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        assert_eq!(
+            local.allowed_addrs("localhost", vec![loopback, v4]),
+            Ok(vec![v4])
         );
     }
 

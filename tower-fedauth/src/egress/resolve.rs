@@ -1,6 +1,6 @@
 //! The resolver behind every outgoing connection: it resolves a host name
 //! once, checks every address against the [`EgressPolicy`], and hands the
-//! connector exactly the addresses it checked — the connection cannot go
+//! connector only the addresses it allowed — the connection cannot go
 //! anywhere the check did not see.
 
 use std::net::SocketAddr;
@@ -24,10 +24,10 @@ impl Resolve for PolicyResolver {
                 .await
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?
                 .collect();
-            policy
-                .check_resolved(&host, &addrs)
+            let allowed = policy
+                .allowed_addrs(&host, addrs)
                 .map_err(|refusal: Refusal| Box::new(refusal) as Box<_>)?;
-            Ok(Box::new(addrs.into_iter()) as Addrs)
+            Ok(Box::new(allowed.into_iter()) as Addrs)
         })
     }
 }

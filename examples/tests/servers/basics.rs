@@ -3,178 +3,13 @@
 //! `curl` line, `--registry` with `--allow-http`, `/health`, `/ready`,
 //! `/metrics`, and a clean exit on SIGTERM / SIGINT.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tower_fedauth::testkit::MockIdp;
 
-const SERVERS: [&str; 2] = [
-    env!("CARGO_BIN_EXE_axum-server"),
-    env!("CARGO_BIN_EXE_actix-server"),
-];
-
-/// A running server process.
-struct Server {
-    child: Child,
-    bin: &'static str,
-    /// `http://127.0.0.1:PORT`.
-    base: String,
-    stdout: Receiver<String>,
-    stderr: Arc<Mutex<String>>,
-}
-
-fn spawn(bin: &'static str, args: &[&str]) -> (Child, Receiver<String>, Arc<Mutex<String>>) {
-    let mut child = Command::new(bin)
-        .args(args)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {bin}: {e}"));
-    let (tx, stdout) = channel();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let sink = stderr.clone();
-    let mut err = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = err.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    (child, stdout, stderr)
-}
-
-impl Server {
-    /// Start `bin` on a free port and wait for its `listening on` line.
-    fn start(bin: &'static str, args: &[&str]) -> Server {
-        let mut all = vec!["--listen", "127.0.0.1:0"];
-        all.extend_from_slice(args);
-        let (child, stdout, stderr) = spawn(bin, &all);
-        let mut server = Server {
-            child,
-            bin,
-            base: String::new(),
-            stdout,
-            stderr,
-        };
-        let first = server.line();
-        let base = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("{bin}: first line is {first:?}"));
-        assert!(
-            base.starts_with("http://127.0.0.1:") && !base.ends_with(":0"),
-            "{first}"
-        );
-        server.base = base.to_owned();
-        server
-    }
-
-    /// The next line of stdout.
-    fn line(&self) -> String {
-        tokio::task::block_in_place(|| self.stdout.recv_timeout(Duration::from_secs(60)))
-            .unwrap_or_else(|e| {
-                panic!(
-                    "{}: no line on stdout ({e}); stderr:\n{}",
-                    self.bin,
-                    self.logs()
-                )
-            })
-    }
-
-    fn logs(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Send `signal` and wait for the exit.
-    fn stop(mut self, signal: &str) -> ExitStatus {
-        let sent = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill {signal}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not exit after {signal}; stderr:\n{}",
-                self.bin,
-                self.logs()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-async fn get(client: &reqwest::Client, url: &str, headers: &[(&str, &str)]) -> (u16, String) {
-    let mut req = client.get(url);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let resp = req
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    (resp.status().as_u16(), resp.text().await.unwrap())
-}
-
-/// Poll `/ready` until it answers 200 (bounded).
-async fn wait_ready(client: &reqwest::Client, server: &Server) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, body) = get(client, &server.url("/ready"), &[]).await;
-        match status {
-            200 => return assert_eq!(body, "ready"),
-            503 => assert_eq!(body, "warming up"),
-            other => panic!("/ready answered {other}"),
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} never became ready; stderr:\n{}",
-            server.bin,
-            server.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn json(body: &str) -> Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
-}
+use crate::harness::{SERVERS, Server, get, json, wait_ready};
 
 /// The token and registration of the demo's curl line.
 fn parse_curl(line: &str, base: &str) -> (String, String) {
@@ -257,9 +92,9 @@ async fn demo_mode_prints_a_working_curl_line() {
         for line in [
             "fedauth_warmup_registrations{outcome=\"ready\"} 1",
             "fedauth_warmup_registrations{outcome=\"failed\"} 0",
-            "fedauth_decisions_total{outcome=\"accepted\",code=\"none\",registration=\"demo\"} 2",
-            "fedauth_decisions_total{outcome=\"refused\",code=\"property_not_enabled\",registration=\"demo\"} 1",
-            "fedauth_decisions_total{outcome=\"refused\",code=\"missing_token\",registration=\"\"} 1",
+            "fedauth_decisions_total{outcome=\"accepted\",code=\"none\"} 2",
+            "fedauth_decisions_total{outcome=\"refused\",code=\"property_not_enabled\"} 1",
+            "fedauth_decisions_total{outcome=\"refused\",code=\"missing_token\"} 1",
             "fedauth_key_fetches_total{kind=\"jwks\",outcome=\"ok\"} 1",
         ] {
             assert!(
@@ -268,6 +103,10 @@ async fn demo_mode_prints_a_working_curl_line() {
             );
         }
 
+        assert!(
+            !metrics.contains("registration="),
+            "{bin}: registration ids on /metrics:\n{metrics}"
+        );
         let status = server.stop("-INT");
         assert_eq!(status.code(), Some(0), "{bin} after SIGINT");
     }
@@ -303,7 +142,16 @@ async fn registry_file_with_allow_http() {
     for bin in SERVERS {
         // A slow IdP keeps the pre-warm pass, and so /ready, waiting.
         idp.set_delay(Duration::from_secs(2));
-        let server = Server::start(bin, &["--registry", path.to_str().unwrap(), "--allow-http"]);
+        let server = Server::start(
+            bin,
+            &[
+                "--registry",
+                path.to_str().unwrap(),
+                "--allow-http",
+                "--allow-network",
+                "127.0.0.1/32",
+            ],
+        );
         let (status, body) = get(&client, &server.url("/ready"), &[]).await;
         assert_eq!((status, body.as_str()), (503, "warming up"), "{bin}");
         assert_eq!(
@@ -349,13 +197,17 @@ async fn registry_file_with_allow_http() {
         for line in [
             "fedauth_warmup_registrations{outcome=\"ready\"} 1",
             "fedauth_warmup_registrations{outcome=\"failed\"} 1",
-            "fedauth_decisions_total{outcome=\"refused\",code=\"idp_unavailable\",registration=\"quid-down\"} 1",
+            "fedauth_decisions_total{outcome=\"refused\",code=\"idp_unavailable\"} 1",
         ] {
             assert!(
                 metrics.lines().any(|l| l == line),
                 "{bin}: no `{line}` in\n{metrics}"
             );
         }
+        assert!(
+            !metrics.contains("quid-"),
+            "{bin}: registration ids on /metrics:\n{metrics}"
+        );
         let status = server.stop("-TERM");
         assert_eq!(status.code(), Some(0), "{bin} after SIGTERM");
     }
@@ -407,7 +259,9 @@ fn command_line_errors() {
         } else {
             "actix-server"
         };
-        let usage = format!("usage: {name} [--registry PATH] [--listen ADDR] [--allow-http]");
+        let usage = format!(
+            "usage: {name} [--registry PATH] [--listen ADDR] [--allow-http] [--allow-network CIDR]..."
+        );
 
         let (code, stdout, stderr) = run(bin, &["--verbose"]);
         assert_eq!(code, Some(2), "{bin}");
