@@ -26,6 +26,7 @@ pub enum Provider {
     /// `https://login.microsoftonline.com/{tid}/v2.0` and
     /// `https://sts.windows.net/{tid}/`, keys at
     /// `https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys`; RS256.
+    /// A multi-tenant `tenant` is narrowed by `allowed_tenants`.
     AzureAd,
     /// Amazon Cognito user pools: `region`, `user_pool_id`; issuer
     /// `https://cognito-idp.{region}.amazonaws.com/{user_pool_id}` (or the
