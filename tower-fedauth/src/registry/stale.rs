@@ -114,6 +114,25 @@ where
         Self { cache, config }
     }
 
+    /// A cache bounded by weight instead of count: the keys' weights, as
+    /// `weigh` gives them from the key, its last good value and its recent
+    /// failure, add up to at most `max_weight` (`config.max_entries` is not
+    /// used: give each key a floor weight to bound the count too).
+    pub(crate) fn weighted<W>(config: StaleConfig, max_weight: u64, weigh: W) -> Self
+    where
+        W: Fn(&K, Option<&V>, Option<&E>) -> u32 + Send + Sync + 'static,
+    {
+        let cache = Cache::builder()
+            .max_capacity(max_weight)
+            .weigher(move |key, slot: &Arc<Slot<V, E>>| {
+                let good = slot.good.as_ref().map(|g| &g.value);
+                weigh(key, good, slot.failure.as_ref().map(|f| &f.1))
+            })
+            .expire_after(SlotExpiry)
+            .build();
+        Self { cache, config }
+    }
+
     /// The value of `key`: fresh from the cache, or from `fetch` (which gets
     /// the last good value, to revalidate it), or the last good value while
     /// `fetch` fails and the stale bound allows.
@@ -246,6 +265,13 @@ where
     pub(crate) fn entry_count(&self) -> u64 {
         self.cache.entry_count()
     }
+
+    /// The keys held and their total weight (the key count when built
+    /// without a weigher), after pending evictions have run.
+    pub(crate) async fn size(&self) -> (u64, u64) {
+        self.cache.run_pending_tasks().await;
+        (self.cache.entry_count(), self.cache.weighted_size())
+    }
 }
 
 #[cfg(test)]
@@ -345,5 +371,33 @@ mod tests {
         );
         c.cache.run_pending_tasks().await;
         assert_eq!(c.entry_count(), 0);
+    }
+
+    /// A weighted cache holds at most its weight, not its `max_entries`.
+    #[tokio::test]
+    async fn a_weighted_cache_is_bounded_by_weight() {
+        let config = StaleConfig {
+            max_stale: Duration::from_secs(60),
+            failure_backoff: Duration::ZERO,
+            max_entries: 1_000,
+        };
+        let c: StaleCache<String, u32, String> =
+            StaleCache::weighted(config, 1_000, |_, value, _| value.copied().unwrap_or(1));
+        for key in 0..50 {
+            let got = c
+                .get(&key.to_string(), |_| async {
+                    Ok::<_, String>(Remote::Value(100, Duration::from_secs(60)))
+                })
+                .await;
+            assert_eq!(
+                got.map(|l| l.value),
+                Ok(Some(100)),
+                "the answer, kept or not"
+            );
+        }
+        let (entries, weight) = c.size().await;
+        assert!(weight <= 1_000, "weight {weight}");
+        assert_eq!(weight, entries * 100);
+        assert!((1..=10).contains(&entries), "{entries} entries");
     }
 }
