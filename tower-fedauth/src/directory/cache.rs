@@ -1,11 +1,13 @@
 //! A cache in front of a user directory: every request of a known user
 //! must not call the directory, and a short directory outage must not
-//! refuse users it answered for a moment ago.
+//! refuse users it answered for a moment ago. Answers are kept per
+//! registration and subject (never by subject alone), and the cache is
+//! bounded by the bytes of what it holds, not only by its entry count.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{DirectoryError, User, UserDirectory};
+use super::{DirectoryError, User, UserDirectory, UserQuery};
 use crate::registry::stale::{Remote, StaleCache, StaleConfig};
 
 /// Lifetimes and size of a [`CachedDirectory`].
@@ -22,8 +24,15 @@ pub struct DirectoryCacheConfig {
     /// How long a failure is reused before the directory is asked again
     /// for the same user. Default 1 s.
     pub failure_backoff: Duration,
-    /// Most users kept (found and unknown). Default 10 000.
+    /// Most answers kept (found, unknown and failed). Default 10 000.
     pub max_entries: u64,
+    /// Most bytes kept, estimated: each answer weighs its strings (the key,
+    /// the record) plus a fixed overhead, and at least
+    /// `max_bytes / max_entries`, so this bound also keeps the count
+    /// within `max_entries`. A directory answers what it likes, up to the
+    /// HTTP client's body cap, so a count alone does not bound memory.
+    /// Default 16 MiB.
+    pub max_bytes: u64,
 }
 
 impl Default for DirectoryCacheConfig {
@@ -34,44 +43,104 @@ impl Default for DirectoryCacheConfig {
             max_stale: Duration::from_secs(300),
             failure_backoff: Duration::from_secs(1),
             max_entries: 10_000,
+            max_bytes: 16 * 1024 * 1024,
         }
     }
+}
+
+/// What a [`CachedDirectory`] holds now (answers past their lifetime count
+/// until they are evicted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DirectoryCacheStats {
+    /// Answers kept.
+    pub entries: u64,
+    /// Their weight: estimated bytes, at least `max_bytes / max_entries`
+    /// each. Never above `max_bytes`.
+    pub weighted_bytes: u64,
+}
+
+/// The cache key: a registration and a subject, compared as a pair.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct UserKey {
+    registration: Box<str>,
+    subject: Box<str>,
+}
+
+/// Bytes an answer keeps alive besides its strings: the moka entry and its
+/// bookkeeping, the slot, the key's boxes, the `User` struct and the `Arc`s.
+/// Chosen to err high.
+const ENTRY_OVERHEAD: u64 = 512;
+
+/// The estimated bytes of one cached answer.
+fn estimated_bytes(
+    key: &UserKey,
+    answer: Option<&Option<Arc<User>>>,
+    failure: Option<&DirectoryError>,
+) -> u64 {
+    let record = answer.and_then(Option::as_deref).map_or(0, |u| {
+        let optional = [&u.tenant, &u.create_time, &u.update_time, &u.login_time];
+        u.id.len()
+            + u.customer.len()
+            + u.email.len()
+            + optional
+                .iter()
+                .filter_map(|s| s.as_deref())
+                .map(str::len)
+                .sum::<usize>()
+    });
+    let strings = key.registration.len()
+        + key.subject.len()
+        + record
+        + failure.map_or(0, |e| e.message().len());
+    ENTRY_OVERHEAD.saturating_add(strings as u64)
 }
 
 /// A [`UserDirectory`] behind a bounded cache: concurrent lookups of one
 /// user make one directory call, found and unknown users are reused for
 /// their TTLs, and while the directory fails the last answer serves for
-/// `max_stale` (with nothing cached, the failure is returned). Cheap to
-/// clone; clones share the cache.
+/// `max_stale` (with nothing cached, the failure is returned). Answers are
+/// kept per registration and subject; a record whose `tenant` belongs to
+/// another registration is treated as unknown ([`User::belongs_to`]).
+/// Cheap to clone; clones share the cache.
 #[derive(Clone)]
 pub struct CachedDirectory {
     directory: Arc<dyn UserDirectory>,
-    cache: Arc<StaleCache<String, Option<Arc<User>>, DirectoryError>>,
+    cache: Arc<StaleCache<UserKey, Option<Arc<User>>, DirectoryError>>,
     config: DirectoryCacheConfig,
 }
 
 impl CachedDirectory {
     /// Put a cache in front of `directory`.
     pub fn new(directory: Arc<dyn UserDirectory>, config: DirectoryCacheConfig) -> Self {
+        let floor = config.max_bytes / config.max_entries.max(1);
+        let weigh = move |key: &UserKey, answer: Option<&_>, failure: Option<&_>| {
+            let bytes = estimated_bytes(key, answer, failure).max(floor);
+            u32::try_from(bytes).unwrap_or(u32::MAX)
+        };
+        let stale = StaleConfig {
+            max_stale: config.max_stale,
+            failure_backoff: config.failure_backoff,
+            max_entries: config.max_entries,
+        };
         Self {
             directory,
-            cache: Arc::new(StaleCache::new(StaleConfig {
-                max_stale: config.max_stale,
-                failure_backoff: config.failure_backoff,
-                max_entries: config.max_entries,
-            })),
+            cache: Arc::new(StaleCache::weighted(stale, config.max_bytes, weigh)),
             config,
         }
     }
 
-    /// The user with this id, from the cache or the directory.
-    pub async fn get(&self, subject: &str) -> Result<Option<Arc<User>>, DirectoryError> {
+    /// The user `query.subject` of registration `query.registration`, from
+    /// the cache or the directory. A record of another tenant is `None`.
+    pub async fn get(&self, query: UserQuery<'_>) -> Result<Option<Arc<User>>, DirectoryError> {
         let directory = &self.directory;
         let config = self.config;
         let lookup = self
             .cache
-            .get(&subject.to_owned(), |_| async move {
-                let user = directory.get_user(subject).await?;
+            .get(&key(query), |_| async move {
+                let user = directory
+                    .get_user(query)
+                    .await?
+                    .filter(|user| own_tenant(user, query));
                 let ttl = match user {
                     Some(_) => config.ttl,
                     None => config.negative_ttl,
@@ -80,25 +149,62 @@ impl CachedDirectory {
             })
             .await?;
         if lookup.stale {
-            tracing::warn!(directory = %directory.describe(), "user directory failing; serving a cached answer");
+            tracing::warn!(
+                directory = %directory.describe(),
+                registration = query.registration,
+                "user directory failing; serving a cached answer"
+            );
         }
         Ok(lookup.value.flatten())
     }
 
-    /// Forget one user, so the next lookup asks the directory.
-    pub async fn invalidate(&self, subject: &str) {
-        self.cache.invalidate(&subject.to_owned()).await;
+    /// Forget one user of one registration, so its next lookup asks the
+    /// directory.
+    pub async fn invalidate(&self, query: UserQuery<'_>) {
+        self.cache.invalidate(&key(query)).await;
     }
 
-    /// Forget every user.
+    /// Forget every user (of every registration).
     pub fn invalidate_all(&self) {
         self.cache.invalidate_all();
+    }
+
+    /// What the cache holds, after pending evictions have run.
+    pub async fn stats(&self) -> DirectoryCacheStats {
+        let (entries, weighted_bytes) = self.cache.size().await;
+        DirectoryCacheStats {
+            entries,
+            weighted_bytes,
+        }
     }
 
     /// The directory behind the cache.
     pub fn directory(&self) -> &Arc<dyn UserDirectory> {
         &self.directory
     }
+}
+
+fn key(query: UserQuery<'_>) -> UserKey {
+    UserKey {
+        registration: query.registration.into(),
+        subject: query.subject.into(),
+    }
+}
+
+/// The tenant rule, logged when it drops a record: a directory that hands
+/// one registration another tenant's record is misconfigured or is being
+/// probed with a minted subject, and the operator needs to know.
+fn own_tenant(user: &User, query: UserQuery<'_>) -> bool {
+    let own = user.belongs_to(query.registration);
+    if !own {
+        tracing::warn!(
+            registration = query.registration,
+            subject = ?query.subject,
+            tenant = ?user.tenant,
+            "user directory answered a record of another tenant; the user is treated as unknown"
+        );
+    }
+    own
 }
 
 impl std::fmt::Debug for CachedDirectory {

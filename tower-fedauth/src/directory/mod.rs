@@ -5,8 +5,19 @@
 //! handler through [`AuthContext::user`](crate::AuthContext::user).
 //!
 //! Implement [`UserDirectory`] for any store, or use [`HttpUserDirectory`]
-//! (the platform's users webhook, `GET {base}/users/{id}`). The
+//! (the platform's users webhook,
+//! `GET {base}/users/{id}?registration={registration id}`). The
 //! authenticator puts a [`CachedDirectory`] in front of it.
+//!
+//! **Tenant isolation.** Every application runs its own IdP and can mint
+//! any `sub`, including one that another application's users have. So a
+//! subject alone never identifies a user: the directory is asked, and its
+//! answers cached, by the registration the token was verified under and the
+//! subject together ([`UserQuery`]). A record is also checked against the
+//! registration: its `tenant` (the platform tenant the record belongs to)
+//! must be absent or equal to the registration's id, as fedauth maps a
+//! registration to the tenant of the same id. A record of another tenant
+//! is not used: the user counts as unknown and a warning is logged.
 
 use std::sync::Arc;
 
@@ -17,20 +28,45 @@ mod http;
 mod policy;
 mod user;
 
-pub use cache::{CachedDirectory, DirectoryCacheConfig};
+pub use cache::{CachedDirectory, DirectoryCacheConfig, DirectoryCacheStats};
 pub use http::HttpUserDirectory;
 pub use policy::DirectoryConfig;
 pub(crate) use policy::UserGate;
 pub use user::User;
 
-/// Where users are looked up by the principal's subject.
+/// Whom a directory is asked for: the subject as one registration's IdP
+/// names it. Two registrations may present the same subject for different
+/// people, so an answer is only ever about this pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UserQuery<'a> {
+    /// The id of the registration the token was verified under.
+    pub registration: &'a str,
+    /// The principal's subject (`sub`), as that registration's IdP wrote it.
+    pub subject: &'a str,
+}
+
+impl<'a> UserQuery<'a> {
+    /// The user `subject` of registration `registration`.
+    pub fn new(registration: &'a str, subject: &'a str) -> Self {
+        Self {
+            registration,
+            subject,
+        }
+    }
+}
+
+/// Where users are looked up by the registration and the principal's
+/// subject together.
 pub trait UserDirectory: Send + Sync + 'static {
-    /// The user with this id: `Ok(None)` when the directory does not know
-    /// it, `Err` when the directory cannot answer (the request is then
-    /// refused 503 `directory_unavailable` unless a cached answer serves).
+    /// The user `query.subject` as known to `query.registration`: `Ok(None)`
+    /// when the directory does not know it, `Err` when the directory cannot
+    /// answer (the request is then refused 503 `directory_unavailable`
+    /// unless a cached answer serves). A directory shared by several
+    /// registrations must scope the lookup by the registration, or set each
+    /// record's `tenant` (a record of another tenant is not used).
     fn get_user<'a>(
         &'a self,
-        subject: &'a str,
+        query: UserQuery<'a>,
     ) -> BoxFuture<'a, Result<Option<User>, DirectoryError>>;
 
     /// A short description for logs.
@@ -42,9 +78,9 @@ pub trait UserDirectory: Send + Sync + 'static {
 impl<T: UserDirectory + ?Sized> UserDirectory for Arc<T> {
     fn get_user<'a>(
         &'a self,
-        subject: &'a str,
+        query: UserQuery<'a>,
     ) -> BoxFuture<'a, Result<Option<User>, DirectoryError>> {
-        (**self).get_user(subject)
+        (**self).get_user(query)
     }
 
     fn describe(&self) -> String {
@@ -74,5 +110,7 @@ impl DirectoryError {
     }
 }
 
+#[cfg(all(test, feature = "testkit"))]
+mod http_tests;
 #[cfg(test)]
 mod tests;

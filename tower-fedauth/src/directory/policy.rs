@@ -1,9 +1,10 @@
-//! Step 12 of the order of checks (`errors.md`): the user directory, after
-//! the token and its claims, before property and roles.
+//! Step 12 of the order of checks: the user directory, after the token and
+//! its claims, before property and roles. The user is looked up under the
+//! registration the token was verified under, never by subject alone.
 
 use std::sync::Arc;
 
-use super::{CachedDirectory, DirectoryCacheConfig, User, UserDirectory};
+use super::{CachedDirectory, DirectoryCacheConfig, User, UserDirectory, UserQuery};
 use crate::error::{AuthError, ErrorCode};
 use crate::registration::Registration;
 
@@ -52,15 +53,21 @@ impl UserGate {
         &self.directory
     }
 
-    /// Look the subject up and apply the policy; the user record, if any,
-    /// goes to the handler.
+    /// Look the subject up under `registration` and apply the policy; the
+    /// user record, if any, goes to the handler. A record of another
+    /// tenant counts as no record (the cache drops it).
     pub(crate) async fn check(
         &self,
         registration: &Registration,
         subject: &str,
     ) -> Result<Option<Arc<User>>, AuthError> {
-        let user = self.directory.get(subject).await.map_err(|e| {
-            tracing::warn!(error = %e, "user directory failed");
+        let query = UserQuery::new(registration.id.as_str(), subject);
+        let user = self.directory.get(query).await.map_err(|e| {
+            tracing::warn!(
+                registration = query.registration,
+                error = %e,
+                "user directory failed"
+            );
             refuse(
                 ErrorCode::DirectoryUnavailable,
                 "the user directory could not be read",

@@ -20,7 +20,10 @@ pub struct User {
     /// Whether the user is blocked (absent: not blocked).
     #[serde(default, deserialize_with = "null_as_false")]
     pub blocked: bool,
-    /// The user's tenant.
+    /// The platform tenant the record belongs to. fedauth maps a
+    /// registration to the tenant of the same id: a record whose tenant is
+    /// set to anything else is not used for that registration
+    /// ([`User::belongs_to`]). Absent: the record is not tied to a tenant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
     /// When the user was created.
@@ -40,6 +43,17 @@ pub struct User {
         skip_serializing_if = "Option::is_none"
     )]
     pub logins_count: Option<i64>,
+}
+
+impl User {
+    /// Whether this record may be used for a token of `registration`: its
+    /// `tenant` is absent or is exactly that registration's id. Anything
+    /// else (an empty string included) is another tenant's record: an
+    /// application controls its own IdP and can mint any subject, so a
+    /// record scoped elsewhere must never become its user.
+    pub fn belongs_to(&self, registration: &str) -> bool {
+        self.tenant.as_deref().is_none_or(|t| t == registration)
+    }
 }
 
 fn null_as_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
