@@ -1,9 +1,10 @@
 //! The platform's users webhook:
 //! `GET {base}/users/{id}?registration={registration id}` → 200 with a
-//! [`User`] (seed 002), 404 when unknown. The registration travels with
-//! every request so that a directory serving several tenants answers only
-//! within the one the token was verified under: the same subject minted by
-//! two applications' IdPs is two different questions.
+//! [`User`] (the platform's User schema), 404 when unknown. The
+//! registration travels with every request so that a directory serving
+//! several tenants answers only within the one the token was verified
+//! under: the same subject minted by two applications' IdPs is two
+//! different questions.
 
 use futures_util::future::BoxFuture;
 use url::Url;

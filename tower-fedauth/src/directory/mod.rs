@@ -1,8 +1,8 @@
-//! User directories (seeds 002 and 003): who the platform knows. After a
-//! token verifies, the principal's subject is looked up; a blocked user is
-//! refused (403 `user_blocked`), and, where required, an unknown user or an
-//! unverified email too (403 `user_unknown`). The user record reaches the
-//! handler through [`AuthContext::user`](crate::AuthContext::user).
+//! User directories: who the platform knows. After a token verifies, the
+//! principal's subject is looked up; a blocked user is refused (403
+//! `user_blocked`), and, where required, an unknown user or an unverified
+//! email too (403 `user_unknown`). The user record reaches the handler
+//! through [`AuthContext::user`](crate::AuthContext::user).
 //!
 //! Implement [`UserDirectory`] for any store, or use [`HttpUserDirectory`]
 //! (the platform's users webhook,

@@ -17,7 +17,7 @@ use crate::registration::Registration;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DirectoryConfig {
     /// Refuse users the directory does not know: 403 `user_unknown`
-    /// (seed 003: "we only allow access to those users we already know").
+    /// (the platform admits only users it already knows).
     /// Default off: unknown subjects (e.g. client-credential apps) pass
     /// with no user record.
     pub require_known_user: bool,

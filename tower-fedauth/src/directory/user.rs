@@ -1,10 +1,10 @@
-//! The User model of the platform's users webhooks (seed 002).
+//! The User model of the platform's users webhooks.
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// A user as the directory knows it (seed 002's schema). Unknown members
-/// of the directory's answer are ignored; times are kept as the directory
-/// wrote them (RFC 3339 date-times).
+/// A user as the directory knows it (the platform's User schema). Unknown
+/// members of the directory's answer are ignored; times are kept as the
+/// directory wrote them (RFC 3339 date-times).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// The identity provider's id of the user: the principal's subject.
