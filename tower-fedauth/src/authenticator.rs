@@ -66,6 +66,8 @@ struct Inner {
     /// Whether the hot sets are used: the token cache is on and no user
     /// directory takes part in the decision.
     hot: bool,
+    /// Whether decisions are counted with the registration id as a label.
+    registration_labels: bool,
 }
 
 /// Verifies requests against the application registry. Cheap to clone.
@@ -96,6 +98,7 @@ pub struct AuthenticatorBuilder {
     responder: Option<RefusalResponder>,
     directory: Option<UserGate>,
     token_cache: TokenCacheConfig,
+    registration_labels: bool,
 }
 
 impl AuthenticatorBuilder {
@@ -167,6 +170,14 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Count decisions with the registration id as a metric label (default
+    /// off: ids name the platform's customers, and `/metrics` is often
+    /// unauthenticated; turn it on only where the metrics are private).
+    pub fn registration_metric_labels(mut self, on: bool) -> Self {
+        self.registration_labels = on;
+        self
+    }
+
     /// Build. Installs the crate's crypto provider for jsonwebtoken.
     pub fn build(self) -> Authenticator {
         crate::crypto::ensure_provider();
@@ -188,6 +199,7 @@ impl AuthenticatorBuilder {
                 tokens: TokenCache::new(self.token_cache),
                 owner: hot::new_owner(),
                 hot,
+                registration_labels: self.registration_labels,
             }),
         }
     }
@@ -216,6 +228,7 @@ impl Authenticator {
             responder: None,
             directory: None,
             token_cache: TokenCacheConfig::default(),
+            registration_labels: false,
         }
     }
 
@@ -280,7 +293,7 @@ impl Authenticator {
                 .transpose()
         });
         if let Err(e) = &read {
-            crate::metrics::refused(e, None);
+            crate::metrics::refused(e, None, self.inner.registration_labels);
         }
         read
     }
@@ -303,7 +316,7 @@ impl Authenticator {
     /// and presented no credentials (counted in the metrics).
     pub fn refuse_anonymous(&self) -> AuthError {
         let error = AuthError::token(ErrorCode::MissingToken, "no Authorization header");
-        crate::metrics::refused(&error, None);
+        crate::metrics::refused(&error, None, self.inner.registration_labels);
         error
     }
 
@@ -340,7 +353,8 @@ impl Authenticator {
             .verify_inner(credentials, property, progress, &mut resolved)
             .instrument(span.clone())
             .await;
-        conclude(&span, result, resolved.as_deref())
+        let labelled = self.inner.registration_labels;
+        conclude(&span, result, resolved.as_deref(), labelled)
     }
 
     async fn registration(&self, id: &str) -> Result<Arc<Resolved>, AuthError> {
@@ -436,7 +450,7 @@ impl Authenticator {
             None => Box::pin(self.verify_signed(reg, &credentials.token)).await?,
         };
         let user = self.check_user(reg, &facts.principal.subject).await?;
-        decide(found, property, facts, user)
+        decide(found, property, facts, user, self.inner.registration_labels)
     }
 
     /// Steps 4–11 for a signed token not verified before: signature with the

@@ -71,6 +71,9 @@ struct Inner {
     roles: Roles,
     token: Arc<TokenFacts>,
     user: Option<Arc<User>>,
+    /// Whether its refusals are counted with the registration id as a
+    /// metric label (the authenticator's setting).
+    registration_label: bool,
 }
 
 /// The outcome of a successful authentication, put in request extensions.
@@ -93,7 +96,7 @@ impl AuthContext {
             principal,
             claims,
         });
-        Self::from_facts(registration, property, roles, token)
+        Self::from_facts(registration, property, roles, token, false)
     }
 
     /// Assemble a context around facts already established (a cache hit).
@@ -102,6 +105,7 @@ impl AuthContext {
         property: Option<String>,
         roles: Roles,
         token: Arc<TokenFacts>,
+        registration_label: bool,
     ) -> Self {
         Self(Arc::new(Inner {
             registration,
@@ -109,7 +113,14 @@ impl AuthContext {
             roles,
             token,
             user: None,
+            registration_label,
         }))
+    }
+
+    /// Whether decisions about this context are counted with the
+    /// registration id as a metric label.
+    pub(crate) fn registration_label(&self) -> bool {
+        self.0.registration_label
     }
 
     /// Attach the user directory's record of the subject.
@@ -181,7 +192,8 @@ impl AuthContext {
         };
         let error =
             AuthError::at(ErrorCode::InsufficientRole, detail, "role", "route").with_value(role);
-        crate::metrics::refused(&error, Some(self.0.registration.id.shared()));
+        let id = self.0.registration.id.shared();
+        crate::metrics::refused(&error, Some(id), self.0.registration_label);
         Err(error)
     }
 }

@@ -45,6 +45,7 @@
 //! | [`property`](AuthenticatorBuilder::property) | none | where a request names its property |
 //! | [`realm`](AuthenticatorBuilder::realm), [`responder`](AuthenticatorBuilder::responder) | `fedauth`, JSON body of `errors.md` | refusals |
 //! | [`user_directory`](AuthenticatorBuilder::user_directory) | none | a user directory consulted after verification |
+//! | [`registration_metric_labels`](AuthenticatorBuilder::registration_metric_labels) | off | whether decision metrics carry the registration id |
 //!
 //! Crypto backend: feature `aws-lc-rs` (default) or `rust-crypto`; one must
 //! be on (a build without either fails with a message, never a panic). With

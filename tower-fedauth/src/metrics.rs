@@ -4,12 +4,19 @@
 //!
 //! | name | type | labels | meaning |
 //! |---|---|---|---|
-//! | `fedauth_decisions_total` | counter | `outcome` (`accepted`, `refused`), `code` (an `errors.md` code, `none` when accepted), `registration` | authentication decisions of the [`Authenticator`](crate::Authenticator); `registration` is the registration id once it resolved, empty for `unknown_registration`, `registry_unavailable` and refusals before the registration is read (so an attacker cannot grow the label set) |
+//! | `fedauth_decisions_total` | counter | `outcome` (`accepted`, `refused`), `code` (a refusal code, `none` when accepted); `registration` only when opted in | authentication decisions of the [`Authenticator`](crate::Authenticator); with [`registration_metric_labels`](crate::AuthenticatorBuilder::registration_metric_labels) on, `registration` is the registration id once it resolved, empty for `unknown_registration`, `registry_unavailable` and refusals before the registration is read (so an attacker cannot grow the label set) |
 //! | `fedauth_key_fetches_total` | counter | `kind` (`jwks`, `discovery`), `outcome` (`ok`, `error`) | fetches of key sets and discovery documents from identity providers |
 //! | `fedauth_fetch_duration_seconds` | histogram | `kind` (`jwks`, `discovery`) | how long those fetches took, failed ones included |
 //! | `fedauth_cache_requests_total` | counter | `cache` (`jwks`, `discovery`, `registry`, `token`, `introspection`, `verification`, `userinfo`), `result` (`hit`, `miss`) | cache lookups; `miss`: the lookup waited on a fetch (for `token`, the verified-token cache: a miss means a full verification); a request answered by a thread's hot set counts as a hit of `registry` and `token`, whose answers it holds |
 //! | `fedauth_stale_documents` | gauge | `kind` (`jwks`, `discovery`) | documents currently served past their freshness because the identity provider cannot be reached (last-known-good); non-zero means an IdP is down |
 //! | `fedauth_background_refreshes_total` | counter | `kind` (`jwks`, `discovery`) | refreshes started ahead of expiry, off the request path |
+//!
+//! Per-registration labels are off by default: registration ids name the
+//! platform's customers, and a `/metrics` endpoint is often reachable
+//! without authentication, so an operator turns them on
+//! ([`AuthenticatorBuilder::registration_metric_labels`](crate::AuthenticatorBuilder::registration_metric_labels))
+//! only where the metrics are private. Off, decisions carry no
+//! `registration` label at all.
 //!
 //! Label values are static strings or the registration id (shared, not
 //! copied). On the request path the handles are registered with the
@@ -51,33 +58,47 @@ pub const BACKGROUND_REFRESHES: &str = "fedauth_background_refreshes_total";
 pub(crate) struct AcceptedCounter(OnceLock<Counter>);
 
 impl AcceptedCounter {
-    /// An accepted request of this registration.
-    pub(crate) fn increment(&self, registration: &Arc<str>) {
+    /// An accepted request of this registration; `labelled`: whether the
+    /// decisions carry the registration id (the same for every call on one
+    /// counter: it belongs to one authenticator's registry cache).
+    pub(crate) fn increment(&self, registration: &Arc<str>, labelled: bool) {
         self.0
-            .get_or_init(|| {
-                metrics::counter!(
+            .get_or_init(|| match labelled {
+                true => metrics::counter!(
                     DECISIONS,
                     "outcome" => "accepted",
                     "code" => "none",
                     "registration" => registration.clone(),
-                )
+                ),
+                false => metrics::counter!(
+                    DECISIONS,
+                    "outcome" => "accepted",
+                    "code" => "none",
+                ),
             })
             .increment(1);
     }
 }
 
-/// A refused request; `registration` is `None` when it did not resolve.
-pub(crate) fn refused(error: &AuthError, registration: Option<&Arc<str>>) {
+/// A refused request; `registration` is `None` when it did not resolve;
+/// `labelled`: whether decisions carry the registration label at all.
+pub(crate) fn refused(error: &AuthError, registration: Option<&Arc<str>>, labelled: bool) {
     let code = error.code().as_str();
-    match registration {
-        Some(id) => metrics::counter!(
+    match (labelled, registration) {
+        (false, _) => metrics::counter!(
+            DECISIONS,
+            "outcome" => "refused",
+            "code" => code,
+        )
+        .increment(1),
+        (true, Some(id)) => metrics::counter!(
             DECISIONS,
             "outcome" => "refused",
             "code" => code,
             "registration" => id.clone(),
         )
         .increment(1),
-        None => metrics::counter!(
+        (true, None) => metrics::counter!(
             DECISIONS,
             "outcome" => "refused",
             "code" => code,

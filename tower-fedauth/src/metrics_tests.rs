@@ -19,11 +19,18 @@ fn registration(idp: &MockIdp) -> Registration {
         .unwrap()
 }
 
-/// A mock IdP and an authenticator with its registration `quid-1`.
+/// A mock IdP and an authenticator with its registration `quid-1`,
+/// counting decisions per registration.
 async fn started() -> (MockIdp, Authenticator) {
+    started_with(true).await
+}
+
+/// The same, with per-registration labels `on` or not.
+async fn started_with(labels: bool) -> (MockIdp, Authenticator) {
     let idp = MockIdp::start().await;
     let auth = Authenticator::builder(InMemoryRegistry::new(vec![registration(&idp)]).unwrap())
-        .allow_http(true)
+        .egress(crate::testkit::local_egress())
+        .registration_metric_labels(labels)
         .build();
     (idp, auth)
 }
@@ -191,7 +198,9 @@ fn a_refusal_and_an_acceptance_move_the_right_counters() {
 #[test]
 fn a_refusal_before_the_registration_is_counted_without_it() {
     let all = recorded(async || {
-        let auth = Authenticator::builder(InMemoryRegistry::new(vec![]).unwrap()).build();
+        let auth = Authenticator::builder(InMemoryRegistry::new(vec![]).unwrap())
+            .registration_metric_labels(true)
+            .build();
         let req = http::Request::builder().body(()).unwrap();
         let refused = auth.authenticate(&req).await.unwrap_err();
         assert_eq!(refused.code(), ErrorCode::MissingToken);
@@ -225,7 +234,7 @@ async fn keys_are_refreshed_ahead_of_expiry_without_a_request_waiting() {
         ..CachePolicy::default()
     };
     let auth = Authenticator::builder(InMemoryRegistry::new(vec![registration(&idp)]).unwrap())
-        .allow_http(true)
+        .egress(crate::testkit::local_egress())
         .key_cache(policy)
         // Every request must use the key set, not the verified-token cache.
         .token_cache(crate::TokenCacheConfig::disabled())
@@ -287,4 +296,55 @@ fn a_role_refusal_is_counted_for_its_registration() {
     };
     assert_eq!(decision("accepted", "none"), 1);
     assert_eq!(decision("refused", "insufficient_role"), 1);
+}
+
+/// By default no decision carries a `registration` label: accepted,
+/// refused after the registration resolved (at once from the caches, after
+/// a full verification, by a role check), refused before it.
+#[test]
+fn decisions_carry_no_registration_label_unless_opted_in() {
+    let all = recorded(async || {
+        let (idp, auth) = started_with(false).await;
+        let token = idp.mint();
+        for _ in 0..4 {
+            // A full verification, then answers from the shared caches and
+            // from this thread's hot set.
+            let req = crate::authenticator::test_request(&token, "quid-1", None);
+            let ctx = auth.authenticate(&req).await.unwrap();
+            let refused = ctx.require_role("admin").unwrap_err();
+            assert_eq!(refused.code(), ErrorCode::InsufficientRole);
+        }
+        let wrong_audience = idp.token().audience("else").sign(&idp.signing_key());
+        let refused = auth
+            .verify(&credentials(wrong_audience, "quid-1"), None)
+            .await;
+        assert_eq!(refused.unwrap_err().code(), ErrorCode::InvalidAudience);
+        let unknown = auth.verify(&credentials(token, "quid-nobody"), None).await;
+        assert_eq!(unknown.unwrap_err().code(), ErrorCode::UnknownRegistration);
+        let bare = http::Request::builder().body(()).unwrap();
+        let anonymous = auth.authenticate(&bare).await.unwrap_err();
+        assert_eq!(anonymous.code(), ErrorCode::MissingToken);
+        idp.shutdown().await;
+    });
+    let decisions: Vec<_> = all
+        .iter()
+        .filter(|(name, _, _)| name == crate::metrics::DECISIONS)
+        .collect();
+    for (_, labels, _) in &decisions {
+        let names: Vec<_> = labels.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["code", "outcome"], "{labels:?}");
+    }
+    let decision = |outcome, code| {
+        counter(
+            &all,
+            crate::metrics::DECISIONS,
+            &[("outcome", outcome), ("code", code)],
+        )
+    };
+    assert_eq!(decision("accepted", "none"), 4);
+    assert_eq!(decision("refused", "insufficient_role"), 4);
+    assert_eq!(decision("refused", "invalid_audience"), 1);
+    assert_eq!(decision("refused", "unknown_registration"), 1);
+    assert_eq!(decision("refused", "missing_token"), 1);
+    assert_eq!(decisions.len(), 5, "one series per outcome and code");
 }

@@ -15,6 +15,7 @@ pub(super) fn decide(
     property: Option<String>,
     facts: Arc<TokenFacts>,
     user: Option<Arc<crate::User>>,
+    labelled: bool,
 ) -> Result<AuthContext, AuthError> {
     let Some(roles) = resolved.roles_in(property.as_deref()) else {
         return Err(AuthError::at(
@@ -26,7 +27,8 @@ pub(super) fn decide(
         .with_value(property.unwrap_or_default()));
     };
     let reg = resolved.registration().clone();
-    Ok(AuthContext::from_facts(reg, property, roles.clone(), facts).with_user(user))
+    let ctx = AuthContext::from_facts(reg, property, roles.clone(), facts, labelled);
+    Ok(ctx.with_user(user))
 }
 
 /// The registry's answer for `id` as a usable registration or a refusal.
@@ -67,16 +69,18 @@ pub(super) fn verify_span(registration: &str) -> tracing::Span {
     )
 }
 
-/// Count and log a verification's outcome, however it was reached.
+/// Count and log a verification's outcome, however it was reached
+/// (`labelled`: the authenticator counts decisions per registration).
 pub(super) fn conclude(
     span: &tracing::Span,
     result: Result<AuthContext, AuthError>,
     resolved: Option<&Resolved>,
+    labelled: bool,
 ) -> Result<AuthContext, AuthError> {
-    let ctx = result.map_err(|e| refused(span, e, resolved))?;
+    let ctx = result.map_err(|e| refused(span, e, resolved, labelled))?;
     let _entered = span.enter();
     if let Some(resolved) = resolved {
-        resolved.count_accepted();
+        resolved.count_accepted(labelled);
     }
     tracing::debug!(outcome = "accepted", subject = %ctx.subject(), "request authenticated");
     Ok(ctx)
@@ -86,7 +90,7 @@ pub(super) fn conclude(
 /// happens in it, so it has no span of its own (a span costs more than
 /// the rest of a hit): the event carries the registration itself.
 pub(super) fn accepted_at_once(resolved: &Resolved, ctx: AuthContext) -> AuthContext {
-    resolved.count_accepted();
+    resolved.count_accepted(ctx.registration_label());
     log_accepted(&ctx);
     ctx
 }
@@ -107,10 +111,18 @@ pub(super) fn refused(
     span: &tracing::Span,
     error: AuthError,
     resolved: Option<&Resolved>,
+    labelled: bool,
 ) -> AuthError {
     let _entered = span.enter();
     let registration = resolved.map(|r| r.registration().id.shared());
-    crate::metrics::refused(&error, registration);
-    tracing::info!(outcome = "refused", code = error.code().as_str(), detail = %error.detail(), "request refused");
+    crate::metrics::refused(&error, registration, labelled);
+    if error.code().status() == http::StatusCode::SERVICE_UNAVAILABLE {
+        // A dependency failed: the operator needs what the outgoing request
+        // met (URL, status, egress refusal), which the caller is never shown.
+        let id = resolved.map_or("", |r| r.registration().id.as_str());
+        tracing::warn!(outcome = "refused", code = error.code().as_str(), registration = id, reason = %error.detail(), "dependency unavailable");
+    } else {
+        tracing::info!(outcome = "refused", code = error.code().as_str(), detail = %error.detail(), "request refused");
+    }
     error
 }

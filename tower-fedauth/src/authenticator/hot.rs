@@ -237,6 +237,7 @@ fn own_copy(ctx: &AuthContext) -> AuthContext {
         ctx.property().map(str::to_owned),
         ctx.roles().clone(),
         facts,
+        ctx.registration_label(),
     )
 }
 

@@ -125,7 +125,7 @@ impl Authenticator {
             match hot::lookup(&asked, now, generations, |resolved| {
                 inner.registry.count_hit();
                 inner.tokens.count_hit();
-                resolved.count_accepted();
+                resolved.count_accepted(inner.registration_labels);
             }) {
                 hot::Lookup::Hit(ctx) => {
                     log_accepted(&ctx);
@@ -138,15 +138,18 @@ impl Authenticator {
         let progress = match inner.registry.cached(refs.registration, now) {
             None => Progress::Started,
             Some((answer, held)) => {
-                let found = registration_answer(refs.registration, Ok(answer))
-                    .map_err(|e| refused(&verify_span(refs.registration), e, None))?;
+                let found = registration_answer(refs.registration, Ok(answer)).map_err(|e| {
+                    let span = verify_span(refs.registration);
+                    refused(&span, e, None, inner.registration_labels)
+                })?;
                 match self.cached_facts(found.registration(), refs.token, now) {
                     None => Progress::Registered(found),
                     Some(hit) if inner.directory.is_some() => {
                         Progress::Established(found, hit.facts.clone())
                     }
                     Some(hit) => {
-                        return match decide(&found, property, hit.facts.clone(), None) {
+                        let labelled = inner.registration_labels;
+                        return match decide(&found, property, hit.facts.clone(), None, labelled) {
                             Ok(ctx) => {
                                 if let Some((hash, generations)) = offer_under {
                                     let offered = hot::Credentials {
@@ -158,7 +161,8 @@ impl Authenticator {
                                 Ok(Immediate::Accepted(accepted_at_once(&found, ctx)))
                             }
                             Err(e) => {
-                                Err(refused(&verify_span(refs.registration), e, Some(&found)))
+                                let span = verify_span(refs.registration);
+                                Err(refused(&span, e, Some(&found), labelled))
                             }
                         };
                     }

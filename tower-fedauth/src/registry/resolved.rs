@@ -54,9 +54,11 @@ impl Resolved {
         }
     }
 
-    /// Count an accepted request of this registration.
-    pub(crate) fn count_accepted(&self) {
-        self.accepted.increment(self.registration.id.shared());
+    /// Count an accepted request of this registration (`labelled`: with
+    /// its id as a label, when the authenticator opted in).
+    pub(crate) fn count_accepted(&self, labelled: bool) {
+        self.accepted
+            .increment(self.registration.id.shared(), labelled);
     }
 }
 
