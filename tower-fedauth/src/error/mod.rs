@@ -205,16 +205,39 @@ pub struct ErrorSource {
 /// (`registry.md`: 64 KiB); the rest is cut off.
 pub const PASS_THROUGH_MAX_BODY: usize = 64 * 1024;
 
-/// A verification endpoint's own refusal, sent to the caller as it is
-/// (`errors.md`): the endpoint owns its error format, not fedauth.
+/// A verification endpoint's own refusal, sent to the caller as it is: the
+/// endpoint owns its error format, not fedauth. Only its media type is
+/// narrowed: the answer is served from the platform's origin, so markup or
+/// script of a third party must not be rendered there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PassThrough {
     /// The endpoint's status (4xx or 5xx).
     pub status: StatusCode,
-    /// The endpoint's `Content-Type`, if it sent one.
+    /// The `Content-Type` sent on: the endpoint's own when its media type
+    /// is `application/json` or `text/plain` (compared case-insensitively,
+    /// parameters such as `charset` kept), `text/plain` for any other, and
+    /// none when the endpoint sent none (the response then carries only
+    /// `X-Content-Type-Options: nosniff`, so nothing is guessed from the
+    /// body).
     pub content_type: Option<HeaderValue>,
     /// The endpoint's body, at most [`PASS_THROUGH_MAX_BODY`] bytes.
     pub body: Bytes,
+}
+
+/// The `Content-Type` a passed-through answer is sent with: `value` when
+/// its media type (before any `;`, trimmed, compared case-insensitively) is
+/// `application/json` or `text/plain`, else `text/plain`.
+fn passable_content_type(value: HeaderValue) -> HeaderValue {
+    let media = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    match media {
+        Some(m) if m.eq_ignore_ascii_case("application/json") => value,
+        Some(m) if m.eq_ignore_ascii_case("text/plain") => value,
+        _ => HeaderValue::from_static("text/plain"),
+    }
 }
 
 /// A refusal: the code, a precise detail for operators, and where it came from.
@@ -256,9 +279,11 @@ impl AuthError {
     }
 
     /// A verification endpoint's refusal (code `verification_refused`),
-    /// rendered as the endpoint's own status, `Content-Type` and body
-    /// (cut to [`PASS_THROUGH_MAX_BODY`]) instead of the JSON refusal body.
-    /// The body is never logged: it is the endpoint's, not ours.
+    /// rendered as the endpoint's own status and body (cut to
+    /// [`PASS_THROUGH_MAX_BODY`]) instead of the JSON refusal body, with
+    /// its `Content-Type` narrowed as [`PassThrough::content_type`] says
+    /// and `X-Content-Type-Options: nosniff`. The body is never logged: it
+    /// is the endpoint's, not ours.
     pub fn pass_through(
         status: StatusCode,
         content_type: Option<HeaderValue>,
@@ -274,7 +299,7 @@ impl AuthError {
         );
         error.pass_through = Some(Arc::new(PassThrough {
             status,
-            content_type,
+            content_type: content_type.map(passable_content_type),
             body,
         }));
         error

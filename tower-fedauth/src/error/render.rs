@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde::Serialize;
 
@@ -111,15 +111,19 @@ impl AuthError {
     /// Status, headers and body, with the body from `responder` when given.
     ///
     /// A pass-through refusal ([`AuthError::pass_through`]) renders as the
-    /// endpoint's status, `Content-Type` and body, untouched by `responder`
-    /// (`errors.md`: passed through as it is), with only the bare
-    /// `WWW-Authenticate: Bearer realm` RFC 6750 asks of a 401/403 added.
+    /// endpoint's status and body, untouched by `responder` (passed through
+    /// as it is), with its `Content-Type` narrowed to `application/json` or
+    /// `text/plain` ([`PassThrough::content_type`](super::PassThrough::content_type)),
+    /// `X-Content-Type-Options: nosniff` so that no browser renders it as
+    /// anything else, and the bare `WWW-Authenticate: Bearer realm`
+    /// RFC 6750 asks of a 401/403.
     pub fn render(&self, realm: &str, responder: Option<&RefusalResponder>) -> RenderedRefusal {
         let mut headers = HeaderMap::with_capacity(3);
         if let Some(p) = &self.pass_through {
             if let Some(ct) = &p.content_type {
                 headers.insert(CONTENT_TYPE, ct.clone());
             }
+            headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
             if let Some(v) = self.www_authenticate(realm) {
                 headers.insert(WWW_AUTHENTICATE, v);
             }
@@ -192,5 +196,65 @@ mod tests {
         let r = down.render("api", None);
         assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(r.headers[RETRY_AFTER], "5");
+    }
+
+    /// The `Content-Type` and `X-Content-Type-Options` a passed-through
+    /// answer sent with `content_type` is rendered with.
+    fn passed(content_type: Option<&'static str>) -> (Option<String>, HeaderMap) {
+        let e = AuthError::pass_through(
+            StatusCode::FORBIDDEN,
+            content_type.map(HeaderValue::from_static),
+            Bytes::from_static(b"<script>alert(1)</script>"),
+        );
+        let r = e.render("api", None);
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(r.body, "<script>alert(1)</script>", "the body as it is");
+        assert_eq!(r.headers[X_CONTENT_TYPE_OPTIONS], "nosniff");
+        let shown = r
+            .headers
+            .get(CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let kept = e.passed_through().unwrap().content_type.clone();
+        assert_eq!(shown, kept.map(|v| v.to_str().unwrap().to_owned()));
+        (shown, r.headers)
+    }
+
+    #[test]
+    fn a_passed_through_answer_keeps_only_json_or_plain_text_and_is_never_sniffed() {
+        for (sent, shown) in [
+            ("text/html", "text/plain"),
+            ("text/html; charset=utf-8", "text/plain"),
+            ("application/problem+json", "text/plain"),
+            ("application/javascript", "text/plain"),
+            ("image/svg+xml", "text/plain"),
+            ("text/plain-but-not", "text/plain"),
+            ("", "text/plain"),
+            ("application/json", "application/json"),
+            (
+                "application/json;charset=utf-8",
+                "application/json;charset=utf-8",
+            ),
+            (
+                "Application/JSON ; charset=UTF-8",
+                "Application/JSON ; charset=UTF-8",
+            ),
+            ("text/plain; charset=utf-8", "text/plain; charset=utf-8"),
+            ("TEXT/PLAIN", "TEXT/PLAIN"),
+        ] {
+            let (content_type, headers) = passed(Some(sent));
+            assert_eq!(content_type.as_deref(), Some(shown), "{sent:?}");
+            // Content-Type, nosniff, WWW-Authenticate; no Retry-After.
+            assert_eq!(headers.len(), 3, "{sent:?}: {headers:?}");
+        }
+        // None sent: none invented (as before), and nothing sniffed.
+        let (content_type, headers) = passed(None);
+        assert_eq!(content_type, None);
+        assert_eq!(headers.len(), 2, "{headers:?}");
+        // Not representable as text: plain text.
+        let odd = HeaderValue::from_bytes(b"text/html\xff").unwrap();
+        let e = AuthError::pass_through(StatusCode::BAD_REQUEST, Some(odd), Bytes::new());
+        let r = e.render("api", None);
+        assert_eq!(r.headers[CONTENT_TYPE], "text/plain");
+        assert_eq!(r.headers[X_CONTENT_TYPE_OPTIONS], "nosniff");
     }
 }

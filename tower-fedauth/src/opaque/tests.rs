@@ -373,21 +373,21 @@ fn pass_through_renders_the_endpoint_answer_as_it_is() {
     for r in [e.render("api", None), e.render("api", Some(&responder))] {
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         assert_eq!(r.body, body);
-        assert_eq!(
-            r.headers[http::header::CONTENT_TYPE],
-            "application/problem+json"
-        );
+        // Only JSON and plain text keep their media type.
+        assert_eq!(r.headers[http::header::CONTENT_TYPE], "text/plain");
+        assert_eq!(r.headers[http::header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert_eq!(
             r.headers[http::header::WWW_AUTHENTICATE],
             "Bearer realm=\"api\""
         );
-        assert_eq!(r.headers.len(), 2);
+        assert_eq!(r.headers.len(), 3);
     }
     let down = AuthError::pass_through(StatusCode::BAD_GATEWAY, None, Bytes::new());
     let r = down.render("api", None);
     assert_eq!(r.status, StatusCode::BAD_GATEWAY);
-    assert!(
-        r.headers.is_empty(),
+    assert_eq!(
+        r.headers.keys().collect::<Vec<_>>(),
+        [http::header::X_CONTENT_TYPE_OPTIONS],
         "no Retry-After, no Content-Type invented"
     );
     let big = AuthError::pass_through(
