@@ -16,6 +16,7 @@ use crate::error::{AuthError, ErrorCode, RefusalResponder, RenderedRefusal};
 use crate::headers::{
     CredentialRefs, Credentials, HeaderConfig, RequestView, read_credential_refs,
 };
+use crate::egress::EgressPolicy;
 use crate::keys::{CachePolicy, DiscoveryDocument, DocumentCache, FetchConfig, Fetcher, KeySet};
 use crate::opaque::OpaqueVerifier;
 use crate::property::PropertyResolver;
@@ -30,6 +31,7 @@ use crate::verify::{self, KeyChoice};
 mod decision;
 mod hot;
 mod immediate;
+mod sizes;
 
 use decision::{conclude, decide, registration_answer, verify_span};
 use immediate::Progress;
@@ -114,19 +116,37 @@ impl AuthenticatorBuilder {
         self
     }
 
-    /// Limits of fetches from identity providers.
+    /// Limits and egress policy of every request to identity providers
+    /// (key sets, discovery, userinfo, introspection, verification).
     pub fn fetch(mut self, fetch: FetchConfig) -> Self {
         self.fetch = fetch;
         self
     }
 
-    /// Accept `http://` key, discovery and userinfo URLs (local IdPs).
-    pub fn allow_http(mut self, allow: bool) -> Self {
-        self.fetch.allow_http = allow;
+    /// Which destinations requests to identity providers may reach
+    /// (default: `https` to public unicast addresses only).
+    pub fn egress(mut self, policy: EgressPolicy) -> Self {
+        self.fetch.egress = policy;
         self
     }
 
-    /// Freshness and refresh rules of key sets and discovery documents.
+    /// Accept `http://` URLs (local IdPs); the destination rules still
+    /// apply.
+    pub fn allow_http(mut self, allow: bool) -> Self {
+        self.fetch.egress = std::mem::take(&mut self.fetch.egress).allow_http(allow);
+        self
+    }
+
+    /// Also reach this network (a local or internal IdP), beyond public
+    /// unicast addresses.
+    pub fn allow_network(mut self, network: ipnet::IpNet) -> Self {
+        self.fetch.egress = std::mem::take(&mut self.fetch.egress).allow_network(network);
+        self
+    }
+
+    /// Freshness, refresh and byte bounds of key sets and discovery
+    /// documents, and the byte bounds of the userinfo, introspection and
+    /// verification answer caches.
     pub fn key_cache(mut self, policy: CachePolicy) -> Self {
         self.policy = policy;
         self
@@ -182,14 +202,14 @@ impl AuthenticatorBuilder {
     pub fn build(self) -> Authenticator {
         crate::crypto::ensure_provider();
         let fetcher = Fetcher::new(self.fetch);
-        let opaque = OpaqueVerifier::new(&fetcher);
+        let opaque = OpaqueVerifier::new(&fetcher, &self.policy);
         let hot = self.token_cache.enabled && self.directory.is_none();
         Authenticator {
             inner: Arc::new(Inner {
                 registry: CachedRegistry::new(self.source, self.registry_cache),
                 keys: DocumentCache::new(fetcher.clone(), self.policy.clone()),
-                discovery: DocumentCache::new(fetcher.clone(), self.policy),
-                userinfo: UserinfoCache::new(fetcher),
+                discovery: DocumentCache::new(fetcher.clone(), self.policy.clone()),
+                userinfo: UserinfoCache::new(fetcher, self.policy.userinfo_max_bytes),
                 headers: self.headers,
                 property: self.property,
                 realm: self.realm,

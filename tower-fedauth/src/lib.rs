@@ -39,9 +39,9 @@
 //! |---|---|---|
 //! | [`headers`](AuthenticatorBuilder::headers) | `authorization`, `x-sc-auth`, 16 KiB token | header names, token size |
 //! | [`registry_cache`](AuthenticatorBuilder::registry_cache) | TTL 30 s, unknown ids 10 s, 10 000 entries | how soon registry edits apply |
-//! | [`key_cache`](AuthenticatorBuilder::key_cache) | TTL 10 min clamped to [1 min, 24 h], stale 1 h, kid-miss cooldown 10 s (after a successful refresh), failure back-off 5 s | key sets and discovery documents |
-//! | [`token_cache`](AuthenticatorBuilder::token_cache) | on: 5 min, 100 000 tokens, 64 MiB | the verified-token cache |
-//! | [`fetch`](AuthenticatorBuilder::fetch), [`allow_http`](AuthenticatorBuilder::allow_http) | timeout 5 s, 1 MiB, 3 redirects, https only | every outgoing request |
+//! | [`key_cache`](AuthenticatorBuilder::key_cache) | TTL 10 min clamped to [1 min, 1 h] whatever `Cache-Control` says, stale 1 h, kid-miss cooldown 10 s (after a successful refresh), failure back-off 5 s; 64 MiB and 10 000 URLs each for key sets and discovery documents; userinfo answers 32 MiB; introspection and verification answers 64 MiB each | key sets and discovery documents (how long a withdrawn key keeps verifying), and the bytes of every cache of identity-provider answers |
+//! | [`token_cache`](AuthenticatorBuilder::token_cache) | on: 5 min, 100 000 tokens, 64 MiB (an entry weighs its claims and principal, userinfo values copied into it included) | the verified-token cache |
+//! | [`fetch`](AuthenticatorBuilder::fetch), [`allow_http`](AuthenticatorBuilder::allow_http) | timeout 5 s, 1 MiB (userinfo answers 64 KiB), 3 redirects, https only | every outgoing request |
 //! | [`property`](AuthenticatorBuilder::property) | none | where a request names its property |
 //! | [`realm`](AuthenticatorBuilder::realm), [`responder`](AuthenticatorBuilder::responder) | `fedauth`, JSON body of `errors.md` | refusals |
 //! | [`user_directory`](AuthenticatorBuilder::user_directory) | none | a user directory consulted after verification |
@@ -62,7 +62,10 @@
 //! registration id and the whole token) until its `exp` or 5 minutes
 //! ([`TokenCacheConfig`]); the registration, user directory and property
 //! roles are still consulted on every request, and a key the IdP removes
-//! ends the entries it verified. Metrics go through the `metrics` facade: see [`metrics`] for the
+//! ends the entries it verified. Every cache of what an identity provider
+//! answered is bounded in bytes, each entry weighing what it keeps alive;
+//! [`Authenticator::cache_sizes`] reports their weights against their
+//! bounds. Metrics go through the `metrics` facade: see [`metrics`] for the
 //! table of names and labels.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -94,6 +97,7 @@ pub mod testkit;
 mod token;
 mod token_cache;
 mod verify;
+mod weigh;
 
 pub use authenticator::{
     Authenticator, AuthenticatorBuilder, Immediate, Pending, Prepared, WarmUpReport,
@@ -109,6 +113,7 @@ pub use property::PropertyResolver;
 pub use registration::{Provider, Registration, RegistrationId, TokenUse};
 pub use registry::{CachedRegistry, FileRegistry, InMemoryRegistry, RegistrySource};
 pub use token_cache::{TokenCacheConfig, TokenCacheStats};
+pub use weigh::{CacheSize, CacheSizes};
 #[cfg(all(test, feature = "testkit"))]
 mod backend_tests;
 #[cfg(all(test, feature = "testkit"))]

@@ -36,9 +36,12 @@ pub struct TokenCacheConfig {
     pub enabled: bool,
     /// Upper bound on reusing a verification; the token's `exp` bounds it too.
     pub max_ttl: Duration,
-    /// At most this many tokens are remembered.
+    /// At most this many tokens are remembered. Default 100 000.
     pub max_entries: u64,
-    /// At most about this many bytes (token, claims and bookkeeping, estimated).
+    /// At most about this many bytes, estimated: each entry weighs its key
+    /// (registration id and token), what the token established — the claims
+    /// map, the principal, and so whatever a userinfo answer put in it — and
+    /// fixed bookkeeping. Default 64 MiB.
     pub max_bytes: u64,
 }
 
@@ -119,6 +122,14 @@ pub(crate) struct Verified {
     pub(crate) valid_until: Instant,
     weight: u32,
     pub(crate) facts: Arc<TokenFacts>,
+}
+
+impl Verified {
+    /// Its weight in the cache: estimated bytes, at least
+    /// `max_bytes / max_entries`.
+    pub(crate) fn weight(&self) -> u32 {
+        self.weight
+    }
 }
 
 /// An entry weighs its estimated bytes, at least `max_bytes / max_entries`.
@@ -218,7 +229,7 @@ impl TokenCache {
                 _ => return,
             }
         }
-        let bytes = estimated_bytes(registration.id.as_str(), token);
+        let bytes = estimated_bytes(registration.id.as_str(), token, facts);
         let weight = bytes.max(entry_floor(&self.config));
         let value = Arc::new(Verified {
             registration: registration.clone(),
@@ -232,6 +243,14 @@ impl TokenCache {
             token: token.into(),
         };
         cache.insert(key, value);
+    }
+
+    /// The byte bound in force (0 when the cache is off).
+    pub(crate) fn max_bytes(&self) -> u64 {
+        match self.cache {
+            Some(_) => self.config.max_bytes,
+            None => 0,
+        }
     }
 
     pub(crate) fn stats(&self) -> TokenCacheStats {
@@ -292,14 +311,21 @@ fn entry_floor(config: &TokenCacheConfig) -> u64 {
     config.max_bytes / config.max_entries.max(1)
 }
 
-/// Bytes an entry keeps alive: the key (id and token), the claims as a
-/// parsed JSON map plus the principal copied from them (up to about eight
-/// times their base64 size), and fixed bookkeeping (the cache's slot, the
-/// `Arc`s). Calibrated on resident memory so that it errs high (64 MiB
-/// configured held 52 MiB resident): see BENCHMARKS.md, "memory".
-fn estimated_bytes(registration: &str, token: &str) -> u64 {
-    let payload = token.split('.').nth(1).map_or(0, str::len);
-    (registration.len() + token.len() + payload * 8 + 1536) as u64
+/// Fixed bookkeeping of an entry: the cache's slot, the `Verified` and its
+/// `Arc`, the key's two boxes. Chosen, with the weigher's per-allocation
+/// cost, so that the estimate errs high against resident memory.
+const ENTRY_OVERHEAD: usize = 1536;
+
+/// Bytes an entry keeps alive: the key (id and token), what the token
+/// established as it sits in memory (the claims map and its typed view,
+/// the principal — with whatever a userinfo answer put in it — and the
+/// issuer), and fixed bookkeeping.
+fn estimated_bytes(registration: &str, token: &str, facts: &TokenFacts) -> u64 {
+    let key = registration.len() + token.len();
+    let bytes = ENTRY_OVERHEAD
+        .saturating_add(key)
+        .saturating_add(crate::weigh::facts(facts));
+    u64::try_from(bytes).unwrap_or(u64::MAX)
 }
 
 /// One hash of a lookup key, for tests of key equivalence.
@@ -370,6 +396,11 @@ mod tests {
             }),
             1_000_000
         );
-        assert!(estimated_bytes("quid-1", "aaaa.bbbb.cccc") > 512);
+        let facts = TokenFacts {
+            issuer: None,
+            principal: crate::Principal::default(),
+            claims: crate::Claims::from_map(serde_json::Map::new()),
+        };
+        assert!(estimated_bytes("quid-1", "aaaa.bbbb.cccc", &facts) > 1536);
     }
 }

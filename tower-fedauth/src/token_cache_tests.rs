@@ -295,3 +295,48 @@ async fn memory_is_bounded_by_entries_and_by_bytes() {
         assert!(stats.entries >= 1, "{stats:?}");
     }
 }
+
+/// An entry weighs what the token established, userinfo values copied into
+/// its principal included: tokens whose userinfo answers carry a 30 KB user
+/// name fill a 128 KiB cache with four entries, not forty.
+#[tokio::test]
+async fn entries_weigh_the_userinfo_values_copied_into_them() {
+    let idp = MockIdp::start().await;
+    let name = "u".repeat(30_000);
+    idp.set_userinfo(serde_json::json!({"sub": "alice", "preferred_username": name}));
+    let registration = Registration::builder("quid-1", Provider::Oidc)
+        .client_id(idp.client_id())
+        .issuer(idp.issuer())
+        .claims(crate::registration::ClaimsMapping {
+            userinfo: true,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let max_bytes = 128 * 1024;
+    let auth = Authenticator::builder(InMemoryRegistry::new(vec![registration]).unwrap())
+        .egress(crate::testkit::local_egress())
+        .token_cache(TokenCacheConfig {
+            max_bytes,
+            ..TokenCacheConfig::default()
+        })
+        .build();
+    for i in 0..40 {
+        let token = idp.token().claim("jti", i).sign(&idp.signing_key());
+        let ctx = auth.verify(&credentials(&token, "quid-1"), None).await;
+        assert_eq!(ctx.unwrap().principal().username.as_deref(), Some(&*name));
+        let stats = auth.token_cache_stats().await;
+        assert!(stats.weighted_bytes <= max_bytes, "after {i}: {stats:?}");
+        assert!(stats.entries <= 4, "after {i}: {stats:?}");
+        assert!(
+            stats.weighted_bytes >= stats.entries * 30_000,
+            "after {i}: {stats:?}"
+        );
+    }
+    assert_eq!(idp.userinfo_fetches(), 40);
+    let sizes = auth.cache_sizes().await;
+    assert!(sizes.tokens.entries >= 1, "such entries are kept: {sizes:?}");
+    assert_eq!(sizes.tokens.max_bytes, max_bytes);
+    assert!(sizes.within_bounds(), "{sizes:?}");
+    idp.shutdown().await;
+}

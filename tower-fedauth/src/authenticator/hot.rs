@@ -27,7 +27,9 @@
 //! Entries are admitted on the second consecutive shared-cache hit of the
 //! same credentials in their slot, so a stream of distinct tokens costs a
 //! hash and a store, not a copy. Memory: [`SLOTS`] entries per thread,
-//! tokens up to [`MAX_TOKEN_BYTES`], outside the token cache's bounds.
+//! tokens up to [`MAX_TOKEN_BYTES`], entries weighing up to
+//! [`MAX_ENTRY_BYTES`] (so a large userinfo answer copied into a principal
+//! is not copied again per thread), outside the token cache's bounds.
 
 use std::cell::RefCell;
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -45,6 +47,10 @@ const SLOTS: usize = 16;
 
 /// Longer tokens are never kept here (they still hit the shared caches).
 const MAX_TOKEN_BYTES: usize = 4096;
+
+/// Verified-token entries weighing more (token, claims, principal, as the
+/// token cache weighs them) are never kept here either.
+const MAX_ENTRY_BYTES: u32 = 32 * 1024;
 
 /// A number no other authenticator of this process has.
 pub(super) fn new_owner() -> u64 {
@@ -191,6 +197,9 @@ pub(super) fn offer(
     token: &Verified,
     generations: Generations,
 ) {
+    if token.weight() > MAX_ENTRY_BYTES {
+        return;
+    }
     let _ = HOT.try_with(|hot| {
         let Ok(mut hot) = hot.try_borrow_mut() else {
             return;

@@ -343,6 +343,38 @@ async fn long_tokens_are_not_kept() {
     s.idp.shutdown().await;
 }
 
+/// A short token whose principal holds a 40 KB user name from userinfo is
+/// answered by the shared caches, never copied into a thread's hot set.
+#[tokio::test]
+async fn entries_holding_large_userinfo_values_are_not_kept() {
+    let idp = MockIdp::start().await;
+    let name = "u".repeat(40_000);
+    idp.set_userinfo(serde_json::json!({"sub": "alice", "preferred_username": name}));
+    let registration = Registration::builder("quid-1", Provider::Oidc)
+        .client_id(idp.client_id())
+        .issuer(idp.issuer())
+        .claims(crate::registration::ClaimsMapping {
+            userinfo: true,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let registry = Arc::new(InMemoryRegistry::new(vec![registration]).unwrap());
+    let auth = Authenticator::builder_arc(registry.clone())
+        .egress(crate::testkit::local_egress())
+        .build();
+    let s = Setup {
+        idp,
+        registry,
+        auth,
+    };
+    let token = s.idp.mint();
+    assert!(token.len() <= super::MAX_TOKEN_BYTES);
+    assert_eq!(hot_hits(&s, &token, None, 5).await, 0);
+    assert_eq!(s.idp.userinfo_fetches(), 1, "the shared caches answered");
+    s.idp.shutdown().await;
+}
+
 #[tokio::test]
 async fn more_tokens_than_slots_are_all_answered_right() {
     let s = setup().await;

@@ -2,31 +2,47 @@
 //! documents), one entry per URL.
 //!
 //! - single-flight: concurrent misses on one URL cause one fetch;
-//! - freshness from `Cache-Control: max-age`, clamped to [min, max];
+//! - freshness from `Cache-Control: max-age`, clamped to [min, max]: a key
+//!   set is trusted at most [`CachePolicy::max_ttl`] (1 h by default)
+//!   whatever its `Cache-Control` says, so a key the IdP withdrew stops
+//!   verifying within that time;
 //! - forced refresh (an unknown `kid`) at most once per cooldown per URL;
 //! - last-known-good documents keep serving for a bounded time when a
 //!   refresh fails, and a failed fetch is not retried before a back-off;
 //! - refresh ahead: a document in use that nears the end of its freshness
 //!   (past a jittered 80–95 % of its TTL) is refreshed in the background
 //!   while the current copy keeps serving, so no request waits on a fetch in
-//!   steady state and a fleet does not refresh in lockstep.
+//!   steady state and a fleet does not refresh in lockstep;
+//! - bounded in bytes: each URL's state weighs what its document keeps
+//!   alive ([`Document::weight`]), and when the total passes
+//!   [`CachePolicy::max_bytes`] the cache evicts URL states it expects to
+//!   be least used (moka's TinyLFU with LRU order); a URL evicted is
+//!   fetched again when next asked for.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use url::Url;
 
-use super::fetch::{FetchError, Fetched, Fetcher};
+use crate::egress::{FetchError, Fetched, Fetcher};
+use crate::weigh::{CacheSize, saturate};
 
-/// Freshness and refresh rules of the document caches.
+/// Rules of the caches of what identity providers answer: freshness,
+/// refresh and byte bounds of key sets and discovery documents, and the
+/// byte bounds of the userinfo, introspection and verification answer
+/// caches. Every bound is on the estimated bytes the entries keep alive,
+/// so a few large answers cannot take the server's memory.
 #[derive(Debug, Clone)]
 pub struct CachePolicy {
     /// Freshness when the IdP sends no `max-age`. Default 10 min.
     pub default_ttl: Duration,
     /// Lower clamp of `max-age`. Default 1 min.
     pub min_ttl: Duration,
-    /// Upper clamp of `max-age`. Default 24 h.
+    /// Upper clamp of `max-age`: the longest a key set is trusted whatever
+    /// its `Cache-Control` says, so a key the IdP withdrew (compromised)
+    /// stops verifying within it; the background refresh runs ahead of it.
+    /// Default 1 h.
     pub max_ttl: Duration,
     /// How long past its freshness a document still serves while the IdP
     /// cannot be reached. Default 1 h.
@@ -37,23 +53,48 @@ pub struct CachePolicy {
     pub refresh_cooldown: Duration,
     /// Least time between two fetches after a failed one. Default 5 s.
     pub failure_backoff: Duration,
-    /// URLs kept at most. Default 10 000.
+    /// URLs kept at most, per cache (key sets; discovery documents): each
+    /// URL weighs at least `max_bytes / max_urls`. Default 10 000.
     pub max_urls: u64,
+    /// Bytes of documents kept at most, per cache (key sets; discovery
+    /// documents). Default 64 MiB.
+    pub max_bytes: u64,
+    /// Bytes of userinfo answers kept at most (each answer is also capped
+    /// by the fetch's `max_userinfo_bytes` before it is parsed). Default
+    /// 32 MiB.
+    pub userinfo_max_bytes: u64,
+    /// Bytes of introspection answers kept at most. Default 64 MiB.
+    pub introspection_max_bytes: u64,
+    /// Bytes of verification endpoint answers kept at most. Default 64 MiB.
+    pub verification_max_bytes: u64,
 }
+
+/// The default of [`CachePolicy::max_ttl`]: 1 hour.
+pub(crate) const DEFAULT_MAX_TTL: Duration = Duration::from_secs(3600);
+
+const MIB: u64 = 1024 * 1024;
 
 impl Default for CachePolicy {
     fn default() -> Self {
         Self {
             default_ttl: Duration::from_secs(600),
             min_ttl: Duration::from_secs(60),
-            max_ttl: Duration::from_secs(24 * 3600),
+            max_ttl: DEFAULT_MAX_TTL,
             stale_for: Duration::from_secs(3600),
             refresh_cooldown: Duration::from_secs(10),
             failure_backoff: Duration::from_secs(5),
             max_urls: 10_000,
+            max_bytes: 64 * MIB,
+            userinfo_max_bytes: 32 * MIB,
+            introspection_max_bytes: 64 * MIB,
+            verification_max_bytes: 64 * MIB,
         }
     }
 }
+
+/// Bytes a URL's state keeps alive besides its document: the state with
+/// its locks and flags, the snapshot, the cache entry and its key.
+const STATE_OVERHEAD: usize = 1024;
 
 /// A document kind this cache can hold.
 pub trait Document: Send + Sync + 'static + Sized {
@@ -66,6 +107,14 @@ pub trait Document: Send + Sync + 'static + Sized {
     /// Called on a new copy before it replaces `previous` (key sets carry
     /// over which keys are still published).
     fn succeed(&mut self, _previous: &Self) {}
+    /// Estimated bytes the parsed document keeps alive, given the size of
+    /// the body it was parsed from. The default, four times the body, errs
+    /// high for a document that keeps a few of its members; a document
+    /// whose parsed form can outgrow its body (key sets: parsed keys)
+    /// weighs itself.
+    fn weight(&self, body_len: usize) -> usize {
+        body_len.saturating_mul(4)
+    }
 }
 
 /// A cached document and when it was fetched.
@@ -101,11 +150,14 @@ struct UrlState<T> {
     meta: Mutex<Meta>,
     refreshing_ahead: AtomicBool,
     serving_stale: AtomicBool,
+    /// Its weight in the cache: set before it is (re)inserted.
+    weight: AtomicU32,
 }
 
 impl<T> UrlState<T> {
-    fn new() -> Self {
+    fn new(weight: u32) -> Self {
         Self {
+            weight: AtomicU32::new(weight),
             snapshot: RwLock::new(None),
             refresh: tokio::sync::Mutex::new(()),
             meta: Mutex::new(Meta::default()),
@@ -159,7 +211,8 @@ impl<T: Document> DocumentCache<T> {
     /// An empty cache.
     pub fn new(fetcher: Fetcher, policy: CachePolicy) -> Self {
         let states = moka::future::Cache::builder()
-            .max_capacity(policy.max_urls)
+            .max_capacity(policy.max_bytes)
+            .weigher(|_url: &String, state: &Arc<UrlState<T>>| state.weight.load(Ordering::Relaxed))
             .time_to_idle(policy.max_ttl + policy.stale_for)
             .build_with_hasher(foldhash::quality::RandomState::default());
         Self {
@@ -189,12 +242,45 @@ impl<T: Document> DocumentCache<T> {
         &self.policy
     }
 
+    /// The least a URL weighs, so that the byte bound also bounds the
+    /// number of URLs by `max_urls`.
+    fn floor(&self) -> usize {
+        usize::try_from(self.policy.max_bytes / self.policy.max_urls.max(1)).unwrap_or(usize::MAX)
+    }
+
+    /// What the cache holds now, pending evictions done.
+    pub async fn size(&self) -> CacheSize {
+        self.states.run_pending_tasks().await;
+        CacheSize {
+            entries: self.states.entry_count(),
+            weighted_bytes: self.states.weighted_size(),
+            max_bytes: self.policy.max_bytes,
+        }
+    }
+
+    /// Weigh `state` anew now that it holds a document of `weight` bytes,
+    /// and evict what no longer fits. Re-inserting it is what makes the
+    /// cache read its new weight; a state evicted meanwhile comes back.
+    async fn reweigh(&self, url: &Url, state: &Arc<UrlState<T>>, weight: usize) {
+        let weight = STATE_OVERHEAD
+            .saturating_add(url.as_str().len())
+            .saturating_add(weight)
+            .max(self.floor());
+        state.weight.store(saturate(weight), Ordering::Relaxed);
+        self.states
+            .insert(url.as_str().to_owned(), state.clone())
+            .await;
+        self.states.run_pending_tasks().await;
+    }
+
     async fn state(&self, url: &Url) -> Arc<UrlState<T>> {
         if let Some(s) = self.states.get(url.as_str()).await {
             return s;
         }
         self.states
-            .get_with(url.as_str().to_owned(), async { Arc::new(UrlState::new()) })
+            .get_with(url.as_str().to_owned(), async {
+                Arc::new(UrlState::new(saturate(self.floor())))
+            })
             .await
     }
 
@@ -358,25 +444,30 @@ impl<T: Document> DocumentCache<T> {
     }
 
     /// Fetch, parse and store; the caller holds the refresh lock.
-    async fn fetch_into(&self, state: &UrlState<T>, url: &Url) -> Result<Arc<Snapshot<T>>, String> {
+    async fn fetch_into(
+        &self,
+        state: &Arc<UrlState<T>>,
+        url: &Url,
+    ) -> Result<Arc<Snapshot<T>>, String> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let outcome = self
             .fetcher
-            .get(url, None)
+            .get(url)
             .await
             .map_err(|e: FetchError| e.to_string())
             .and_then(|f| {
                 let ttl = self.ttl(&f);
                 T::parse(&f.body)
-                    .map(|doc| (doc, ttl))
+                    .map(|doc| (doc, ttl, f.body.len()))
                     .map_err(|e| format!("{url}: {e}"))
             });
         match outcome {
-            Ok((mut doc, ttl)) => {
+            Ok((mut doc, ttl, body_len)) => {
                 if let Some(previous) = state.current() {
                     doc.succeed(&previous.doc);
                 }
+                let weight = doc.weight(body_len);
                 let now = Instant::now();
                 let generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
                 let snap = Arc::new(Snapshot {
@@ -396,6 +487,7 @@ impl<T: Document> DocumentCache<T> {
                     crate::metrics::stale(T::METRIC_KIND, -1.0);
                 }
                 tracing::debug!(url = %url, kind = T::KIND, ttl_s = ttl.as_secs(), elapsed_ms = started.elapsed().as_millis() as u64, "fetched");
+                self.reweigh(url, state, weight).await;
                 Ok(snap)
             }
             Err(why) => {
@@ -429,3 +521,7 @@ fn refresh_fraction(generation: u64) -> f64 {
     x ^= x >> 31;
     0.80 + 0.15 * ((x % 10_000) as f64 / 10_000.0)
 }
+
+#[cfg(all(test, feature = "testkit"))]
+#[path = "cache_tests.rs"]
+mod tests;

@@ -22,4 +22,16 @@ impl Document for KeySet {
     fn succeed(&mut self, previous: &Self) {
         KeySet::succeed(self, previous);
     }
+    /// Each key as parsed (its components, the backend's parsed key, its
+    /// published material) at up to 4 KiB, plus its `kid` and `issuer`.
+    fn weight(&self, _body_len: usize) -> usize {
+        self.keys()
+            .iter()
+            .map(|k| {
+                let kid = k.kid.as_ref().map_or(0, String::len);
+                4096 + kid + k.issuer.as_ref().map_or(0, String::len)
+            })
+            .sum::<usize>()
+            + std::mem::size_of::<Self>()
+    }
 }

@@ -2,9 +2,10 @@
 //! an RFC 7662 introspection endpoint ([`introspection`]) or the
 //! application's own verification endpoint ([`verification`], seed 004).
 //!
-//! Both calls go out on a client with the [`Fetcher`]'s timeout and https
-//! rule but no redirects (a redirect would carry the token, and with
-//! `client_secret_post` the secret, to another server). Answers are cached
+//! Both calls go out through the shared outgoing client ([`Fetcher`]: the
+//! egress policy, timeout and size cap) and follow no redirect (a redirect
+//! would carry the token, and with `client_secret_post` the secret, to
+//! another server). Answers are cached
 //! per token hash ([`cache`]) with one call for concurrent requests.
 
 mod answer;
@@ -41,31 +42,26 @@ fn unavailable(detail: impl Into<std::borrow::Cow<'static, str>>) -> AuthError {
 #[derive(Clone)]
 pub(crate) struct OpaqueVerifier {
     fetcher: Fetcher,
-    client: reqwest::Client,
     introspections: AnswerCache<Introspected>,
     verifications: AnswerCache<Arc<Value>>,
 }
 
 impl OpaqueVerifier {
-    /// Share the fetcher's limits; build a client that follows no redirect.
-    pub(crate) fn new(fetcher: &Fetcher) -> Self {
-        let config = fetcher.config();
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("tower-fedauth/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "cannot build the opaque-token HTTP client; using defaults");
-                reqwest::Client::new()
-            });
+    /// Call out through `fetcher`; cache answers within `policy`'s bounds.
+    pub(crate) fn new(fetcher: &Fetcher, policy: &crate::keys::CachePolicy) -> Self {
         Self {
             fetcher: fetcher.clone(),
-            client,
-            introspections: AnswerCache::new("introspection"),
-            verifications: AnswerCache::new("verification"),
+            introspections: AnswerCache::new("introspection", policy.introspection_max_bytes),
+            verifications: AnswerCache::new("verification", policy.verification_max_bytes),
         }
+    }
+
+    /// What the introspection and verification answer caches hold.
+    pub(crate) async fn sizes(&self) -> (crate::CacheSize, crate::CacheSize) {
+        (
+            self.introspections.size().await,
+            self.verifications.size().await,
+        )
     }
 
     /// Verify `token` for an opaque-token registration: what the IdP (or
@@ -102,9 +98,6 @@ impl OpaqueVerifier {
             .introspection
             .as_ref()
             .ok_or_else(|| unavailable("the registration has no introspection table"))?;
-        self.fetcher
-            .check_scheme(&cfg.endpoint)
-            .map_err(|e| unavailable(format!("introspection: {e}")))?;
         let auth_method: &[u8] = match cfg.auth_method {
             ClientAuthMethod::ClientSecretBasic => b"basic",
             ClientAuthMethod::ClientSecretPost => b"post",
@@ -120,11 +113,12 @@ impl OpaqueVerifier {
         let answer = self
             .introspections
             .get_or_fetch(key, async {
-                let req = introspection::request(&self.client, cfg, token)?;
+                let req = introspection::request(&self.fetcher, cfg, token)?;
                 let fetched = self
                     .fetcher
-                    .send(req, &cfg.endpoint)
+                    .send(req)
                     .await
+                    .and_then(crate::egress::Answer::into_fetched)
                     .map_err(|e| unavailable(format!("introspection: {e}")))?;
                 let answer = introspection::parse(&fetched.body)
                     .map_err(|why| unavailable(format!("introspection: {why}")))?;
@@ -162,18 +156,12 @@ impl OpaqueVerifier {
             client_id: reg.client_id().unwrap_or_default(),
         };
         let call = verification::build(cfg, &vars)?;
-        self.fetcher.check_scheme(call.url()).map_err(|_| {
-            unavailable(format!(
-                "verification endpoint {} is not https and plain http is not allowed",
-                call.shown_url()
-            ))
-        })?;
         let ttl = std::time::Duration::from_secs(cfg.cache_seconds);
         let max_body = self.fetcher.config().max_body_bytes;
         let answer = self
             .verifications
             .get_or_fetch(call.key(reg.id.as_str(), token), async {
-                let (answer, size) = verification::send(&call, &self.client, max_body).await?;
+                let (answer, size) = verification::send(&call, &self.fetcher, max_body).await?;
                 Ok((Arc::new(answer), ttl, size))
             })
             .await?;

@@ -5,7 +5,10 @@
 //!
 //! Userinfo answers are cached per token (key: SHA-256 of the endpoint and
 //! the token, never the token itself) until the token's `exp`, and fetched
-//! once for concurrent requests with the same token. The answer's `sub` must
+//! once for concurrent requests with the same token. The cache is bounded
+//! in bytes (`CachePolicy::userinfo_max_bytes`, default 32 MiB): an answer
+//! weighs what its parsed JSON keeps alive, so a few hundred large answers
+//! cannot take the server's memory. The answer's `sub` must
 //! equal the token's (OIDC Core §5.3.2), else `invalid_claims`. A fetch that
 //! fails is `idp_unavailable` (503): a principal is never silently built
 //! without the claims it was meant to have. The endpoint refusing the token
@@ -19,12 +22,14 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::context::Principal;
+use crate::egress::{FetchError, Fetcher, Redirects};
 use crate::error::{AuthError, ErrorCode};
-use crate::keys::{FetchError, Fetcher};
 use crate::registration::Registration;
+use http::Method;
 
-/// Userinfo answers kept at most.
-const MAX_ENTRIES: u64 = 10_000;
+/// Bytes an answer keeps alive besides its claims: the cache's entry and
+/// key, the `Arc`.
+const ENTRY_OVERHEAD: usize = 256;
 /// Longest time an answer is reused, whatever the token's `exp`.
 const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
 
@@ -95,6 +100,19 @@ pub(crate) fn principal(
 struct Entry {
     claims: Arc<Claims>,
     ttl: Duration,
+    /// Estimated bytes it keeps alive.
+    weight: u32,
+}
+
+impl Entry {
+    fn new(claims: Claims, ttl: Duration) -> Self {
+        let weight = ENTRY_OVERHEAD + crate::weigh::ARC + crate::weigh::map(&claims);
+        Self {
+            claims: Arc::new(claims),
+            ttl,
+            weight: crate::weigh::saturate(weight),
+        }
+    }
 }
 
 struct UntilExp;
@@ -126,16 +144,30 @@ fn same_subject(answer: &Claims, sub: &str) -> Result<(), AuthError> {
 pub(crate) struct UserinfoCache {
     cache: moka::future::Cache<[u8; 32], Entry>,
     fetcher: Fetcher,
+    max_bytes: u64,
 }
 
 impl UserinfoCache {
-    pub(crate) fn new(fetcher: Fetcher) -> Self {
+    /// Fetch through `fetcher`; keep at most `max_bytes` of answers.
+    pub(crate) fn new(fetcher: Fetcher, max_bytes: u64) -> Self {
         Self {
             cache: moka::future::Cache::builder()
-                .max_capacity(MAX_ENTRIES)
+                .max_capacity(max_bytes)
+                .weigher(|_key: &[u8; 32], entry: &Entry| entry.weight)
                 .expire_after(UntilExp)
                 .build(),
             fetcher,
+            max_bytes,
+        }
+    }
+
+    /// What the cache holds now, pending evictions done.
+    pub(crate) async fn size(&self) -> crate::CacheSize {
+        self.cache.run_pending_tasks().await;
+        crate::CacheSize {
+            entries: self.cache.entry_count(),
+            weighted_bytes: self.cache.weighted_size(),
+            max_bytes: self.max_bytes,
         }
     }
 
@@ -174,36 +206,47 @@ impl UserinfoCache {
                 // one (`{}` or an error object served with a 200, another
                 // subject) must not stick to the token until it expires.
                 same_subject(&claims, sub)?;
-                Ok::<_, AuthError>(Entry {
-                    claims: Arc::new(claims),
-                    ttl,
-                })
+                Ok::<_, AuthError>(Entry::new(claims, ttl))
             })
             .await
             .map_err(|e| (*e).clone());
+        if missed {
+            // Evict now what the new answer pushed past the bound, rather
+            // than after the cache's next batch of writes.
+            self.cache.run_pending_tasks().await;
+        }
         crate::metrics::cache("userinfo", !missed);
         let entry = entry?;
         same_subject(&entry.claims, sub)?;
         Ok(entry.claims)
     }
 
+    /// GET the userinfo endpoint with the token: no redirect (it would
+    /// carry the token elsewhere), the answer capped before it is parsed.
     async fn fetch(&self, endpoint: &Url, token: &str) -> Result<Claims, AuthError> {
-        match self.fetcher.get(endpoint, Some(token)).await {
-            Ok(fetched) => match serde_json::from_slice::<Value>(&fetched.body) {
-                Ok(Value::Object(map)) => Ok(map),
-                _ => Err(AuthError::token(
-                    ErrorCode::IdpUnavailable,
-                    format!("userinfo: {endpoint} answered something other than a JSON object"),
-                )),
-            },
-            Err(FetchError::Status {
-                status: 401 | 403, ..
-            }) => Err(invalid_claims(
+        let unavailable =
+            |e: FetchError| AuthError::token(ErrorCode::IdpUnavailable, format!("userinfo: {e}"));
+        let out = self
+            .fetcher
+            .request(Method::GET, endpoint, Redirects::None)
+            .map_err(unavailable)?
+            .max_body(self.fetcher.config().max_userinfo_bytes)
+            .with(|req| {
+                req.header(http::header::ACCEPT, "application/json")
+                    .bearer_auth(token)
+            });
+        let answer = self.fetcher.send(out).await.map_err(unavailable)?;
+        if matches!(answer.status.as_u16(), 401 | 403) {
+            return Err(invalid_claims(
                 "the userinfo endpoint refused the token, so the missing claims cannot be read",
-            )),
-            Err(e) => Err(AuthError::token(
+            ));
+        }
+        let fetched = answer.into_fetched().map_err(unavailable)?;
+        match serde_json::from_slice::<Value>(&fetched.body) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => Err(AuthError::token(
                 ErrorCode::IdpUnavailable,
-                format!("userinfo: {e}"),
+                format!("userinfo: {endpoint} answered something other than a JSON object"),
             )),
         }
     }
@@ -256,5 +299,42 @@ mod tests {
         assert_eq!(err.code(), ErrorCode::InvalidClaims);
         let err = principal(&reg(true), &map(json!({})), Some(&map(json!({})))).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidClaims);
+    }
+
+    /// Answers of about 20 KB each through a cache bounded at 100 000
+    /// bytes: at most four are kept, whatever the number of tokens.
+    #[cfg(feature = "testkit")]
+    #[tokio::test]
+    async fn answers_past_the_byte_bound_are_evicted() {
+        use crate::egress::FetchConfig;
+        use crate::testkit::{MockIdp, local_egress};
+        let idp = MockIdp::start().await;
+        let answer = map(json!({"sub": "alice", "name": "n".repeat(20_000)}));
+        idp.set_userinfo(Value::Object(answer.clone()));
+        let fetcher = Fetcher::new(FetchConfig {
+            egress: local_egress(),
+            ..FetchConfig::default()
+        });
+        let cache = UserinfoCache::new(fetcher, 100_000);
+        let endpoint = Url::parse(&idp.userinfo_url()).unwrap();
+        let token_claims = map(json!({"sub": "alice"}));
+        let (now, exp) = (1_000, 4_600);
+        let one = u64::from(Entry::new(answer.clone(), Duration::from_secs(60)).weight);
+        assert!((20_000..22_000).contains(&one), "{one}");
+        for i in 0..20 {
+            let token = format!("token-{i}");
+            let got = cache.get(&endpoint, &token, &token_claims, now, exp).await;
+            assert_eq!(*got.unwrap(), answer);
+            let size = cache.size().await;
+            assert!(size.within_bound(), "after {i}: {size:?}");
+            assert!(size.entries <= 4, "after {i}: {size:?}");
+            assert_eq!(
+                size.weighted_bytes,
+                size.entries * one,
+                "after {i}: {size:?}"
+            );
+        }
+        assert_eq!(idp.userinfo_fetches(), 20, "one fetch per token");
+        idp.shutdown().await;
     }
 }
