@@ -12,11 +12,11 @@ use crate::claims::Claims;
 use crate::claims::as_numeric_date;
 use crate::context::{AuthContext, TokenFacts};
 use crate::directory::{CachedDirectory, DirectoryConfig, UserDirectory, UserGate};
+use crate::egress::EgressPolicy;
 use crate::error::{AuthError, ErrorCode, RefusalResponder, RenderedRefusal};
 use crate::headers::{
     CredentialRefs, Credentials, HeaderConfig, RequestView, read_credential_refs,
 };
-use crate::egress::EgressPolicy;
 use crate::keys::{CachePolicy, DiscoveryDocument, DocumentCache, FetchConfig, Fetcher, KeySet};
 use crate::opaque::OpaqueVerifier;
 use crate::property::PropertyResolver;

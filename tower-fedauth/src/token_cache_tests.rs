@@ -335,7 +335,10 @@ async fn entries_weigh_the_userinfo_values_copied_into_them() {
     }
     assert_eq!(idp.userinfo_fetches(), 40);
     let sizes = auth.cache_sizes().await;
-    assert!(sizes.tokens.entries >= 1, "such entries are kept: {sizes:?}");
+    assert!(
+        sizes.tokens.entries >= 1,
+        "such entries are kept: {sizes:?}"
+    );
     assert_eq!(sizes.tokens.max_bytes, max_bytes);
     assert!(sizes.within_bounds(), "{sizes:?}");
     idp.shutdown().await;

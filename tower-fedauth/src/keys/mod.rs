@@ -7,9 +7,9 @@ mod discovery;
 mod set;
 mod signature;
 
+pub use crate::egress::{FetchConfig, FetchError, Fetched, Fetcher};
 pub use cache::{CachePolicy, Document, DocumentCache, Snapshot, Unavailable};
 pub use discovery::{DiscoveryDocument, discovery_url_for};
-pub use crate::egress::{FetchConfig, FetchError, Fetched, Fetcher};
 pub(crate) use set::KeyLiveness;
 pub use set::{KeySet, KeySetError, KeyType, MIN_RSA_BITS, VerificationKey};
 
