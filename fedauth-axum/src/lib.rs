@@ -65,7 +65,8 @@
 //!     .build()
 //!     .unwrap();
 //! let auth = Authenticator::builder(InMemoryRegistry::new(vec![registration]).unwrap())
-//!     .allow_http(true) // the mock IdP serves plain http on 127.0.0.1
+//!     // The mock IdP serves plain http on 127.0.0.1: allow exactly that.
+//!     .egress(tower_fedauth::testkit::local_egress())
 //!     .property(PropertyResolver::PathSegmentAfter("properties".into()))
 //!     .build();
 //!

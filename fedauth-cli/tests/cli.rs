@@ -419,3 +419,57 @@ async fn explain_shows_each_check_and_never_the_signature() {
         r.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_names_the_egress_refusal_that_the_caller_never_sees() {
+    let idp = MockIdp::start().await;
+    let registry = Temp::new(
+        "toml",
+        &format!(
+            "[[registrations]]\nid = \"quid-1\"\nprovider = \"jwks\"\nclient_id = \"{}\"\nissuer = \"{}\"\njwks_uri = \"{}\"\n",
+            idp.client_id(),
+            idp.issuer(),
+            idp.jwks_uri().replace("127.0.0.1", "localhost")
+        ),
+    );
+    let args = |network: Option<&str>| {
+        let mut args = vec![
+            "explain".to_owned(),
+            "--registry".into(),
+            registry.path().into(),
+            "--registration".into(),
+            "quid-1".into(),
+            "--allow-http".into(),
+            "--token".into(),
+            idp.mint(),
+        ];
+        if let Some(network) = network {
+            args.extend(["--allow-network".to_owned(), network.to_owned()]);
+        }
+        args
+    };
+    let r = fedauth_async(args(None), None).await;
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("FAIL  key             idp_unavailable"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("refused by the egress policy")
+            && r.stdout.contains("localhost is a loopback address"),
+        "explain names what the request met:\n{}",
+        r.stdout
+    );
+    assert_eq!(idp.jwks_fetches(), 0, "the IdP saw a request");
+    let r = fedauth_async(args(Some("127.0.0.0/8")), None).await;
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(idp.jwks_fetches(), 1);
+    let r = fedauth_async(args(Some("not a network")), None).await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--allow-network: \"not a network\" is not a CIDR"),
+        "{}",
+        r.stderr
+    );
+}

@@ -487,6 +487,26 @@ mod tests {
         assert_eq!(advice("max-age=abc").max_age, None);
     }
 
+    #[tokio::test]
+    async fn a_name_resolving_inside_is_refused_before_any_connection() {
+        let fetcher = Fetcher::new(FetchConfig {
+            egress: EgressPolicy::new().allow_http(true),
+            ..Default::default()
+        });
+        let url = Url::parse("http://localhost:1/keys").unwrap();
+        let got = fetcher.get(&url).await.unwrap_err();
+        assert!(
+            matches!(
+                &got,
+                FetchError::Refused {
+                    refusal: Refusal::Address { .. },
+                    ..
+                }
+            ),
+            "{got:?}"
+        );
+    }
+
     #[test]
     fn http_is_refused_unless_allowed() {
         let url = Url::parse("http://8.8.8.8/keys").unwrap();

@@ -24,9 +24,13 @@ impl Resolve for PolicyResolver {
                 .await
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?
                 .collect();
-            let allowed = policy
-                .allowed_addrs(&host, addrs)
-                .map_err(|refusal: Refusal| Box::new(refusal) as Box<_>)?;
+            // Boxed as the trait object itself (not a box in a box), so
+            // the client finds the `Refusal` in the error's source chain.
+            let allowed = policy.allowed_addrs(&host, addrs).map_err(
+                |refusal: Refusal| -> Box<dyn std::error::Error + Send + Sync> {
+                    Box::new(refusal)
+                },
+            )?;
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
     }

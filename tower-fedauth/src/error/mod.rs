@@ -321,9 +321,28 @@ impl AuthError {
         self.code
     }
 
-    /// The precise reason (the body's `details[0].msg`).
+    /// The precise reason, for logs and `fedauth explain`. For a
+    /// dependency outage it names what the outgoing request met (URL,
+    /// status, connection error), so it is not what the caller is shown:
+    /// see [`public_detail`](Self::public_detail).
     pub fn detail(&self) -> &str {
         &self.detail
+    }
+
+    /// The reason the caller is shown (the body's `details[0].msg`). An
+    /// outage of a dependency (`idp_unavailable`, `registry_unavailable`,
+    /// `directory_unavailable`) says only which dependency failed: what an
+    /// outgoing request met would make the platform a scanner of whatever
+    /// network a registered URL points at.
+    pub fn public_detail(&self) -> &str {
+        match self.code {
+            ErrorCode::IdpUnavailable => {
+                "the identity provider gave no usable answer"
+            }
+            ErrorCode::RegistryUnavailable => "the application registry gave no usable answer",
+            ErrorCode::DirectoryUnavailable => "the user directory gave no usable answer",
+            _ => &self.detail,
+        }
     }
 
     /// Where the offending input came from.

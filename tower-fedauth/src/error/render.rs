@@ -71,7 +71,7 @@ impl AuthError {
             message: self.code.message(),
             details: [Detail {
                 value: self.value.as_deref(),
-                msg: &self.detail,
+                msg: self.public_detail(),
                 param: &self.source.param,
                 location: self.source.location,
             }],

@@ -290,7 +290,7 @@ impl Fixture {
                     "message": error_code(code).message(),
                     "details": [{
                         "value": value,
-                        "msg": msg.replace("{down_jwks}", &self.down.jwks_uri()),
+                        "msg": msg,
                         "param": param,
                         "location": location,
                     }],
