@@ -468,7 +468,8 @@ async fn explain_names_the_egress_refusal_that_the_caller_never_sees() {
     let r = fedauth_async(args(Some("not a network")), None).await;
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
-        r.stderr.contains("--allow-network: \"not a network\" is not a CIDR"),
+        r.stderr
+            .contains("--allow-network: \"not a network\" is not a CIDR"),
         "{}",
         r.stderr
     );

@@ -336,9 +336,7 @@ impl AuthError {
     /// network a registered URL points at.
     pub fn public_detail(&self) -> &str {
         match self.code {
-            ErrorCode::IdpUnavailable => {
-                "the identity provider gave no usable answer"
-            }
+            ErrorCode::IdpUnavailable => "the identity provider gave no usable answer",
             ErrorCode::RegistryUnavailable => "the application registry gave no usable answer",
             ErrorCode::DirectoryUnavailable => "the user directory gave no usable answer",
             _ => &self.detail,

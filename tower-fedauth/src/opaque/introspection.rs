@@ -21,8 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use http::{HeaderValue, Method};
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderValue, Method};
 use serde_json::{Map, Value};
 use url::form_urlencoded;
 

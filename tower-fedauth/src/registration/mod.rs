@@ -16,10 +16,10 @@ pub use builder::RegistrationBuilder;
 pub(crate) use id::check_id;
 pub use id::{InvalidRegistrationId, MAX_ID_LEN, RegistrationId};
 pub use model::{
-    ALLOWED_ALGORITHMS, AzureVersion, ClaimsMapping, ClientAuthMethod, DEFAULT_AUTHORIZED_PARTY_CLAIMS,
-    DEFAULT_CACHE_SECONDS,
-    HttpMethod, IntrospectionConfig, Provider, Registration, Secret, TokenUse, VerificationConfig,
-    default_algorithms, default_token_use,
+    ALLOWED_ALGORITHMS, AzureVersion, ClaimsMapping, ClientAuthMethod,
+    DEFAULT_AUTHORIZED_PARTY_CLAIMS, DEFAULT_CACHE_SECONDS, HttpMethod, IntrospectionConfig,
+    Provider, Registration, Secret, TokenUse, VerificationConfig, default_algorithms,
+    default_token_use,
 };
 pub(crate) use raw::from_value;
 pub use validate::{

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::Method;
 use futures_util::future::BoxFuture;
+use http::Method;
 use url::Url;
 
 use super::stale::{Remote, StaleCache, StaleConfig};

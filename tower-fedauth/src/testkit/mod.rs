@@ -47,5 +47,7 @@ pub use x509::{certificate_map, certificate_pem};
 pub fn local_egress() -> crate::egress::EgressPolicy {
     crate::egress::EgressPolicy::new()
         .allow_http(true)
-        .allow_network(ipnet::IpNet::from(std::net::IpAddr::from(std::net::Ipv4Addr::LOCALHOST)))
+        .allow_network(ipnet::IpNet::from(std::net::IpAddr::from(
+            std::net::Ipv4Addr::LOCALHOST,
+        )))
 }
