@@ -14,7 +14,7 @@ use crate::response::{ActixRequestView, refusal_response};
 /// Authenticates every request it wraps with an [`Authenticator`]; puts the
 /// [`AuthContext`](tower_fedauth::AuthContext) and
 /// [`Claims`](tower_fedauth::Claims) in the request's extensions, or
-/// answers with the refusal of `errors.md` (same status, code, body and
+/// answers with the refusal (same status, code, body and
 /// headers as the tower layer; the typed [`AuthError`] in the response's
 /// extensions).
 ///

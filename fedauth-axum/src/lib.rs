@@ -7,8 +7,9 @@
 //! [`Auth`], [`Claims<T>`](Claims), [`Roles`] or [`Principal`]; each also
 //! works as an `Option<...>` on routes under [`FedAuthLayer::optional`].
 //! [`require_role`] and [`RequireRole`] refuse applications that lack a
-//! role. Every refusal is the JSON body and headers of the contract
-//! (`errors.md`), whether the layer, an extractor or a role check refuses.
+//! role. Every refusal has the same status, `code`, JSON body and headers
+//! (every code: `docs/refusals.md` in the repository), whether the layer,
+//! an extractor or a role check refuses.
 //!
 //! ```
 //! use axum::body::Body;

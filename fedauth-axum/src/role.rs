@@ -44,7 +44,7 @@ pub struct RequireRoleLayer {
 
 impl RequireRoleLayer {
     /// Render refusals with this authenticator's realm and responder (the
-    /// default is realm `fedauth` and the JSON body of `errors.md`).
+    /// default is realm `fedauth` and the default JSON refusal body).
     pub fn rendered_by(mut self, auth: &Authenticator) -> Self {
         self.auth = Some(auth.clone());
         self
