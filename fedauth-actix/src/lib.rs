@@ -3,8 +3,8 @@
 //!
 //! [`FedAuth`] drives the same [`Authenticator`] as the tower layer and
 //! refuses with the same status, `code`, JSON body and headers (every
-//! code: `docs/refusals.md` in the repository). Handlers take [`Auth`], [`Claims<T>`](Claims), [`Roles`]
-//! or [`Principal`] (each also as `Option<...>`, `None` when absent);
+//! code: `docs/refusals.md` in the repository). Handlers take [`Auth`],
+//! [`Claims<T>`](Claims), [`Roles`] or [`Principal`] (each also as `Option<...>`, `None` when absent);
 //! [`require_role`] and [`RequireRole`] refuse applications that lack a
 //! role with 403 `insufficient_role`.
 //!
