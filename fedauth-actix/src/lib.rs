@@ -4,9 +4,9 @@
 //! [`FedAuth`] drives the same [`Authenticator`] as the tower layer and
 //! refuses with the same status, `code`, JSON body and headers (every
 //! code: `docs/refusals.md` in the repository). Handlers take [`Auth`],
-//! [`Claims<T>`](Claims), [`Roles`] or [`Principal`] (each also as `Option<...>`, `None` when absent);
-//! [`require_role`] and [`RequireRole`] refuse applications that lack a
-//! role with 403 `insufficient_role`.
+//! [`Claims<T>`](Claims), [`Roles`] or [`Principal`] (each also as
+//! `Option<...>`, `None` when absent); [`require_role`] and [`RequireRole`]
+//! refuse applications that lack a role with 403 `insufficient_role`.
 //!
 //! ```
 //! use actix_web::{App, HttpResponse, web};
