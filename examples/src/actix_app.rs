@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use crate::{AppState, METRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 
-/// Every route of `example-server.md`, for `App::configure`.
+/// Every route of the example servers (`examples/README.md`), for
+/// `App::configure`.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let auth = state.auth.clone();

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::{AppState, METRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 
-/// Every route of `example-server.md`.
+/// Every route of the example servers (`examples/README.md`).
 pub fn router(state: AppState) -> Router {
     let auth = state.auth.clone();
     let protected = Router::new()

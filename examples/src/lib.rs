@@ -1,7 +1,7 @@
 //! What the two example servers share: the command line, the registry or
-//! demo setup, readiness, metrics and the `whoami` answer
-//! (`shared/spec/example-server.md`). [`axum_app`] and [`actix_app`] hold
-//! the routes of each framework.
+//! demo setup, readiness, metrics and the `whoami` answer (the routes and
+//! flags are described in `examples/README.md`). [`axum_app`] and
+//! [`actix_app`] hold the routes of each framework.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -362,7 +362,7 @@ pub async fn warm_up(state: AppState, ids: Vec<String>) {
     state.ready.store(true, Ordering::SeqCst);
 }
 
-/// The `whoami` answer of `example-server.md`, borrowed from the request's
+/// The `whoami` answer (`examples/README.md`), borrowed from the request's
 /// context and serialised straight into the response: nothing is copied or
 /// rebuilt per request.
 #[derive(Debug, Serialize)]
@@ -378,7 +378,8 @@ pub struct WhoAmI<'a> {
     claims: &'a Value,
 }
 
-/// The `whoami` answer of `example-server.md`.
+/// The `whoami` answer: who called, under which registration, with which
+/// roles and claims.
 pub fn whoami<'a>(
     ctx: &'a AuthContext,
     roles: &'a Roles,
