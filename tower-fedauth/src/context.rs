@@ -42,7 +42,7 @@ impl Roles {
 }
 
 /// Who the caller is, mapped from the claims by the registration's `claims`
-/// table (`registry.md`).
+/// table (principal mapping: `docs/registry.md` in the repository).
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Principal {
     /// The subject claim's value.
@@ -130,7 +130,7 @@ impl AuthContext {
     }
 
     /// The user directory's record of the subject, when a directory is
-    /// configured and knows the user (seed 002's User model).
+    /// configured and knows the user.
     pub fn user(&self) -> Option<&User> {
         self.0.user.as_deref()
     }

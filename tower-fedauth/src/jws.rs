@@ -23,7 +23,7 @@ use crate::verify::{self, KeyChoice};
 /// Verify a compact JWS with one of `keys`, the algorithm limited to
 /// `allowed`, and return the payload bytes.
 ///
-/// Refusals carry the codes of `errors.md`: `malformed_token` (structure,
+/// Refusals carry the authenticator's codes: `malformed_token` (structure,
 /// base64url, header JSON, `crit`), `unsupported_algorithm` (`none`,
 /// `HS*`, not in `allowed`, or not fitting the key's type or `alg`),
 /// `unknown_key` (no key with the `kid`; no `kid` and several candidate

@@ -1,5 +1,6 @@
-//! The checks of a signed token, in the contract's order (`errors.md`):
-//! algorithm, key, signature, token kind, issuer, audience, time, claims.
+//! The checks of a signed token, in the fixed order of checks (see
+//! `docs/refusals.md` in the repository): algorithm, key, signature, token
+//! kind, issuer, audience, time, claims.
 //! No claim is read for a decision before the signature has verified.
 
 use jsonwebtoken::Algorithm;

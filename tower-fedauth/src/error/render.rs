@@ -64,7 +64,8 @@ fn push_quoted(out: &mut String, s: &str) {
 }
 
 impl AuthError {
-    /// The default JSON body (`errors.md`).
+    /// The default JSON body: `code`, `message` and one `details` entry
+    /// (`value`, `msg`, `param`, `location`).
     pub fn json_body(&self) -> Bytes {
         let body = Body {
             code: self.code.as_str(),
