@@ -4,7 +4,7 @@
 //! resource server authenticates with `client_secret_basic` (RFC 6749
 //! §2.3.1: id and secret form-urlencoded, then base64) or
 //! `client_secret_post`. `active: false` is `inactive_token`. An active
-//! answer is checked in the order of `errors.md`: `iss` (when the
+//! answer is checked in the order of a token's claims: `iss` (when the
 //! registration names an issuer), then `client_id` or `aud` naming the
 //! registration's client, then `exp` (optional in RFC 7662: without it the
 //! server's `active: true` is trusted for at most `cache_seconds`), `nbf`
@@ -142,7 +142,8 @@ fn names(aud: Option<&Value>, client: &str) -> bool {
     }
 }
 
-/// The checks of an active answer, in the order of `errors.md`.
+/// The checks of an active answer, in the order of a token's: issuer,
+/// audience, time.
 pub(crate) fn check(reg: &Registration, answer: &Answer, now: i64) -> Result<(), AuthError> {
     if let Some(expected) = &reg.issuer {
         match answer.get("iss") {

@@ -1,6 +1,6 @@
 //! Opaque tokens: tokens fedauth cannot read, checked by asking a server —
 //! an RFC 7662 introspection endpoint ([`introspection`]) or the
-//! application's own verification endpoint ([`verification`], seed 004).
+//! application's own verification endpoint ([`verification`]).
 //!
 //! Both calls go out through the shared outgoing client ([`Fetcher`]: the
 //! egress policy, timeout and size cap) and follow no redirect (a redirect

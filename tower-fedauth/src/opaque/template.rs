@@ -1,4 +1,4 @@
-//! Templates of a verification endpoint call (`registry.md`): `#{token}`,
+//! Templates of a verification endpoint call: `#{token}`,
 //! `#{registration}` and `#{client_id}` in `headers` and `params`; `#{a.b.c}`
 //! paths over the JSON answer in `response`.
 //!
@@ -70,8 +70,9 @@ const RESERVED_HEADERS: [&str; 10] = [
     "upgrade",
 ];
 
-/// The header a configured name stands for (`_` becomes `-`, as seed 004
-/// says); `None` for a name that is not a token or is reserved.
+/// The header a configured name stands for (`_` becomes `-`: the registry
+/// format writes header names with underscores, e.g. `X_Api_Key`); `None`
+/// for a name that is not a token or is reserved.
 pub(crate) fn header_name(configured: &str) -> Option<HeaderName> {
     let name = HeaderName::from_bytes(configured.replace('_', "-").as_bytes()).ok()?;
     (!RESERVED_HEADERS.contains(&name.as_str())).then_some(name)

@@ -1,5 +1,5 @@
-//! Custom verification endpoints (`provider = "verification-endpoint"`,
-//! seed 004): the application's own server checks the token.
+//! Custom verification endpoints (`provider = "verification-endpoint"`):
+//! the application's own server checks the token.
 //!
 //! The call is a GET (params in the query) or a POST (params as a form
 //! body) with `headers` and `params` rendered from templates (see
