@@ -1,10 +1,11 @@
 //! Identity provider presets: what a registration of each `provider`
-//! accepts (`providers.md`), derived from the few keys it names.
+//! accepts, derived from the few keys it names (each preset's rules are
+//! also in `docs/providers.md` in the repository).
 //!
 //! [`ProviderRules`] answers, for one registration: where its keys are,
 //! whether discovery is used, which issuers, audience and token kind it
 //! accepts, and the provider's extra claim rules. The authenticator runs
-//! these checks in the order of `errors.md`; this module only decides.
+//! these checks in its fixed order of checks; this module only decides.
 //!
 //! `jwks_uri`, `issuer` and `discovery_url` override what is derived, with
 //! every provider. Key URL precedence: `jwks_uri`, then discovery from

@@ -1,4 +1,5 @@
-//! What each preset derives from the registry.md examples.
+//! What each preset derives from the reference registrations of the
+//! registry format (one per provider).
 
 use super::*;
 use crate::registration::AzureVersion;

@@ -1,7 +1,7 @@
 //! The principal: mapped from the claims by the registration's `claims`
 //! table, with the OIDC userinfo endpoint as a fallback for missing claims
-//! (`claims.userinfo = true`; seed 003: "look in the token, then in
-//! userinfo").
+//! (`claims.userinfo = true`: a claim is looked for in the token first,
+//! then in the userinfo answer).
 //!
 //! Userinfo answers are cached per token (key: SHA-256 of the endpoint and
 //! the token, never the token itself) until the token's `exp`, and fetched
