@@ -1,5 +1,6 @@
 //! The validated registration model: what a registration *is* once it has
-//! passed the rules of `registry.md`.
+//! passed the rules of the registry format (`docs/registry.md` in the
+//! repository).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -369,8 +370,8 @@ impl fmt::Debug for VerificationConfig {
     }
 }
 
-/// One application registration, validated: every rule of `registry.md`
-/// holds, so request-time code never re-checks configuration.
+/// One application registration, validated: every rule of the registry
+/// format holds, so request-time code never re-checks configuration.
 ///
 /// Build one with [`Registration::builder`] or read it from a registry file
 /// (see `crate::registry`). `algorithms` and `token_use` hold the
@@ -544,7 +545,9 @@ pub const ALLOWED_ALGORITHMS: [Algorithm; 9] = [
     Algorithm::EdDSA,
 ];
 
-/// The allowlist used when a registration names none (providers.md).
+/// The allowlist used when a registration names none: every supported
+/// algorithm for `oidc` and `jwks`, RS256 alone for the vendor presets
+/// (what those vendors sign with), none for opaque tokens.
 pub fn default_algorithms(provider: Provider) -> Vec<Algorithm> {
     match provider {
         Provider::Oidc | Provider::Jwks => ALLOWED_ALGORITHMS.to_vec(),
@@ -555,7 +558,7 @@ pub fn default_algorithms(provider: Provider) -> Vec<Algorithm> {
     }
 }
 
-/// The token kind accepted when a registration names none (providers.md):
+/// The token kind accepted when a registration names none:
 /// Cognito's access tokens are the API credential; elsewhere both pass.
 pub fn default_token_use(provider: Provider) -> TokenUse {
     match provider {
