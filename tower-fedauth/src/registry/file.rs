@@ -29,8 +29,8 @@ fn stamp_of(path: &Path) -> std::io::Result<Stamp> {
     })
 }
 
-/// Registrations read from a `.toml` or `.json` file (format of
-/// `registry.md`).
+/// Registrations read from a `.toml` or `.json` file (the registry format:
+/// `docs/registry.md` in the repository).
 ///
 /// Lookups read an in-memory snapshot; [`FileRegistry::reload`] and
 /// [`FileRegistry::watch`] swap in a new snapshot only when the whole file

@@ -1,8 +1,8 @@
 //! A registry served by an HTTP service: `GET {base}/registrations/{id}`
-//! answers the JSON form of one registration (`registry.md`), 404 when
-//! there is none. Answers are validated with the same rules as a registry
-//! file, revalidated with `ETag` / `If-None-Match`, and kept serving for a
-//! bounded time while the service is down.
+//! answers the JSON form of one registration (as in a JSON registry
+//! file), 404 when there is none. Answers are validated with the same rules
+//! as a registry file, revalidated with `ETag` / `If-None-Match`, and kept
+//! serving for a bounded time while the service is down.
 
 use std::sync::Arc;
 use std::time::Duration;

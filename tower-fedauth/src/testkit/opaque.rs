@@ -1,6 +1,7 @@
-//! [`MockOpaqueIdp`]: an RFC 7662 introspection endpoint and a seed-004
-//! style verification endpoint over real HTTP on `127.0.0.1`, recording
-//! every request so tests can check what fedauth sent.
+//! [`MockOpaqueIdp`]: an RFC 7662 introspection endpoint and a custom
+//! verification endpoint (a GET or POST carrying the token, answering a
+//! user object) over real HTTP on `127.0.0.1`, recording every request so
+//! tests can check what fedauth sent.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -154,7 +155,7 @@ impl Drop for ServerHandle {
 /// else 401; a token set by [`Self::set_introspection`] gets that answer,
 /// any other `{"active":false}`. Verification: the answer of
 /// [`Self::set_verification_answer_for`] whose value appears in a param or
-/// header, else [`Self::set_verification_answer`] (default: seed 004's
+/// header, else [`Self::set_verification_answer`] (default: a user object,
 /// `{"user":{"id":4324,...}}`). Clones share the server; dropping the last
 /// one stops it.
 #[derive(Clone)]

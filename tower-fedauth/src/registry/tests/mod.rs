@@ -1,5 +1,5 @@
-//! Registry tests: the examples of `registry.md`, every bad-input rule,
-//! reload and watch. Cache tests live in `cache.rs`.
+//! Registry tests: the reference examples of the registry format, every
+//! bad-input rule, reload and watch. Cache tests live in `cache.rs`.
 
 mod file;
 mod parse;

@@ -1,4 +1,5 @@
-//! The examples of `registry.md` (verbatim) and every bad-input rule.
+//! The reference examples of the registry format (verbatim) and every
+//! bad-input rule.
 
 use jsonwebtoken::Algorithm::{self, *};
 
@@ -8,7 +9,8 @@ use crate::registration::{
 };
 use crate::registry::{FileRegistry, RegistryFormat, RegistryLoadError, parse_registry_str};
 
-/// The TOML block of `shared/spec/registry.md`, copied verbatim.
+/// The reference TOML examples of the registry format (the contract that
+/// outside tests drive), copied verbatim: every one must keep loading.
 const SPEC_TOML: &str = r##"
 [[registrations]]
 id = "quid-azure-1"
