@@ -29,9 +29,11 @@
 //! three lookups in the recorder's registry. A handle stays with the
 //! recorder that was current when it was registered: install the recorder
 //! before serving, as the `metrics` crate asks of every application.
-//! Route-level checks done after the authenticator (role checks of the
-//! adapters, `missing_token` of an extractor in optional mode) are not
-//! counted here.
+//! Role checks ([`AuthContext::require_role`](crate::AuthContext::require_role),
+//! which both adapters use) run after the authenticator accepted the
+//! request and count their refusals too, so such a request shows as one
+//! `accepted` and one `insufficient_role` decision; an extractor's
+//! `missing_token` in optional mode is not counted.
 
 use std::sync::{Arc, OnceLock};
 
