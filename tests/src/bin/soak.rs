@@ -178,7 +178,7 @@ impl Forgery {
         }
     }
 
-    /// The refusal errors.md prescribes.
+    /// The refusal code the order of checks prescribes for this forgery.
     fn expected(self) -> &'static str {
         match self {
             Forgery::AttackerKey | Forgery::Tampered => "invalid_signature",

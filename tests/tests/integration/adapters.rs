@@ -62,14 +62,14 @@ enum Reg {
 
 #[derive(Debug, Clone, Copy)]
 enum Expect {
-    /// 200 with the `whoami` JSON of example-server.md.
+    /// 200 with the example servers' `whoami` JSON.
     Whoami {
         property: Option<&'static str>,
         roles: &'static [&'static str],
     },
     /// 200 with exactly this JSON.
     Json(&'static str),
-    /// A refusal of errors.md.
+    /// A refusal with this code.
     Refused {
         code: &'static str,
         msg: &'static str,
@@ -208,7 +208,8 @@ const CASES: &[Case] = &[
            expect: refused("missing_token", "no Authorization header") },
 ];
 
-/// errors.md: status and `error=` of each code, independent of the core.
+/// The status and `error=` of each code (`docs/refusals.md`), written out
+/// here independently of the core.
 fn contract(code: &str) -> (u16, Option<&'static str>) {
     match code {
         "missing_token" => (401, None),

@@ -38,8 +38,8 @@ fn introspection_toml(idp: &MockOpaqueIdp, id: &str, top: &str, table: &str) -> 
 }
 
 /// A `verification-endpoint` registration `id` (client `app-v`) calling the
-/// mock with `method`, the token in a header and a param (seed 004's
-/// `IdP_token`), plus `table` keys.
+/// mock with `method`, the token in a header and a param (`IdP_token`),
+/// plus `table` keys.
 fn verification_toml(idp: &MockOpaqueIdp, id: &str, method: &str, table: &str) -> String {
     format!(
         "[[registrations]]\nid = \"{id}\"\nprovider = \"verification-endpoint\"\n\

@@ -1,4 +1,5 @@
-//! Every row of errors.md reachable here: status, code, WWW-Authenticate.
+//! Every refusal code reachable here (`docs/refusals.md`): status, code,
+//! WWW-Authenticate.
 
 use fedauth_tests::*;
 use tower_fedauth::FedAuthLayer;

@@ -1,4 +1,4 @@
-//! `provider = "verification-endpoint"` (seed 004) against a real endpoint.
+//! `provider = "verification-endpoint"` against a real endpoint.
 
 use std::time::{Duration, Instant};
 

@@ -8,7 +8,7 @@ use super::{accepted, layer, refused};
 
 const CLIENT: &str = "vJ0SCKchr4XjC0xHNE8DkH6Pmlg2lkCN";
 const ISSUER: &str = "https://acme.eu.auth0.com/";
-/// The registry.md example.
+/// The reference example of the registry format.
 const KEYS: &str = "id = \"quid-auth0-1\"\nprovider = \"auth0\"\ndomain = \"acme.eu.auth0.com\"\n\
                     client_id = \"vJ0SCKchr4XjC0xHNE8DkH6Pmlg2lkCN\"";
 const QUID: &str = "quid-auth0-1";

@@ -10,7 +10,8 @@ use super::{accepted, layer, refused};
 const X: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const Y: &str = "0b6a2c1e-3f4d-4e5a-9b8c-7d6e5f4a3b2c";
 const CLIENT: &str = "6e74172b-be56-4843-9ff4-e66a39bb12e3";
-/// The registry.md example (its property table goes after `jwks_uri`).
+/// The reference example of the registry format (its property table goes
+/// after `jwks_uri`).
 const KEYS: &str = "id = \"quid-azure-1\"\nname = \"Contoso dashboard\"\nprovider = \"azure-ad\"\n\
                     tenant = \"72f988bf-86f1-41af-91ab-2d7cd011db47\"\n\
                     client_id = \"6e74172b-be56-4843-9ff4-e66a39bb12e3\"\nroles = [\"reader\"]";

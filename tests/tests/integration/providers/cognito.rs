@@ -9,7 +9,7 @@ use super::{accepted, layer, refused};
 const POOL: &str = "eu-west-1_AbCdEf123";
 const CLIENT: &str = "3n4b5urk1ft4fl3mg5e62d9ado";
 const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123";
-/// The registry.md example.
+/// The reference example of the registry format.
 const KEYS: &str = "id = \"quid-cognito-1\"\nprovider = \"cognito\"\nregion = \"eu-west-1\"\n\
                     user_pool_id = \"eu-west-1_AbCdEf123\"\nclient_id = \"3n4b5urk1ft4fl3mg5e62d9ado\"";
 const QUID: &str = "quid-cognito-1";

@@ -8,7 +8,7 @@ use super::{accepted, layer, refused};
 use fedauth_tests::call_with;
 
 const PROJECT: &str = "acme-prod";
-/// The registry.md example: the project id alone.
+/// The reference example of the registry format: the project id alone.
 const KEYS: &str = "id = \"quid-firebase-1\"\nprovider = \"firebase\"\nproject_id = \"acme-prod\"";
 const QUID: &str = "quid-firebase-1";
 

@@ -1,6 +1,7 @@
-//! Provider presets (providers.md): each registry.md example, pointed by
-//! override at a mock IdP shaped like the provider, accepts that provider's
-//! token shape and refuses each variation with the contract's code. Also the
+//! Provider presets (`docs/providers.md`): each reference example of the
+//! registry format, pointed by override at a mock IdP shaped like the
+//! provider, accepts that provider's token shape and refuses each variation
+//! with the code the order of checks prescribes. Also the
 //! userinfo fallback of the principal mapping.
 
 mod audience;

@@ -6,7 +6,8 @@ use serde_json::json;
 use tower_fedauth::FedAuthLayer;
 use tower_fedauth::testkit::MockIdp;
 
-/// The registry.md `quid-oidc-1` example, its issuer the mock IdP.
+/// The reference `quid-oidc-1` example of the registry format, its issuer
+/// the mock IdP.
 fn oidc(idp: &MockIdp) -> FedAuthLayer {
     let toml = format!(
         "[[registrations]]\nid = \"quid-oidc-1\"\nprovider = \"oidc\"\nissuer = \"{}\"\n\
