@@ -1,7 +1,7 @@
 //! Reading the two auth headers, framework-neutrally.
 //!
-//! `Authorization` carries the token (`Bearer <token>` or the bare token, as
-//! `000` asks callers to "set this token as the value of Authorization");
+//! `Authorization` carries the token (`Bearer <token>`, or the bare token
+//! as the header's whole value);
 //! `x-sc-auth` names the application registration.
 
 use http::HeaderName;
@@ -66,7 +66,7 @@ impl Default for HeaderConfig {
     }
 }
 
-/// Longest registration id (`registry.md`).
+/// Longest registration id: ids are 1 to this many visible ASCII characters.
 pub const MAX_REGISTRATION_ID: usize = crate::registration::MAX_ID_LEN;
 
 /// The credentials of a request, before anything is verified.
@@ -264,7 +264,7 @@ impl CredentialRefs<'_> {
 }
 
 /// Read both headers. Shape errors (400) come first, then `missing_token`,
-/// then `missing_registration` (`errors.md`, order of checks).
+/// then `missing_registration`, as the order of checks says.
 pub fn read_credentials(
     req: &impl RequestView,
     cfg: &HeaderConfig,
