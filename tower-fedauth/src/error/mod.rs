@@ -1,5 +1,6 @@
 //! Refusals: one typed error whose status, `code`, JSON body and headers are
-//! fixed by the contract (`errors.md`), whatever framework serves the request.
+//! fixed, whatever framework serves the request (every code, with its cause
+//! and fix: `docs/refusals.md` in the repository).
 
 mod render;
 
@@ -202,7 +203,7 @@ pub struct ErrorSource {
 }
 
 /// Largest body of a verification endpoint's answer passed to the caller
-/// (`registry.md`: 64 KiB); the rest is cut off.
+/// (64 KiB); the rest is cut off.
 pub const PASS_THROUGH_MAX_BODY: usize = 64 * 1024;
 
 /// A verification endpoint's own refusal, sent to the caller as it is: the
