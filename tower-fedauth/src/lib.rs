@@ -29,8 +29,8 @@
 //!
 //! Registrations (one per application: provider, issuer, audience, key
 //! source, algorithms, roles per property) come from a [`RegistrySource`]:
-//! [`InMemoryRegistry`], [`FileRegistry`] (TOML or JSON, the format of the
-//! platform's `registry.md`), `registry::HttpRegistry`, or, with the
+//! [`InMemoryRegistry`], [`FileRegistry`] (TOML or JSON; the format is
+//! described in `docs/registry.md` in the repository), `registry::HttpRegistry`, or, with the
 //! `postgres` feature, `registry::PostgresRegistry`. Each field is
 //! documented on [`Registration`]. The [`AuthenticatorBuilder`] sets the
 //! rest:
@@ -43,7 +43,7 @@
 //! | [`token_cache`](AuthenticatorBuilder::token_cache) | on: 5 min, 100 000 tokens, 64 MiB (an entry weighs its claims and principal, userinfo values copied into it included) | the verified-token cache |
 //! | [`fetch`](AuthenticatorBuilder::fetch), [`allow_http`](AuthenticatorBuilder::allow_http) | timeout 5 s, 1 MiB (userinfo answers 64 KiB), 3 redirects, https only | every outgoing request |
 //! | [`property`](AuthenticatorBuilder::property) | none | where a request names its property |
-//! | [`realm`](AuthenticatorBuilder::realm), [`responder`](AuthenticatorBuilder::responder) | `fedauth`, JSON body of `errors.md` | refusals |
+//! | [`realm`](AuthenticatorBuilder::realm), [`responder`](AuthenticatorBuilder::responder) | `fedauth`, the JSON refusal body | refusals (every code: `docs/refusals.md` in the repository) |
 //! | [`user_directory`](AuthenticatorBuilder::user_directory) | none | a user directory consulted after verification |
 //! | [`registration_metric_labels`](AuthenticatorBuilder::registration_metric_labels) | off | whether decision metrics carry the registration id |
 //!
