@@ -30,8 +30,9 @@
 //! Registrations (one per application: provider, issuer, audience, key
 //! source, algorithms, roles per property) come from a [`RegistrySource`]:
 //! [`InMemoryRegistry`], [`FileRegistry`] (TOML or JSON; the format is
-//! described in `docs/registry.md` in the repository), `registry::HttpRegistry`, or, with the
-//! `postgres` feature, `registry::PostgresRegistry`. Each field is
+//! described in `docs/registry.md` in the repository),
+//! `registry::HttpRegistry`, or, with the `postgres` feature,
+//! `registry::PostgresRegistry`. Each field is
 //! documented on [`Registration`]. The [`AuthenticatorBuilder`] sets the
 //! rest:
 //!
