@@ -170,7 +170,8 @@ impl AuthenticatorBuilder {
         self
     }
 
-    /// Look every verified subject up in a user directory (seeds 002, 003):
+    /// Look every verified subject up in a user directory (see
+    /// `docs/directory.md` in the repository):
     /// blocked users are refused, and unknown ones or unverified emails as
     /// `config` (or the registration) requires. The user record is in
     /// [`AuthContext::user`].
