@@ -1,5 +1,5 @@
 //! `fedauth explain`: run the real verification of one token and print
-//! each check of the contract's order (errors.md) with pass or fail.
+//! each check, in the order the authenticator runs them, with pass or fail.
 //!
 //! The verification is the library's own: the refusal code tells which
 //! check failed, every check before it passed, the ones after were not
