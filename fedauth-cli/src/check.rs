@@ -12,7 +12,7 @@ fedauth registry check: validate registry files
 Usage:
   fedauth registry check FILE...
 
-Reads each file (.toml or .json, the format of registry.md) and prints
+Reads each file (.toml or .json, the format of docs/registry.md) and prints
 every problem, each naming the file, the registration (index and id) and
 the field, then a summary line per file.
 
