@@ -22,8 +22,8 @@ pub struct DirectoryConfig {
     /// with no user record.
     pub require_known_user: bool,
     /// Refuse users whose email the directory has not verified, and users
-    /// it does not know: 403 `user_unknown` (the contract has no code of
-    /// its own for it; the detail says which). Default off.
+    /// it does not know: 403 `user_unknown` (there is no code of its own for
+    /// an unverified email; the detail says which). Default off.
     pub require_verified_email: bool,
     /// The cache in front of the directory.
     pub cache: DirectoryCacheConfig,

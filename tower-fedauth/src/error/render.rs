@@ -19,7 +19,7 @@ pub struct RefusalBody {
 }
 
 /// A hook that renders the body of a refusal; status, code and headers stay
-/// the contract's.
+/// fixed, so clients branch on them whatever the body says.
 pub type RefusalResponder = Arc<dyn Fn(&AuthError) -> RefusalBody + Send + Sync>;
 
 /// A refusal as status, headers and body, ready for any framework.
