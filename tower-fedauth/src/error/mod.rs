@@ -136,7 +136,8 @@ impl ErrorCode {
         }
     }
 
-    /// The RFC 6750 `error=` attribute, where the contract sets one.
+    /// The RFC 6750 `error=` attribute, for the codes that carry one (the
+    /// table of codes: `docs/refusals.md` in the repository).
     pub fn bearer_error(self) -> Option<BearerError> {
         use ErrorCode::*;
         match self {
