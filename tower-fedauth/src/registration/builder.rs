@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 
 use jsonwebtoken::Algorithm;
 
+use super::field::RegistrationError;
 use super::model::{
     AzureVersion, ClaimsMapping, IntrospectionConfig, Provider, Registration, TokenUse,
     VerificationConfig,
 };
 use super::raw::{RawIntrospection, RawRegistration, RawVerification};
-use super::validate::{RegistrationError, validate};
+use super::validate::validate;
 
 /// Builds a [`Registration`]; see [`Registration::builder`].
 #[derive(Clone)]

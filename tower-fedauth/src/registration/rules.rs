@@ -1,16 +1,95 @@
-//! The per-field rules that need more than a presence check: algorithms,
-//! provider key formats, and the introspection / verification tables.
+//! The rules of the fields every registration has, one named function per
+//! field: each takes the value as written and returns the effective value
+//! (defaults applied) or a refusal naming the field.
+
+use std::collections::BTreeMap;
 
 use jsonwebtoken::Algorithm;
+use url::Url;
 
+use super::field::{Ctx, DEFAULT_LEEWAY_SECONDS, MAX_LEEWAY_SECONDS, RegistrationError, shown};
+use super::id::RegistrationId;
 use super::model::{
-    ALLOWED_ALGORITHMS, DEFAULT_AUTHORIZED_PARTY_CLAIMS, DEFAULT_CACHE_SECONDS,
-    IntrospectionConfig, VerificationConfig,
+    ALLOWED_ALGORITHMS, ClaimsMapping, DEFAULT_AUTHORIZED_PARTY_CLAIMS, Provider, TokenUse,
+    default_algorithms, default_token_use,
 };
-use super::raw::{RawIntrospection, RawVerification};
-use super::validate::{Ctx, MAX_CACHE_SECONDS, RegistrationError, shown};
 
-pub(super) fn algorithms(cx: &Ctx, names: &[String]) -> Result<Vec<Algorithm>, RegistrationError> {
+/// `id`: required, and a valid [`RegistrationId`].
+pub(super) fn id(cx: &Ctx, id: Option<&str>) -> Result<RegistrationId, RegistrationError> {
+    let text = id.ok_or_else(|| cx.err("id", "is required"))?;
+    RegistrationId::new(text).map_err(|e| cx.err("id", e.reason))
+}
+
+/// `provider`: one of the preset names (default `oidc`).
+pub(super) fn provider(cx: &Ctx, name: Option<&str>) -> Result<Provider, RegistrationError> {
+    let Some(name) = name else {
+        return Ok(Provider::default());
+    };
+    Provider::from_name(name).ok_or_else(|| {
+        let known: Vec<_> = Provider::ALL.iter().map(|p| p.as_str()).collect();
+        cx.err(
+            "provider",
+            format!(
+                "unknown provider {:?}; expected one of {}",
+                shown(name),
+                known.join(", ")
+            ),
+        )
+    })
+}
+
+/// `name`: a plain string when present.
+pub(super) fn name(cx: &Ctx, name: Option<&str>) -> Result<Option<String>, RegistrationError> {
+    if let Some(name) = name {
+        cx.text("name", name)?;
+    }
+    Ok(name.map(str::to_owned))
+}
+
+/// `issuer`: required for `oidc`, where discovery starts from it (so it must
+/// be a URL); elsewhere optional. Issuers are compared as strings, so the
+/// value is kept verbatim.
+pub(super) fn issuer(
+    cx: &Ctx,
+    issuer: Option<&str>,
+    provider: Provider,
+) -> Result<Option<String>, RegistrationError> {
+    let Some(iss) = issuer else {
+        if provider == Provider::Oidc {
+            return Err(cx.err("issuer", "is required for provider oidc"));
+        }
+        return Ok(None);
+    };
+    cx.text("issuer", iss)?;
+    if provider == Provider::Oidc || iss.contains("://") {
+        cx.url("issuer", iss)?;
+    }
+    Ok(Some(iss.to_owned()))
+}
+
+/// `jwks_uri`: a URL, required for `jwks` (it has no other way to its keys).
+pub(super) fn jwks_uri(
+    cx: &Ctx,
+    url: Option<&str>,
+    provider: Provider,
+) -> Result<Option<Url>, RegistrationError> {
+    let url = cx.optional_url("jwks_uri", url)?;
+    if provider == Provider::Jwks && url.is_none() {
+        return Err(cx.err("jwks_uri", "is required for provider jwks"));
+    }
+    Ok(url)
+}
+
+/// `algorithms`: the provider's default when absent; otherwise known
+/// asymmetric names only, deduplicated in order.
+pub(super) fn algorithms(
+    cx: &Ctx,
+    names: Option<&[String]>,
+    provider: Provider,
+) -> Result<Vec<Algorithm>, RegistrationError> {
+    let Some(names) = names else {
+        return Ok(default_algorithms(provider));
+    };
     if names.is_empty() {
         return Err(cx.err(
             "algorithms",
@@ -19,39 +98,7 @@ pub(super) fn algorithms(cx: &Ctx, names: &[String]) -> Result<Vec<Algorithm>, R
     }
     let mut out = Vec::with_capacity(names.len());
     for name in names {
-        let upper = name.to_ascii_uppercase();
-        if upper == "NONE" {
-            return Err(cx.err(
-                "algorithms",
-                format!("{:?} (unsigned tokens) is never accepted", shown(name)),
-            ));
-        }
-        if upper.starts_with("HS") {
-            return Err(cx.err(
-                "algorithms",
-                format!(
-                    "{} is a symmetric algorithm and is never accepted",
-                    shown(name)
-                ),
-            ));
-        }
-        let alg = ALLOWED_ALGORITHMS
-            .into_iter()
-            .find(|a| format!("{a:?}") == *name)
-            .ok_or_else(|| {
-                let known: Vec<_> = ALLOWED_ALGORITHMS
-                    .iter()
-                    .map(|a| format!("{a:?}"))
-                    .collect();
-                cx.err(
-                    "algorithms",
-                    format!(
-                        "unknown algorithm {:?}; expected one of {}",
-                        shown(name),
-                        known.join(", ")
-                    ),
-                )
-            })?;
+        let alg = algorithm(cx, name)?;
         if !out.contains(&alg) {
             out.push(alg);
         }
@@ -59,84 +106,163 @@ pub(super) fn algorithms(cx: &Ctx, names: &[String]) -> Result<Vec<Algorithm>, R
     Ok(out)
 }
 
-/// A tenant GUID or one of Microsoft's multi-tenant names, lowercased
-/// because issuers and key URLs are built from it and compared exactly.
-pub(super) fn azure_tenant(cx: &Ctx, tenant: &str) -> Result<String, RegistrationError> {
-    let lower = tenant.to_ascii_lowercase();
-    if crate::providers::is_guid(&lower)
-        || matches!(lower.as_str(), "common" | "organizations" | "consumers")
-    {
-        Ok(lower)
-    } else {
-        Err(cx.err(
-            "tenant",
-            format!(
-                "{:?} is neither a tenant GUID nor common, organizations or consumers",
-                shown(tenant)
-            ),
-        ))
-    }
-}
-
-/// `allowed_tenants` of an `azure-ad` registration whose `tenant` is
-/// `tenant` (already checked): lowercase GUIDs, deduplicated. Only a
-/// multi-tenant `tenant` can be narrowed: with a tenant GUID the list could
-/// only repeat it, so it is refused rather than silently meaningless; so is
-/// an entry the `tenant` itself never admits (the personal-account tenant
-/// under `organizations`, any other under `consumers`), since no token of
-/// it could pass.
-pub(super) fn allowed_tenants(
-    cx: &Ctx,
-    tenant: &str,
-    list: &[String],
-) -> Result<Vec<String>, RegistrationError> {
-    const FIELD: &str = "allowed_tenants";
-    if crate::providers::is_guid(tenant) {
+/// One algorithm name: never `none`, never symmetric, never unknown.
+fn algorithm(cx: &Ctx, name: &str) -> Result<Algorithm, RegistrationError> {
+    let upper = name.to_ascii_uppercase();
+    if upper == "NONE" {
         return Err(cx.err(
-            FIELD,
+            "algorithms",
+            format!("{:?} (unsigned tokens) is never accepted", shown(name)),
+        ));
+    }
+    if upper.starts_with("HS") {
+        return Err(cx.err(
+            "algorithms",
             format!(
-                "is only used with a multi-tenant tenant (common, organizations or consumers); tenant {tenant} already admits only itself"
+                "{} is a symmetric algorithm and is never accepted",
+                shown(name)
             ),
         ));
     }
-    if list.is_empty() {
-        return Err(cx.err(
-            FIELD,
-            "must not be empty (omit the key to admit every tenant of `tenant`)",
-        ));
-    }
-    let consumers = crate::providers::CONSUMERS_TENANT_ID;
-    let mut out: Vec<String> = Vec::with_capacity(list.len());
-    for entry in list {
-        let lower = entry.to_ascii_lowercase();
-        if !crate::providers::is_guid(&lower) {
-            return Err(cx.err(FIELD, format!("{:?} is not a tenant GUID", shown(entry))));
-        }
-        let admitted = match tenant {
-            "organizations" => lower != consumers,
-            "consumers" => lower == consumers,
-            _ => true,
-        };
-        if !admitted {
-            return Err(cx.err(
-                FIELD,
+    ALLOWED_ALGORITHMS
+        .into_iter()
+        .find(|a| format!("{a:?}") == name)
+        .ok_or_else(|| {
+            let known: Vec<_> = ALLOWED_ALGORITHMS
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect();
+            cx.err(
+                "algorithms",
                 format!(
-                    "{lower} is never admitted by tenant {tenant}, so no token of it could pass"
+                    "unknown algorithm {:?}; expected one of {}",
+                    shown(name),
+                    known.join(", ")
                 ),
-            ));
-        }
-        if !out.contains(&lower) {
-            out.push(lower);
-        }
-    }
-    Ok(out)
+            )
+        })
 }
 
-/// `authorized_party_claims`: claim names, in order, at least one (an
-/// empty list would refuse every token with several audiences).
+/// `token_use`: the provider's default when absent. Cognito tokens say
+/// which kind they are, so a Cognito registration must pick one.
+pub(super) fn token_use(
+    cx: &Ctx,
+    name: Option<&str>,
+    provider: Provider,
+) -> Result<TokenUse, RegistrationError> {
+    let token_use = match name {
+        None => default_token_use(provider),
+        Some(name) => TokenUse::from_name(name).ok_or_else(|| {
+            cx.err(
+                "token_use",
+                format!(
+                    "unknown token_use {:?}; expected access, id or any",
+                    shown(name)
+                ),
+            )
+        })?,
+    };
+    if provider == Provider::Cognito && token_use == TokenUse::Any {
+        return Err(cx.err(
+            "token_use",
+            "cognito registrations accept access or id tokens, not any",
+        ));
+    }
+    Ok(token_use)
+}
+
+/// `leeway_seconds`: 0–300, default 60.
+pub(super) fn leeway_seconds(cx: &Ctx, value: Option<u64>) -> Result<u64, RegistrationError> {
+    let leeway = value.unwrap_or(DEFAULT_LEEWAY_SECONDS);
+    if leeway > MAX_LEEWAY_SECONDS {
+        return Err(cx.err(
+            "leeway_seconds",
+            format!("{leeway} is out of range 0-{MAX_LEEWAY_SECONDS}"),
+        ));
+    }
+    Ok(leeway)
+}
+
+/// `roles`: plain role names.
+pub(super) fn roles(cx: &Ctx, roles: Option<&[String]>) -> Result<Vec<String>, RegistrationError> {
+    let roles = roles.unwrap_or_default();
+    for role in roles {
+        cx.text("roles", role)
+            .map_err(|e| cx.err("roles", format!("role name {}", e.message)))?;
+    }
+    Ok(roles.to_vec())
+}
+
+/// `properties`: plain property ids, each with plain role names.
+pub(super) fn properties(
+    cx: &Ctx,
+    properties: Option<&BTreeMap<String, Vec<String>>>,
+) -> Result<BTreeMap<String, Vec<String>>, RegistrationError> {
+    let properties = properties.cloned().unwrap_or_default();
+    for (property, roles) in &properties {
+        cx.text("properties", property)
+            .map_err(|e| cx.err("properties", format!("property id {}", e.message)))?;
+        for role in roles {
+            cx.text("properties", role).map_err(|e| {
+                cx.err(
+                    "properties",
+                    format!("role name in property {:?} {}", shown(property), e.message),
+                )
+            })?;
+        }
+    }
+    Ok(properties)
+}
+
+/// `claims`: every claim name a plain string.
+pub(super) fn claims(
+    cx: &Ctx,
+    claims: Option<&ClaimsMapping>,
+) -> Result<ClaimsMapping, RegistrationError> {
+    let claims = claims.cloned().unwrap_or_default();
+    cx.text("claims.subject", &claims.subject)?;
+    cx.text("claims.username", &claims.username)?;
+    cx.text("claims.email", &claims.email)?;
+    for claim in &claims.persist {
+        cx.text("claims.persist", claim)?;
+    }
+    Ok(claims)
+}
+
+/// `client_id`: required, except where the provider names the audience
+/// itself (Firebase: the project id, which a given client id must equal) or
+/// has none (a verification endpoint).
+pub(super) fn client_id(
+    cx: &Ctx,
+    client_id: Option<&str>,
+    provider: Provider,
+    project_id: Option<&str>,
+) -> Result<Option<String>, RegistrationError> {
+    let Some(c) = client_id else {
+        return match provider {
+            Provider::VerificationEndpoint | Provider::Firebase => Ok(None),
+            p => Err(cx.err("client_id", format!("is required for provider {p}"))),
+        };
+    };
+    cx.text("client_id", c)?;
+    if let Some(p) = project_id.filter(|p| p != &c) {
+        return Err(cx.err(
+            "client_id",
+            format!(
+                "must equal project_id ({p:?}) for provider firebase: Firebase tokens name the project as audience"
+            ),
+        ));
+    }
+    Ok(Some(c.to_owned()))
+}
+
+/// `authorized_party_claims`: claim names, in order, at least one (an empty
+/// list would refuse every token with several audiences). Only signed
+/// tokens carry the claims it names; elsewhere it would be silently ignored.
 pub(super) fn authorized_party_claims(
     cx: &Ctx,
     names: Option<&[String]>,
+    provider: Provider,
 ) -> Result<Vec<String>, RegistrationError> {
     const FIELD: &str = "authorized_party_claims";
     let Some(names) = names else {
@@ -145,6 +271,12 @@ pub(super) fn authorized_party_claims(
             .map(|&n| n.to_owned())
             .collect());
     };
+    if !provider.uses_signed_tokens() {
+        return Err(cx.err(
+            FIELD,
+            format!("is only used with providers whose tokens are signed JWTs, not {provider}"),
+        ));
+    }
     if names.is_empty() {
         return Err(cx.err(
             FIELD,
@@ -160,171 +292,4 @@ pub(super) fn authorized_party_claims(
         }
     }
     Ok(out)
-}
-
-/// A bare DNS host name (Auth0 domain), lowercased: the issuer is
-/// `https://{domain}/`, so a scheme or path here would break it.
-pub(super) fn host_name(cx: &Ctx, domain: &str) -> Result<String, RegistrationError> {
-    if domain.contains("://") {
-        return Err(cx.err(
-            "domain",
-            format!(
-                "{:?} must be a host name without scheme (e.g. acme.eu.auth0.com)",
-                shown(domain)
-            ),
-        ));
-    }
-    let lower = domain.to_ascii_lowercase();
-    let ok = lower.len() <= 253
-        && lower.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-    if !ok {
-        return Err(cx.err(
-            "domain",
-            format!(
-                "{:?} is not a host name (no scheme, port or path)",
-                shown(domain)
-            ),
-        ));
-    }
-    Ok(lower)
-}
-
-fn cache_seconds(cx: &Ctx, field: &str, value: Option<u64>) -> Result<u64, RegistrationError> {
-    let v = value.unwrap_or(DEFAULT_CACHE_SECONDS);
-    if v > MAX_CACHE_SECONDS {
-        return Err(cx.err(field, format!("{v} is out of range 0-{MAX_CACHE_SECONDS}")));
-    }
-    Ok(v)
-}
-
-pub(super) fn introspection_config(
-    cx: &Ctx,
-    t: &RawIntrospection,
-) -> Result<IntrospectionConfig, RegistrationError> {
-    let missing = |f: &str| cx.err(f, "is required");
-    let endpoint = t
-        .endpoint
-        .as_deref()
-        .ok_or_else(|| missing("introspection.endpoint"))?;
-    let endpoint = cx.url("introspection.endpoint", endpoint)?;
-    let client_id = t
-        .client_id
-        .as_deref()
-        .ok_or_else(|| missing("introspection.client_id"))?;
-    cx.text("introspection.client_id", client_id)?;
-    let secret = t
-        .client_secret
-        .clone()
-        .ok_or_else(|| missing("introspection.client_secret"))?;
-    if secret.expose().is_empty() {
-        return Err(cx.err("introspection.client_secret", "must not be empty"));
-    }
-    Ok(IntrospectionConfig {
-        endpoint,
-        client_id: client_id.to_owned(),
-        client_secret: secret,
-        auth_method: t.auth_method.unwrap_or_default(),
-        cache_seconds: cache_seconds(cx, "introspection.cache_seconds", t.cache_seconds)?,
-    })
-}
-
-pub(super) fn verification_config(
-    cx: &Ctx,
-    t: &RawVerification,
-) -> Result<VerificationConfig, RegistrationError> {
-    let url = t
-        .url
-        .as_deref()
-        .ok_or_else(|| cx.err("verification.url", "is required"))?;
-    let url = cx.url("verification.url", url)?;
-    // Required: a silent GET default would put tokens in query strings.
-    let method = t
-        .method
-        .ok_or_else(|| cx.err("verification.method", "is required (GET or POST)"))?;
-    let headers = t.headers.clone().unwrap_or_default();
-    for (name, value) in &headers {
-        let is_tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-        if name.is_empty() || !name.chars().all(is_tchar) {
-            return Err(cx.err(
-                "verification.headers",
-                format!("{:?} is not a header name", shown(name)),
-            ));
-        }
-        if value.contains(['\r', '\n', '\0']) {
-            return Err(cx.err(
-                "verification.headers",
-                format!("the value of {name:?} contains a line break"),
-            ));
-        }
-        request_template(cx, "verification.headers", value)?;
-    }
-    let params = t.params.clone().unwrap_or_default();
-    for (name, value) in &params {
-        if name.is_empty() {
-            return Err(cx.err("verification.params", "param names must not be empty"));
-        }
-        request_template(cx, "verification.params", value)?;
-    }
-    let response = t.response.clone().unwrap_or_default();
-    if !response.contains_key("uid") {
-        return Err(cx.err(
-            "verification.response",
-            "must map `uid` (the principal's id)",
-        ));
-    }
-    for value in response.values() {
-        for name in placeholders(cx, "verification.response", value)? {
-            if name.is_empty() || name.split('.').any(str::is_empty) {
-                return Err(cx.err(
-                    "verification.response",
-                    format!("#{{{name}}} is not a path of the answer"),
-                ));
-            }
-        }
-    }
-    Ok(VerificationConfig {
-        url,
-        method,
-        headers,
-        params,
-        response,
-        cache_seconds: cache_seconds(cx, "verification.cache_seconds", t.cache_seconds)?,
-    })
-}
-
-/// Request templates may only use the placeholders the endpoint call knows,
-/// so a typo is caught at load rather than sent to the application.
-fn request_template(cx: &Ctx, field: &str, value: &str) -> Result<(), RegistrationError> {
-    for name in placeholders(cx, field, value)? {
-        if !matches!(name, "token" | "registration" | "client_id") {
-            return Err(cx.err(
-                field,
-                format!("unknown placeholder #{{{name}}}; expected #{{token}}, #{{registration}} or #{{client_id}}"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn placeholders<'v>(
-    cx: &Ctx,
-    field: &str,
-    mut value: &'v str,
-) -> Result<Vec<&'v str>, RegistrationError> {
-    let mut names = Vec::new();
-    while let Some(start) = value.find("#{") {
-        let rest = &value[start + 2..];
-        let end = rest
-            .find('}')
-            .ok_or_else(|| cx.err(field, format!("unclosed placeholder in {:?}", shown(value))))?;
-        names.push(&rest[..end]);
-        value = &rest[end + 1..];
-    }
-    Ok(names)
 }
