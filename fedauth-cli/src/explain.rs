@@ -15,9 +15,7 @@ use base64::Engine;
 use serde_json::{Map, Value};
 use tower_fedauth::egress::EgressPolicy;
 use tower_fedauth::registry::FileRegistry;
-use tower_fedauth::{
-    AuthContext, AuthError, Authenticator, ErrorCode, PropertyResolver, Registration,
-};
+use tower_fedauth::{AuthContext, AuthError, Authenticator, Check, PropertyResolver, Registration};
 
 use crate::args::{Args, UsageError};
 
@@ -49,53 +47,6 @@ Options:
 Exit status: 0 accepted; 1 refused or the registry file is bad; 2 usage
 error.
 ";
-
-/// The checks, in the contract's order, and the codes each one refuses with.
-const STEPS: &[(&str, &[ErrorCode])] = &[
-    (
-        "header",
-        &[
-            ErrorCode::InvalidRequest,
-            ErrorCode::MissingToken,
-            ErrorCode::MissingRegistration,
-        ],
-    ),
-    (
-        "registration",
-        &[
-            ErrorCode::UnknownRegistration,
-            ErrorCode::RegistrationDisabled,
-            ErrorCode::RegistryUnavailable,
-        ],
-    ),
-    ("structure", &[ErrorCode::MalformedToken]),
-    ("algorithm", &[ErrorCode::UnsupportedAlgorithm]),
-    ("key", &[ErrorCode::UnknownKey, ErrorCode::IdpUnavailable]),
-    (
-        "signature",
-        &[ErrorCode::InvalidSignature, ErrorCode::InactiveToken],
-    ),
-    ("token kind", &[ErrorCode::InvalidTokenUse]),
-    ("issuer", &[ErrorCode::InvalidIssuer]),
-    ("audience", &[ErrorCode::InvalidAudience]),
-    (
-        "time",
-        &[ErrorCode::TokenExpired, ErrorCode::TokenNotYetValid],
-    ),
-    ("claims", &[ErrorCode::InvalidClaims]),
-    (
-        "user directory",
-        &[
-            ErrorCode::UserUnknown,
-            ErrorCode::UserBlocked,
-            ErrorCode::DirectoryUnavailable,
-        ],
-    ),
-    (
-        "roles",
-        &[ErrorCode::PropertyNotEnabled, ErrorCode::InsufficientRole],
-    ),
-];
 
 const PROPERTY_HEADER: &str = "x-fedauth-property";
 
@@ -204,21 +155,22 @@ async fn explain(input: &Input, registry: Arc<FileRegistry>) -> ExitCode {
     println!();
 
     let outcome = auth.authenticate(&request).await;
-    let failed_at = outcome.as_ref().err().map(step_of);
-    for (index, (name, _)) in STEPS.iter().enumerate() {
+    let failed_at = outcome.as_ref().err().map(AuthError::check);
+    for check in Check::ALL {
+        let name = check.name();
         let line = match failed_at {
-            Some(at) if index == at => {
+            Some(at) if check == at => {
                 let e = outcome
                     .as_ref()
                     .err()
                     .map(|e| format!("{}: {}", e.code(), e.detail()));
                 format!("FAIL  {name:<15} {}", e.unwrap_or_default())
             }
-            Some(at) if index > at => format!(" --   {name:<15} not reached"),
+            Some(at) if check > at => format!(" --   {name:<15} not reached"),
             _ => format!(
                 "PASS  {name:<15} {}",
                 passed(
-                    name,
+                    check,
                     registration.as_deref(),
                     &header,
                     &claims,
@@ -248,18 +200,6 @@ async fn explain(input: &Input, registry: Arc<FileRegistry>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn step_of(error: &AuthError) -> usize {
-    let code = error.code();
-    // Userinfo is fetched with the claims (step 11), not the keys.
-    if code == ErrorCode::IdpUnavailable && error.detail().starts_with("userinfo") {
-        return STEPS.iter().position(|(n, _)| *n == "claims").unwrap_or(0);
-    }
-    STEPS
-        .iter()
-        .position(|(_, codes)| codes.contains(&code))
-        .unwrap_or(0)
 }
 
 /// The header and payload of a compact JWS, if they decode; never the
@@ -352,16 +292,16 @@ fn describe_token(header: &Map<String, Value>, claims: &Map<String, Value>) {
 
 /// What a passed check established.
 fn passed(
-    step: &str,
+    check: Check,
     reg: Option<&Registration>,
     header: &Map<String, Value>,
     claims: &Map<String, Value>,
     ctx: Option<&AuthContext>,
 ) -> String {
     let none = || "-".to_owned();
-    match step {
-        "header" => "Authorization and x-sc-auth are well-formed".into(),
-        "registration" => reg.map_or_else(none, |r| {
+    match check {
+        Check::Request => "Authorization and x-sc-auth are well-formed".into(),
+        Check::Registration => reg.map_or_else(none, |r| {
             format!(
                 "{}: provider {}, client {}, enabled",
                 r.id,
@@ -369,8 +309,8 @@ fn passed(
                 r.client_id().map(shown).unwrap_or_else(none)
             )
         }),
-        "structure" => "three base64url parts, JSON header and payload".into(),
-        "algorithm" => format!(
+        Check::Structure => "three base64url parts, JSON header and payload".into(),
+        Check::Algorithm => format!(
             "{} is allowed ({})",
             value(header, "alg").unwrap_or_else(none),
             reg.map(|r| r
@@ -381,36 +321,36 @@ fn passed(
                 .join(", "))
                 .unwrap_or_default()
         ),
-        "key" => format!(
+        Check::Key => format!(
             "key {} found",
             value(header, "kid").map_or("(no kid: the only candidate)".into(), |k| format!(
                 "kid {k}"
             ))
         ),
-        "signature" => "verifies".into(),
-        "token kind" => format!(
+        Check::Signature => "verifies".into(),
+        Check::TokenKind => format!(
             "accepted kind: {}",
             reg.map_or_else(none, |r| r.token_use.to_string())
         ),
-        "issuer" => {
+        Check::Issuer => {
             value(claims, "iss").unwrap_or_else(|| "not checked for this registration".into())
         }
-        "audience" => format!(
+        Check::Audience => format!(
             "names client {}",
             reg.and_then(|r| r.client_id())
                 .map(shown)
                 .unwrap_or_else(none)
         ),
-        "time" => "within exp / nbf / iat, with leeway".into(),
-        "claims" => format!(
+        Check::Time => "within exp / nbf / iat, with leeway".into(),
+        Check::Claims => format!(
             "subject {}",
             ctx.map(|c| shown(c.subject())).unwrap_or_else(none)
         ),
-        "user directory" => match ctx.and_then(|c| c.user()) {
+        Check::User => match ctx.and_then(|c| c.user()) {
             Some(user) => format!("known user {}", shown(&user.id)),
             None => "no user directory configured".into(),
         },
-        "roles" => match ctx {
+        Check::Property => match ctx {
             Some(c) => format!(
                 "property {}, roles [{}]",
                 c.property().map(shown).unwrap_or_else(|| "(none)".into()),

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tracing::Instrument;
 use url::Url;
 
 use crate::claims::Claims;
@@ -13,7 +12,7 @@ use crate::claims::as_numeric_date;
 use crate::context::{AuthContext, TokenFacts};
 use crate::directory::{CachedDirectory, DirectoryConfig, UserDirectory, UserGate};
 use crate::egress::EgressPolicy;
-use crate::error::{AuthError, ErrorCode, RefusalResponder, RenderedRefusal};
+use crate::error::{AuthError, Check, ErrorCode, RefusalResponder, RenderedRefusal};
 use crate::headers::{
     CredentialRefs, Credentials, HeaderConfig, RequestView, read_credential_refs,
 };
@@ -30,12 +29,11 @@ use crate::verify::{self, KeyChoice};
 
 mod decision;
 mod hot;
-mod immediate;
+mod path;
 mod sizes;
 
-use decision::{conclude, decide, registration_answer, verify_span};
-use immediate::Progress;
-pub use immediate::{Immediate, Pending};
+use decision::registration_answer;
+pub use path::{Immediate, Pending};
 
 /// What a request presented, read synchronously before any I/O.
 #[derive(Debug, Clone)]
@@ -351,33 +349,6 @@ impl Authenticator {
         }
     }
 
-    /// Verify credentials read by [`Authenticator::prepare`].
-    pub async fn verify(
-        &self,
-        credentials: &Credentials,
-        property: Option<String>,
-    ) -> Result<AuthContext, AuthError> {
-        self.verify_from(credentials, property, Progress::Started)
-            .await
-    }
-
-    /// Verify, from what the cache-hit path already established.
-    async fn verify_from(
-        &self,
-        credentials: &Credentials,
-        property: Option<String>,
-        progress: Progress,
-    ) -> Result<AuthContext, AuthError> {
-        let span = verify_span(&credentials.registration);
-        let mut resolved = None;
-        let result = self
-            .verify_inner(credentials, property, progress, &mut resolved)
-            .instrument(span.clone())
-            .await;
-        let labelled = self.inner.registration_labels;
-        conclude(&span, result, resolved.as_deref(), labelled)
-    }
-
     async fn registration(&self, id: &str) -> Result<Arc<Resolved>, AuthError> {
         registration_answer(id, self.inner.registry.resolve(id).await)
     }
@@ -438,42 +409,6 @@ impl Authenticator {
             .await
     }
 
-    async fn verify_inner(
-        &self,
-        credentials: &Credentials,
-        property: Option<String>,
-        progress: Progress,
-        resolved: &mut Option<Arc<Resolved>>,
-    ) -> Result<AuthContext, AuthError> {
-        let (found, facts) = match progress {
-            Progress::Started => {
-                let found = self.registration(&credentials.registration).await?;
-                let token = credentials.token.as_bytes();
-                let facts = self
-                    .cached_facts(found.registration(), token, Instant::now())
-                    .map(|hit| hit.facts.clone());
-                (found, facts)
-            }
-            // The token cache was asked on the hit path (and missed).
-            Progress::Registered(found) => (found, None),
-            Progress::Established(found, facts) => (found, Some(facts)),
-        };
-        let found = &*resolved.insert(found);
-        let reg = found.registration();
-        // The hot path (a token verified before) stays in this small
-        // future; the paths that may fetch are boxed on their own, so their
-        // large state machines are neither built nor moved on a cache hit.
-        let facts = match facts {
-            Some(facts) => facts,
-            None if !reg.provider.uses_signed_tokens() => {
-                Box::pin(self.inner.opaque.facts(reg, &credentials.token)).await?
-            }
-            None => Box::pin(self.verify_signed(reg, &credentials.token)).await?,
-        };
-        let user = self.check_user(reg, &facts.principal.subject).await?;
-        decide(found, property, facts, user, self.inner.registration_labels)
-    }
-
     /// Steps 4–11 for a signed token not verified before: signature with the
     /// IdP's key, then the claims; remembered in the verified-token cache.
     async fn verify_signed(
@@ -525,7 +460,11 @@ impl Authenticator {
         rules.check_claims(now, leeway, &claims)?;
 
         let userinfo = match userinfo::wanted(reg, &claims) {
-            true => Some(self.userinfo(&rules, raw_token, &claims, now).await?),
+            true => Some(
+                self.userinfo(&rules, raw_token, &claims, now)
+                    .await
+                    .map_err(|e| e.during(Check::Claims))?,
+            ),
             false => None,
         };
         let principal = userinfo::principal(reg, &claims, userinfo.as_deref())?;

@@ -78,6 +78,16 @@ pub struct Credentials {
     pub registration: String,
 }
 
+impl Credentials {
+    /// Borrowed, as the decision's steps take them.
+    pub(crate) fn as_refs(&self) -> CredentialRefs<'_> {
+        CredentialRefs {
+            token: self.token.as_bytes(),
+            registration: &self.registration,
+        }
+    }
+}
+
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credentials")

@@ -87,6 +87,7 @@ pub mod headers;
 pub mod jws;
 pub mod keys;
 pub mod layer;
+mod liveness;
 pub mod metrics;
 mod opaque;
 pub mod property;
@@ -106,7 +107,7 @@ pub use authenticator::{
 pub use claims::{Claims, StandardClaims};
 pub use context::{AuthContext, Principal, Roles};
 pub use directory::{DirectoryConfig, User, UserDirectory};
-pub use error::{AuthError, ErrorCode, RenderedRefusal};
+pub use error::{AuthError, Check, ErrorCode, RenderedRefusal};
 pub use headers::{Credentials, HeaderConfig, RequestView};
 pub use layer::{FedAuthLayer, FedAuthService, ResponseBody};
 pub use opaque::map_verification_answer;

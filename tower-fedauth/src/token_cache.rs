@@ -13,19 +13,19 @@
 //!
 //! The per-thread hot set (`authenticator::hot`) answers a thread's most
 //! repeated credentials from its own copy of a hit of this cache and the
-//! registry cache; it checks the same conditions (and this cache's
-//! generation, bumped by `invalidate_all`) before every use.
+//! registry cache; it keeps the entry and checks its [`Verified::is_live`]
+//! before every use, which ends when this cache lets go of the entry.
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use quick_cache::sync::{Cache, DefaultLifecycle};
+use quick_cache::sync::Cache;
 use quick_cache::{Equivalent, OptionsBuilder, Weighter};
 
 use crate::context::TokenFacts;
 use crate::keys::KeyLiveness;
+use crate::liveness::{Liveness, Lives, MarkDropped};
 use crate::metrics::CacheCounters;
 use crate::registration::Registration;
 
@@ -118,13 +118,27 @@ pub(crate) struct Verified {
     /// The registration the token was verified under.
     registration: Arc<Registration>,
     /// The key that verified its signature.
-    pub(crate) key: KeyLiveness,
-    pub(crate) valid_until: Instant,
+    key: KeyLiveness,
+    /// Until `min(exp, max_ttl)`, ended early once the cache lets go of it
+    /// (evicted, or [`TokenCache::invalidate_all`]).
+    liveness: Liveness,
     weight: u32,
     pub(crate) facts: Arc<TokenFacts>,
 }
 
+impl Lives for Verified {
+    fn liveness(&self) -> &Liveness {
+        &self.liveness
+    }
+}
+
 impl Verified {
+    /// Usable at `now`: within its lifetime, still held by the cache, and
+    /// its key still published by the IdP.
+    pub(crate) fn is_live(&self, now: Instant) -> bool {
+        self.liveness.is_live(now) && self.key.is_live()
+    }
+
     /// Its weight in the cache: estimated bytes, at least
     /// `max_bytes / max_entries`.
     pub(crate) fn weight(&self) -> u32 {
@@ -152,8 +166,7 @@ type Hashing = foldhash::quality::RandomState;
 /// inside the cache; eviction happens inline on insert, so the bounds hold
 /// at every moment, and its policy (S3-FIFO-like) is scan resistant: a
 /// flood of one-off tokens does not push out the tokens clients reuse.
-type Entries =
-    Cache<TokenKey, Arc<Verified>, ByWeight, Hashing, DefaultLifecycle<TokenKey, Arc<Verified>>>;
+type Entries = Cache<TokenKey, Arc<Verified>, ByWeight, Hashing, MarkDropped<TokenKey, Verified>>;
 
 /// The cache itself. Cheap to clone.
 #[derive(Clone)]
@@ -161,8 +174,6 @@ pub(crate) struct TokenCache {
     cache: Option<Arc<Entries>>,
     config: TokenCacheConfig,
     lookups: Arc<CacheCounters>,
-    /// Bumped by [`TokenCache::invalidate_all`].
-    generation: Arc<AtomicU64>,
 }
 
 impl TokenCache {
@@ -172,7 +183,6 @@ impl TokenCache {
             cache,
             config,
             lookups: Arc::new(CacheCounters::new("token")),
-            generation: Arc::default(),
         }
     }
 
@@ -196,7 +206,7 @@ impl TokenCache {
             return None;
         };
         // Its key is gone for good, or its time is up.
-        let ended = !hit.key.is_live() || now >= hit.valid_until;
+        let ended = !hit.is_live(now);
         let usable = !ended
             && (Arc::ptr_eq(&hit.registration, registration)
                 || hit.registration.verifies_like(registration));
@@ -234,7 +244,7 @@ impl TokenCache {
         let value = Arc::new(Verified {
             registration: registration.clone(),
             key: key.clone(),
-            valid_until: Instant::now() + ttl,
+            liveness: Liveness::until(Instant::now() + ttl),
             weight: u32::try_from(weight).unwrap_or(u32::MAX),
             facts: facts.clone(),
         });
@@ -265,9 +275,11 @@ impl TokenCache {
 
     /// Forget every remembered verification.
     pub(crate) fn invalidate_all(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(cache) = &self.cache {
-            cache.clear();
+            // Drained, not cleared: whoever keeps an entry sees it end.
+            for (_, entry) in cache.drain() {
+                entry.liveness.drop_now();
+            }
         }
     }
 
@@ -275,12 +287,6 @@ impl TokenCache {
     /// per-thread hot set, which holds an entry of this cache).
     pub(crate) fn count_hit(&self) {
         self.lookups.record(true);
-    }
-
-    /// Changes with every [`TokenCache::invalidate_all`]; read it *before*
-    /// the lookup whose answer it is to guard.
-    pub(crate) fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
     }
 }
 
@@ -301,7 +307,7 @@ fn entries(config: &TokenCacheConfig) -> Entries {
         options,
         ByWeight,
         Hashing::default(),
-        DefaultLifecycle::default(),
+        MarkDropped::default(),
     )
 }
 

@@ -15,14 +15,14 @@
 //! changed, and clones a context only this thread holds. Only the metric
 //! counters stay shared.
 //!
-//! An entry is used only while all of these hold, so it never outlives
-//! what the shared caches would have answered:
-//! - the registry cache still holds the answer it came from, unexpired
-//!   (not evicted to make room, not removed), and was not invalidated
-//!   since (its generation): a registry lookup now would return the same;
-//! - the verified-token entry is within its lifetime, its key is still
-//!   published, and the token cache was not invalidated since;
-//! - the authenticator is the same one (a process-unique number).
+//! An entry keeps the two answers it was made of — the registry cache's
+//! and the verified-token cache's — and is used only while each cache's
+//! liveness handle (`crate::liveness`) says a lookup there would still
+//! return it: unexpired, not evicted to make room, not removed or
+//! invalidated, and the token's key still published. So it never outlives
+//! what the shared caches would have answered, and it reaches into neither:
+//! the caches end the handles, the hot set only reads them. Entries are
+//! per authenticator (a process-unique number).
 //!
 //! Entries are admitted on the second consecutive shared-cache hit of the
 //! same credentials in their slot, so a stream of distinct tokens costs a
@@ -38,7 +38,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::context::{AuthContext, TokenFacts};
-use crate::keys::KeyLiveness;
 use crate::registry::{Answer, Resolved};
 use crate::token_cache::Verified;
 
@@ -67,26 +66,17 @@ pub(super) struct Credentials<'a> {
     pub(super) property: Option<&'a str>,
 }
 
-/// The generations of the shared caches, read before their lookups.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) struct Generations {
-    pub(super) registry: u64,
-    pub(super) tokens: u64,
-}
-
 struct Entry {
     owner: u64,
     hash: u64,
     registration: Box<str>,
     token: Box<[u8]>,
     property: Option<Box<str>>,
-    /// The verified-token entry's end.
-    valid_until: Instant,
     /// The registry cache's answer it came from (its registration counts
-    /// the acceptance).
+    /// the acceptance), and the verified-token entry: the entry is used
+    /// while both caches would still answer them.
     registry_answer: Answer,
-    generations: Generations,
-    key: KeyLiveness,
+    verified: Arc<Verified>,
     /// This thread's own context: its reference count and its claims'
     /// are written by this thread only.
     ctx: AuthContext,
@@ -101,11 +91,8 @@ impl Entry {
             && self.property.as_deref() == creds.property
     }
 
-    fn usable(&self, now: Instant, generations: Generations) -> bool {
-        now < self.valid_until
-            && self.generations == generations
-            && self.registry_answer.is_current(now)
-            && self.key.is_live()
+    fn usable(&self, now: Instant) -> bool {
+        self.registry_answer.is_current(now) && self.verified.is_live(now)
     }
 }
 
@@ -154,7 +141,6 @@ pub(super) enum Lookup {
 pub(super) fn lookup(
     creds: &Credentials<'_>,
     now: Instant,
-    generations: Generations,
     count: impl FnOnce(&Resolved),
 ) -> Lookup {
     if creds.token.len() > MAX_TOKEN_BYTES {
@@ -168,7 +154,7 @@ pub(super) fn lookup(
         };
         let hash = hot.hash(creds);
         match &hot.slots[slot_of(hash)].entry {
-            Some(entry) if entry.matches(hash, creds) && entry.usable(now, generations) => {
+            Some(entry) if entry.matches(hash, creds) && entry.usable(now) => {
                 // Always found: only acceptances are offered.
                 let Some(resolved) = entry.registry_answer.found() else {
                     return Lookup::Miss(hash);
@@ -186,7 +172,7 @@ pub(super) fn lookup(
 
 /// Offer the shared caches' acceptance of `creds` (hashed to `hash` by
 /// [`lookup`]): `ctx`, made from the registry cache's `answer` and the
-/// verified-token entry `token`, both read under `generations`. Admitted if
+/// verified-token entry `token`. Admitted if
 /// the same credentials were offered to this slot last time, else
 /// remembered as the slot's candidate.
 pub(super) fn offer(
@@ -194,8 +180,7 @@ pub(super) fn offer(
     creds: &Credentials<'_>,
     ctx: &AuthContext,
     answer: Answer,
-    token: &Verified,
-    generations: Generations,
+    token: Arc<Verified>,
 ) {
     if token.weight() > MAX_ENTRY_BYTES {
         return;
@@ -218,10 +203,8 @@ pub(super) fn offer(
             registration: creds.registration.into(),
             token: creds.token.into(),
             property: creds.property.map(Into::into),
-            valid_until: token.valid_until,
             registry_answer: answer,
-            generations,
-            key: token.key.clone(),
+            verified: token,
             ctx: own_copy(ctx),
         }));
     });

@@ -2,8 +2,10 @@
 //! fixed, whatever framework serves the request (every code, with its cause
 //! and fix: `docs/refusals.md` in the repository).
 
+mod check;
 mod render;
 
+pub use check::Check;
 pub use render::{RefusalBody, RefusalResponder, RenderedRefusal};
 
 use std::borrow::Cow;
@@ -253,6 +255,8 @@ pub struct AuthError {
     source: ErrorSource,
     value: Option<String>,
     pass_through: Option<Arc<PassThrough>>,
+    /// The check that refused, where the code alone does not say it.
+    check: Option<Check>,
 }
 
 impl AuthError {
@@ -277,6 +281,7 @@ impl AuthError {
             },
             value: None,
             pass_through: None,
+            check: None,
         }
     }
 
@@ -321,6 +326,19 @@ impl AuthError {
     /// The code.
     pub fn code(&self) -> ErrorCode {
         self.code
+    }
+
+    /// The check that refused the request (see [`Check`]).
+    pub fn check(&self) -> Check {
+        self.check.unwrap_or(self.code.check())
+    }
+
+    /// Say which check refused, where the code is shared by several (an
+    /// unreachable userinfo endpoint is `idp_unavailable` during the claim
+    /// checks, not the key lookup).
+    pub(crate) fn during(mut self, check: Check) -> Self {
+        self.check = Some(check);
+        self
     }
 
     /// The precise reason, for logs and `fedauth explain`. For a

@@ -3,17 +3,18 @@
 //! floodable with random ids.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
-use quick_cache::sync::{Cache, DefaultLifecycle};
-use quick_cache::{Lifecycle, UnitWeighter};
+use quick_cache::UnitWeighter;
+use quick_cache::sync::Cache;
 
 use super::resolved::Resolved;
 use super::{RegistrySource, SourceError};
+use crate::liveness::{Liveness, Lives, MarkDropped};
 use crate::metrics::CacheCounters;
 use crate::registration::{Registration, check_id};
 
@@ -46,19 +47,23 @@ impl Default for CacheConfig {
 struct Loaded {
     /// `None`: the id is unknown (a negative entry).
     found: Option<Arc<Resolved>>,
-    expires_at: Instant,
-    /// Set once the cache has let go of this answer (evicted to make room,
-    /// or removed by an invalidation): a lookup would no longer return it.
-    dropped: AtomicBool,
+    /// Its expiry, ended early once the cache lets go of it (evicted to
+    /// make room, or removed by an invalidation).
+    liveness: Liveness,
 }
 
 impl Loaded {
     fn new(found: Option<Arc<Resolved>>, expires_at: Instant) -> Self {
         Self {
             found,
-            expires_at,
-            dropped: AtomicBool::new(false),
+            liveness: Liveness::until(expires_at),
         }
+    }
+}
+
+impl Lives for Loaded {
+    fn liveness(&self) -> &Liveness {
+        &self.liveness
     }
 }
 
@@ -68,10 +73,11 @@ impl Loaded {
 pub(crate) struct Answer(Arc<Loaded>);
 
 impl Answer {
-    /// Unexpired at `now` and still held by the cache. An invalidation of
-    /// every id is not seen here: compare [`CachedRegistry::generation`].
+    /// Unexpired at `now` and still held by the cache (not evicted, not
+    /// removed by [`CachedRegistry::invalidate`] or
+    /// [`CachedRegistry::invalidate_all`]).
     pub(crate) fn is_current(&self, now: Instant) -> bool {
-        now < self.0.expires_at && !self.0.dropped.load(Ordering::Acquire)
+        self.0.liveness.is_live(now)
     }
 
     /// The registration answered, `None` for an unknown id.
@@ -80,29 +86,15 @@ impl Answer {
     }
 }
 
-/// quick_cache's default lifecycle (evicted items are dropped after the
-/// shard's lock is released), marking each evicted answer as dropped.
-#[derive(Clone, Default)]
-struct MarkDropped(DefaultLifecycle<String, Arc<Loaded>>);
-
-impl Lifecycle<String, Arc<Loaded>> for MarkDropped {
-    type RequestState =
-        <DefaultLifecycle<String, Arc<Loaded>> as Lifecycle<String, Arc<Loaded>>>::RequestState;
-
-    fn begin_request(&self) -> Self::RequestState {
-        self.0.begin_request()
-    }
-
-    fn on_evict(&self, state: &mut Self::RequestState, key: String, val: Arc<Loaded>) {
-        val.dropped.store(true, Ordering::Release);
-        self.0.on_evict(state, key, val);
-    }
-}
-
 /// The answers kept. quick_cache: a hit is a read lock on one shard and an
 /// atomic mark, which matters because every request makes one.
-type Entries =
-    Cache<String, Arc<Loaded>, UnitWeighter, foldhash::quality::RandomState, MarkDropped>;
+type Entries = Cache<
+    String,
+    Arc<Loaded>,
+    UnitWeighter,
+    foldhash::quality::RandomState,
+    MarkDropped<String, Loaded>,
+>;
 
 /// One source lookup in flight, shared by every request waiting on it.
 type Load = Shared<BoxFuture<'static, Result<Arc<Loaded>, SourceError>>>;
@@ -142,7 +134,7 @@ impl Inner {
     /// The same, with the answer as the cache holds it.
     fn fresh_until(&self, id: &str, now: Instant) -> Option<(Option<Arc<Resolved>>, Answer)> {
         let hit = self.entries.get(id)?;
-        (now < hit.expires_at).then(|| (hit.found.clone(), Answer(hit)))
+        (now < hit.liveness.expires_at()).then(|| (hit.found.clone(), Answer(hit)))
     }
 
     fn loads(&self) -> MutexGuard<'_, HashMap<String, InFlight>> {
@@ -265,13 +257,6 @@ impl CachedRegistry {
         self.inner.lookups.record(true);
     }
 
-    /// Changes with every invalidation: an answer read while it had one
-    /// value must not be used once it has another. Read it *before* the
-    /// lookup whose answer it is to guard.
-    pub(crate) fn generation(&self) -> u64 {
-        self.inner.generation.load(Ordering::SeqCst)
-    }
-
     /// Forget one id, so the next lookup asks the source (after an edit).
     /// A lookup already in flight still answers the requests waiting on
     /// it, but its answer is not kept.
@@ -280,7 +265,7 @@ impl CachedRegistry {
         let _loads = inner.loads();
         inner.generation.fetch_add(1, Ordering::SeqCst);
         if let Some((_, answer)) = inner.entries.remove(id) {
-            answer.dropped.store(true, Ordering::Release);
+            answer.liveness.drop_now();
         }
     }
 
@@ -289,7 +274,10 @@ impl CachedRegistry {
         let inner = &self.inner;
         let _loads = inner.loads();
         inner.generation.fetch_add(1, Ordering::SeqCst);
-        inner.entries.clear();
+        // Drained, not cleared: whoever keeps an answer sees it end.
+        for (_, answer) in inner.entries.drain() {
+            answer.liveness.drop_now();
+        }
     }
 
     /// The source behind the cache.

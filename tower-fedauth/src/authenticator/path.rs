@@ -1,0 +1,339 @@
+//! The decision of one request, read top to bottom in
+//! [`Authenticator::advance`]: the checks of [`Check`] in their order, each
+//! answered from memory where the caches allow it, or naming the I/O it
+//! waits for ([`Wait`]).
+//!
+//! Two drivers run the same steps, so every check is written once and no
+//! lookup is made (or counted) twice:
+//! - [`Authenticator::authenticate_now`] runs them until a step must wait.
+//!   A caller that repeats its token ends there, synchronously, before any
+//!   future is built: one clock read for all the caches, the credentials
+//!   borrowed from the headers, only the context allocated.
+//! - [`Authenticator::finish`] performs each wait and goes on.
+//!
+//! In front of the steps, the thread's hot set (`hot`) answers the
+//! credentials this thread met twice in a row in the shared caches.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tracing::Instrument;
+
+use super::decision::{
+    accepted_at_once, conclude, decide, log_accepted, refused, registration_answer, verify_span,
+};
+use super::{Authenticator, hot};
+use crate::context::{AuthContext, TokenFacts};
+use crate::error::AuthError;
+#[cfg(doc)]
+use crate::error::Check;
+use crate::headers::{CredentialRefs, Credentials, RequestView};
+use crate::registry::{Answer, Resolved};
+use crate::token_cache::Verified;
+
+/// What [`Authenticator::authenticate_now`] decided without waiting.
+#[derive(Debug)]
+pub enum Immediate {
+    /// Neither auth header.
+    Anonymous,
+    /// Accepted from the caches: the registration and the verified token
+    /// were both there, and no user directory is configured.
+    Accepted(AuthContext),
+    /// The rest may wait on I/O or a signature check: finish it with
+    /// [`Authenticator::finish`].
+    Pending(Pending),
+}
+
+/// A request part way through its decision: its credentials and what the
+/// steps already established.
+pub struct Pending {
+    credentials: Credentials,
+    decision: Decision,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("credentials", &self.credentials)
+            .field("property", &self.decision.property)
+            .field("progress", &self.decision.progress())
+            .finish()
+    }
+}
+
+/// What the steps established so far, one field per step, filled in order.
+#[derive(Default)]
+pub(super) struct Decision {
+    /// Read with the headers (step 1); used by the last step.
+    property: Option<String>,
+    /// Step 2: the usable registration.
+    registration: Option<Arc<Resolved>>,
+    /// The registry cache's answer it came from, when it came from there
+    /// (the hot set keeps it to know when to let go).
+    held: Option<Answer>,
+    /// Steps 3–11: what the token established.
+    facts: Option<Arc<TokenFacts>>,
+    /// The verified-token entry it came from, when it came from there.
+    cached: Option<Arc<Verified>>,
+    /// The verified-token cache was asked (and missed): not asked again.
+    token_asked: bool,
+    /// Step 12: the user directory's answer (`None` inside: no user).
+    user: Option<Option<Arc<crate::User>>>,
+}
+
+impl Decision {
+    fn new(property: Option<String>) -> Self {
+        Self {
+            property,
+            ..Self::default()
+        }
+    }
+
+    /// How far the steps got, for `Debug`.
+    fn progress(&self) -> &'static str {
+        match (&self.registration, &self.facts) {
+            (None, _) => "started",
+            (Some(_), None) => "registered",
+            (Some(_), Some(_)) => "established",
+        }
+    }
+}
+
+/// The I/O a step waits for, with what it needs of the steps before.
+pub(super) enum Wait {
+    /// Step 2: the registry source.
+    Registration,
+    /// Steps 3–11: the key set (and discovery, userinfo), or the
+    /// introspection / verification endpoint, and the signature check.
+    Token(Arc<Resolved>),
+    /// Step 12: the user directory, for the token's subject.
+    User(Arc<Resolved>, Arc<TokenFacts>),
+}
+
+/// Where [`Authenticator::advance`] stopped.
+pub(super) enum Step {
+    /// Every check passed: the registration and the context.
+    Done(Arc<Resolved>, AuthContext),
+    /// A step needs I/O first.
+    Wait(Wait),
+}
+
+impl Authenticator {
+    /// The decision, in the order of checks ([`Check`]), from what
+    /// `decision` holds and what the caches answer at `now`. Step 1, the
+    /// headers, is read before (it yields `creds`).
+    fn advance(
+        &self,
+        creds: CredentialRefs<'_>,
+        decision: &mut Decision,
+        now: Instant,
+    ) -> Result<Step, AuthError> {
+        let inner = &*self.inner;
+        // 2. The registration exists, is enabled, and the registry answers.
+        let found = match &decision.registration {
+            Some(found) => found.clone(),
+            None => match inner.registry.cached(creds.registration, now) {
+                Some((answer, held)) => {
+                    let found = registration_answer(creds.registration, Ok(answer))?;
+                    decision.held = Some(held);
+                    decision.registration.insert(found).clone()
+                }
+                None => return Ok(Step::Wait(Wait::Registration)),
+            },
+        };
+        // 3–11. The token: verified before (the verified-token cache), or
+        // structure, algorithm, key, signature, kind, issuer, audience,
+        // time and claims now (`Authenticator::verify_signed`, or the
+        // opaque token's endpoint).
+        let facts = match &decision.facts {
+            Some(facts) => facts.clone(),
+            None if decision.token_asked => return Ok(Step::Wait(Wait::Token(found))),
+            None => {
+                decision.token_asked = true;
+                match self.cached_facts(found.registration(), creds.token, now) {
+                    Some(hit) => {
+                        let facts = hit.facts.clone();
+                        decision.cached = Some(hit);
+                        decision.facts.insert(facts).clone()
+                    }
+                    None => return Ok(Step::Wait(Wait::Token(found))),
+                }
+            }
+        };
+        // 12. The user directory, if one is configured.
+        let user = match (&inner.directory, &decision.user) {
+            (None, _) => None,
+            (Some(_), Some(user)) => user.clone(),
+            (Some(_), None) => return Ok(Step::Wait(Wait::User(found, facts))),
+        };
+        // 13. The property's roles (route requirements are the adapters'
+        // guards, after this).
+        let property = decision.property.take();
+        let ctx = decide(&found, property, facts, user, inner.registration_labels)?;
+        Ok(Step::Done(found, ctx))
+    }
+
+    /// Perform what `wait` waits for, filling its step of `decision`.
+    async fn wait(
+        &self,
+        creds: &Credentials,
+        decision: &mut Decision,
+        wait: Wait,
+    ) -> Result<(), AuthError> {
+        match wait {
+            Wait::Registration => {
+                decision.registration = Some(self.registration(&creds.registration).await?);
+            }
+            // The paths that may fetch are boxed on their own, so their
+            // large state machines are neither built nor moved on a hit.
+            Wait::Token(found) => {
+                let reg = found.registration();
+                decision.facts = Some(match reg.provider.uses_signed_tokens() {
+                    true => Box::pin(self.verify_signed(reg, &creds.token)).await?,
+                    false => Box::pin(self.inner.opaque.facts(reg, &creds.token)).await?,
+                });
+            }
+            Wait::User(found, facts) => {
+                let subject = &facts.principal.subject;
+                decision.user = Some(self.check_user(found.registration(), subject).await?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Run the steps to the end, waiting where they ask to.
+    async fn run(
+        &self,
+        creds: &Credentials,
+        decision: &mut Decision,
+    ) -> Result<AuthContext, AuthError> {
+        loop {
+            match self.advance(creds.as_refs(), decision, Instant::now())? {
+                Step::Done(_, ctx) => return Ok(ctx),
+                Step::Wait(wait) => self.wait(creds, decision, wait).await?,
+            }
+        }
+    }
+
+    /// Authenticate a request as far as the caches allow, without waiting:
+    /// a header refusal, an anonymous request, a registration refusal known
+    /// to the registry cache, or an acceptance of a token verified before
+    /// are all answered here. Counted and logged like
+    /// [`Authenticator::authenticate`].
+    ///
+    /// ```
+    /// use tower_fedauth::{Authenticator, Immediate};
+    /// # async fn run(auth: Authenticator, req: http::Request<()>) {
+    /// let ctx = match auth.authenticate_now(&req) {
+    ///     Err(refusal) => return,
+    ///     Ok(Immediate::Anonymous) => return,
+    ///     Ok(Immediate::Accepted(ctx)) => ctx,
+    ///     Ok(Immediate::Pending(pending)) => match auth.finish(pending).await {
+    ///         Ok(ctx) => ctx,
+    ///         Err(refusal) => return,
+    ///     },
+    /// };
+    /// # }
+    /// ```
+    pub fn authenticate_now(&self, req: &impl RequestView) -> Result<Immediate, AuthError> {
+        // 1. The request's shape, the token, the registration id.
+        let Some((refs, property)) = self.read_request(req)? else {
+            return Ok(Immediate::Anonymous);
+        };
+        // One clock read for all the caches: nothing waits between them.
+        let now = Instant::now();
+        let inner = &*self.inner;
+        let creds = hot::Credentials {
+            owner: inner.owner,
+            registration: refs.registration,
+            token: refs.token,
+            property: None,
+        };
+        // This thread's own entry first.
+        let mut offer_under = None;
+        if inner.hot {
+            let asked = hot::Credentials {
+                property: property.as_deref(),
+                ..creds
+            };
+            match hot::lookup(&asked, now, |resolved| {
+                inner.registry.count_hit();
+                inner.tokens.count_hit();
+                resolved.count_accepted(inner.registration_labels);
+            }) {
+                hot::Lookup::Hit(ctx) => {
+                    log_accepted(&ctx);
+                    return Ok(Immediate::Accepted(ctx));
+                }
+                hot::Lookup::Miss(hash) => offer_under = Some(hash),
+                hot::Lookup::Never => {}
+            }
+        }
+        let mut decision = Decision::new(property);
+        match self.advance(refs, &mut decision, now) {
+            Ok(Step::Done(found, ctx)) => {
+                if let (Some(hash), Some(held), Some(cached)) =
+                    (offer_under, decision.held, decision.cached)
+                {
+                    let offered = hot::Credentials {
+                        property: ctx.property(),
+                        ..creds
+                    };
+                    hot::offer(hash, &offered, &ctx, held, cached);
+                }
+                Ok(Immediate::Accepted(accepted_at_once(&found, ctx)))
+            }
+            Ok(Step::Wait(_)) => Ok(Immediate::Pending(Pending {
+                credentials: refs.to_owned(),
+                decision,
+            })),
+            Err(e) => {
+                let span = verify_span(refs.registration);
+                let labelled = inner.registration_labels;
+                Err(refused(
+                    &span,
+                    e,
+                    decision.registration.as_deref(),
+                    labelled,
+                ))
+            }
+        }
+    }
+
+    /// Finish what [`Authenticator::authenticate_now`] left pending.
+    pub async fn finish(&self, pending: Pending) -> Result<AuthContext, AuthError> {
+        let Pending {
+            credentials,
+            decision,
+        } = pending;
+        self.verify_from(&credentials, decision).await
+    }
+
+    /// Verify credentials read by [`Authenticator::prepare`].
+    pub async fn verify(
+        &self,
+        credentials: &Credentials,
+        property: Option<String>,
+    ) -> Result<AuthContext, AuthError> {
+        self.verify_from(credentials, Decision::new(property)).await
+    }
+
+    /// Run the rest of the steps in the request's span; count and log the
+    /// outcome once.
+    async fn verify_from(
+        &self,
+        credentials: &Credentials,
+        mut decision: Decision,
+    ) -> Result<AuthContext, AuthError> {
+        let span = verify_span(&credentials.registration);
+        let result = self
+            .run(credentials, &mut decision)
+            .instrument(span.clone())
+            .await;
+        let labelled = self.inner.registration_labels;
+        conclude(&span, result, decision.registration.as_deref(), labelled)
+    }
+}
+
+#[cfg(test)]
+mod tests;
