@@ -274,7 +274,7 @@ impl Authenticator {
     }
 
     /// What the verified-token cache holds.
-    pub async fn token_cache_stats(&self) -> TokenCacheStats {
+    pub fn token_cache_stats(&self) -> TokenCacheStats {
         self.inner.tokens.stats()
     }
 

@@ -70,7 +70,7 @@ impl Setup {
     /// registry cache's TTL).
     async fn edit(&self, registration: Registration) {
         self.registry.insert(registration);
-        self.auth.registry().invalidate("quid-1").await;
+        self.auth.registry().invalidate("quid-1");
     }
 }
 
@@ -106,7 +106,7 @@ fn a_repeated_token_is_verified_once() {
             );
             assert_eq!(ctx.claims().get("sub"), Some(&serde_json::json!("alice")));
         }
-        let stats = s.auth.token_cache_stats().await;
+        let stats = s.auth.token_cache_stats();
         assert_eq!(stats.entries, 1);
     });
     assert_eq!(counts, (2, 1));
@@ -131,7 +131,7 @@ fn one_off_tokens_do_not_evict_a_reused_one() {
                 assert!(s.code(&reused, None).await.is_ok());
             }
         }
-        assert!(s.auth.token_cache_stats().await.entries <= 16);
+        assert!(s.auth.token_cache_stats().entries <= 16);
     });
     // `reused`: verified once, then 20 hits; each one-off token: a miss.
     assert_eq!(counts, (20, 201));
@@ -145,7 +145,7 @@ fn a_disabled_cache_verifies_every_time() {
         for _ in 0..3 {
             assert_eq!(s.code(&token, None).await, Ok(vec!["reader".into()]));
         }
-        assert_eq!(s.auth.token_cache_stats().await.entries, 0);
+        assert_eq!(s.auth.token_cache_stats().entries, 0);
     });
     assert_eq!(counts, (0, 0));
 }
@@ -285,7 +285,7 @@ async fn memory_is_bounded_by_entries_and_by_bytes() {
             let token = s.idp.token().claim("jti", i).sign(&s.idp.signing_key());
             assert!(s.code(&token, None).await.is_ok());
         }
-        let stats = s.auth.token_cache_stats().await;
+        let stats = s.auth.token_cache_stats();
         let held = if by_bytes {
             stats.weighted_bytes
         } else {
@@ -325,7 +325,7 @@ async fn entries_weigh_the_userinfo_values_copied_into_them() {
         let token = idp.token().claim("jti", i).sign(&idp.signing_key());
         let ctx = auth.verify(&credentials(&token, "quid-1"), None).await;
         assert_eq!(ctx.unwrap().principal().username.as_deref(), Some(&*name));
-        let stats = auth.token_cache_stats().await;
+        let stats = auth.token_cache_stats();
         assert!(stats.weighted_bytes <= max_bytes, "after {i}: {stats:?}");
         assert!(stats.entries <= 4, "after {i}: {stats:?}");
         assert!(

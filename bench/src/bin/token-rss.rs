@@ -99,7 +99,7 @@ async fn run(args: &Args) -> Result<(), String> {
     );
     println!("| tokens verified | VmRSS MiB | cache entries | cache weighted MiB | elapsed |");
     println!("|---:|---:|---:|---:|---:|");
-    let stats = auth.token_cache_stats().await;
+    let stats = auth.token_cache_stats();
     println!(
         "| 0 (before) | {} | {} | {:.1} | 0 s |",
         rss_mib(),
@@ -136,7 +136,7 @@ async fn run(args: &Args) -> Result<(), String> {
         }
         done += n;
         if done >= next_report || done == args.count {
-            let stats = auth.token_cache_stats().await;
+            let stats = auth.token_cache_stats();
             println!(
                 "| {done} | {} | {} | {:.1} | {:.0} s |",
                 rss_mib(),
@@ -148,7 +148,7 @@ async fn run(args: &Args) -> Result<(), String> {
         }
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let stats = auth.token_cache_stats().await;
+    let stats = auth.token_cache_stats();
     println!(
         "| {done} (after, settled) | {} | {} | {:.1} | {:.0} s |",
         rss_mib(),

@@ -215,14 +215,14 @@ async fn a_registry_invalidation_stops_the_entry_at_once() {
     let mut disabled = registration(&s.idp, &["reader"]);
     disabled.enabled = false;
     s.registry.insert(disabled);
-    s.auth.registry().invalidate("quid-1").await;
+    s.auth.registry().invalidate("quid-1");
     assert_eq!(
         roles(&s.auth, &token, None).await,
         Err(ErrorCode::RegistrationDisabled)
     );
     // invalidate_all too.
     s.registry.insert(registration(&s.idp, &["editor"]));
-    s.auth.registry().invalidate("quid-1").await;
+    s.auth.registry().invalidate("quid-1");
     assert_eq!(hot_hits(&s, &token, None, 4).await, 1);
     s.registry.insert(registration(&s.idp, &["viewer"]));
     s.auth.registry().invalidate_all();

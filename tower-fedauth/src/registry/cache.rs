@@ -260,7 +260,7 @@ impl CachedRegistry {
     /// Forget one id, so the next lookup asks the source (after an edit).
     /// A lookup already in flight still answers the requests waiting on
     /// it, but its answer is not kept.
-    pub async fn invalidate(&self, id: &str) {
+    pub fn invalidate(&self, id: &str) {
         let inner = &self.inner;
         let _loads = inner.loads();
         inner.generation.fetch_add(1, Ordering::SeqCst);
@@ -437,7 +437,7 @@ mod tests {
         assert!(cached.get("quid-1").await.unwrap().is_some());
         assert!(cached.get("quid-1").await.unwrap().is_some());
         assert_eq!(calls(&source), 1);
-        cached.invalidate("quid-1").await;
+        cached.invalidate("quid-1");
         assert!(cached.get("quid-1").await.unwrap().is_some());
         assert_eq!(calls(&source), 2);
         cached.invalidate_all();
@@ -536,7 +536,7 @@ mod tests {
             async move { cached.get("quid-1").await }
         });
         tokio::time::sleep(Duration::from_millis(30)).await;
-        cached.invalidate("quid-1").await;
+        cached.invalidate("quid-1");
         // The request that was waiting still gets the answer ...
         assert!(early.await.unwrap().unwrap().is_some());
         assert_eq!(calls(&source), 1);

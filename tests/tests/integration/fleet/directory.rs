@@ -314,7 +314,7 @@ async fn a_cached_token_still_asks_the_directory_every_time() {
             "round {round}: directory asked"
         );
         assert_eq!(
-            auth.token_cache_stats().await.entries,
+            auth.token_cache_stats().entries,
             1,
             "round {round}: token cached"
         );

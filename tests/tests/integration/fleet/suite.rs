@@ -201,7 +201,7 @@ impl Harness for Memory {
         Ok(())
     }
     async fn changed(&self, cache: &CachedRegistry, id: &str) {
-        cache.invalidate(id).await;
+        cache.invalidate(id);
     }
     async fn go_down(&self) -> WhenDown {
         WhenDown::KeepsServing
@@ -280,7 +280,7 @@ impl Harness for File {
         Ok(())
     }
     async fn changed(&self, cache: &CachedRegistry, id: &str) {
-        cache.invalidate(id).await;
+        cache.invalidate(id);
     }
     async fn go_down(&self) -> WhenDown {
         std::fs::remove_file(&self.path).unwrap();
@@ -336,7 +336,7 @@ impl Harness for Http {
         Ok(())
     }
     async fn changed(&self, cache: &CachedRegistry, id: &str) {
-        cache.invalidate(id).await;
+        cache.invalidate(id);
     }
     async fn go_down(&self) -> WhenDown {
         self.service.knobs.set_status(Some(503));

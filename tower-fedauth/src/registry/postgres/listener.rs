@@ -98,7 +98,7 @@ async fn run(options: PgConnectOptions, cache: CachedRegistry, sessions: watch::
                     "" => cache.invalidate_all(),
                     id => {
                         tracing::debug!(registration = %id, "registration changed; cache entry dropped");
-                        cache.invalidate(id).await;
+                        cache.invalidate(id);
                     }
                 },
                 Ok(None) => {
