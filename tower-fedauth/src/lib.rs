@@ -76,6 +76,7 @@ compile_error!(
     "tower-fedauth needs a crypto backend: enable the `aws-lc-rs` (default) or the `rust-crypto` feature"
 );
 
+pub mod adapter;
 mod authenticator;
 pub mod claims;
 pub mod context;

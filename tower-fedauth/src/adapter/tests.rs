@@ -1,0 +1,132 @@
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::*;
+use crate::context::{Principal, Roles};
+use crate::registration::{Provider, Registration};
+
+fn context(roles: &[&str], property: Option<&str>) -> AuthContext {
+    let registration = Registration::builder("quid-1", Provider::Jwks)
+        .client_id("app-1")
+        .issuer("https://idp.example.com")
+        .jwks_uri("https://idp.example.com/jwks")
+        .build()
+        .unwrap();
+    let claims = match json!({"sub": "alice", "tenant": "t-1"}) {
+        serde_json::Value::Object(map) => Claims::from_map(map),
+        _ => unreachable!("an object"),
+    };
+    AuthContext::new(
+        Arc::new(registration),
+        Some("https://idp.example.com".into()),
+        property.map(str::to_owned),
+        Roles::new(roles.iter().map(|r| (*r).to_owned()).collect()),
+        Principal::default(),
+        claims,
+    )
+}
+
+struct Admin;
+impl RoleName for Admin {
+    const NAME: &'static str = "admin";
+}
+
+#[derive(Deserialize)]
+struct Tenant {
+    tenant: String,
+}
+
+#[test]
+fn without_a_context_the_refusal_is_missing_token_and_says_why() {
+    let anonymous = RequestAuth::new(None, None, false).require_context();
+    let unwired = RequestAuth::new(None, None, true).require_context();
+    for (error, detail) in [
+        (anonymous, "no Authorization header"),
+        (unwired, "no verified credentials for this route"),
+    ] {
+        let error = error.unwrap_err();
+        assert_eq!(
+            (error.code(), error.detail()),
+            (ErrorCode::MissingToken, detail)
+        );
+    }
+    let nothing = RequestAuth::new(None, None, true);
+    assert!(nothing.context().is_none() && nothing.claims::<Tenant>().is_none());
+    let error = nothing.require_claims::<Tenant>().err().unwrap();
+    assert_eq!(error.code(), ErrorCode::MissingToken);
+}
+
+#[test]
+fn requirements_check_the_granted_roles() {
+    let ctx = context(&["admin", "reader"], Some("property-7"));
+    let found = RequestAuth::new(Some(&ctx), None, true);
+    for requirement in [Requirement::role("admin"), Requirement::role_of::<Admin>()] {
+        assert_eq!(requirement.as_role(), Some("admin"));
+        assert!(found.require(&requirement).is_ok());
+    }
+    assert_eq!(Requirement::role("admin"), Requirement::role_of::<Admin>());
+    assert_eq!(
+        format!("{:?}", Requirement::role("admin")),
+        "Role(\"admin\")"
+    );
+
+    let error = found.require(&Requirement::role("owner")).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::InsufficientRole);
+    assert_eq!(error.value(), Some("owner"));
+    assert_eq!(
+        error.detail(),
+        "the route requires the role `owner`, which the application does not hold in property `property-7`"
+    );
+}
+
+#[test]
+fn guards_render_with_the_default_realm_unless_given_an_authenticator() {
+    let ctx = context(&["reader"], None);
+    let guard = Guard::new(Requirement::role("admin"));
+    assert_eq!(guard.requirement().as_role(), Some("admin"));
+    let error = guard
+        .check(RequestAuth::new(Some(&ctx), None, true))
+        .unwrap_err();
+    let rendered = guard.render(&error);
+    assert_eq!(rendered.status, http::StatusCode::FORBIDDEN);
+    let www = rendered.headers[http::header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap();
+    assert!(
+        www.starts_with("Bearer realm=\"fedauth\", error=\"insufficient_scope\""),
+        "{www}"
+    );
+    let missing = guard
+        .check(RequestAuth::new(None, None, false))
+        .unwrap_err();
+    assert_eq!(missing.code(), ErrorCode::MissingToken);
+    assert_eq!(
+        render_refusal(&missing, None).headers[http::header::WWW_AUTHENTICATE],
+        "Bearer realm=\"fedauth\""
+    );
+}
+
+#[test]
+fn claims_come_from_the_request_first_then_from_the_context() {
+    let ctx = context(&[], None);
+    let from_context = RequestAuth::new(Some(&ctx), None, true);
+    assert_eq!(
+        from_context.require_claims::<Tenant>().unwrap().tenant,
+        "t-1"
+    );
+    let own = match json!({"tenant": "t-2"}) {
+        serde_json::Value::Object(map) => Claims::from_map(map),
+        _ => unreachable!("an object"),
+    };
+    let preferred = RequestAuth::new(Some(&ctx), Some(&own), true);
+    assert_eq!(preferred.require_claims::<Tenant>().unwrap().tenant, "t-2");
+
+    let mut extensions = http::Extensions::new();
+    extensions.insert(ctx.clone());
+    let headers = http::HeaderMap::new();
+    let of = RequestAuth::of(&extensions, &headers);
+    assert_eq!(of.context().map(AuthContext::subject), Some(ctx.subject()));
+    assert_eq!(of.claims::<Tenant>().unwrap().unwrap().tenant, "t-1");
+}
