@@ -42,10 +42,11 @@ mod middleware;
 mod response;
 mod role;
 
-pub use extract::{Auth, Claims, Principal, RequireRole, RoleName, Roles};
+pub use extract::{Auth, Claims, Principal, RequireRole, Roles};
 pub use middleware::{FedAuth, FedAuthMiddleware};
 pub use response::{ActixRequestView, DEFAULT_REALM, Rejection, refusal_response};
 pub use role::{RoleGuard, RoleGuardMiddleware, require_role};
+pub use tower_fedauth::adapter::RoleName;
 
 pub use tower_fedauth;
 pub use tower_fedauth::{

@@ -1,17 +1,16 @@
 //! Between actix-web's types (http 0.2) and the core's (http 1): the
-//! request view the authenticator reads, and refusals as actix responses.
+//! request view the authenticator reads, what the extractors and guards
+//! find on a request, and refusals as actix responses.
 
 use actix_web::body::BoxBody;
 use actix_web::dev::ServiceRequest;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use std::fmt;
-use tower_fedauth::{AuthError, Authenticator, ErrorCode, RenderedRefusal, RequestView};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use tower_fedauth::adapter::{RequestAuth, render_refusal};
+use tower_fedauth::{AuthError, Authenticator, RenderedRefusal, RequestView};
 
-/// The `realm` of `WWW-Authenticate` used when no [`Authenticator`] is at
-/// hand (the extractors): the core's default.
-pub const DEFAULT_REALM: &str = "fedauth";
+pub use tower_fedauth::adapter::DEFAULT_REALM;
 
 /// An actix request as the core's [`RequestView`]: header names are looked
 /// up by their (lowercase) text.
@@ -41,6 +40,18 @@ impl RequestView for ActixRequestView<'_> {
     }
 }
 
+/// `answer` applied to what the [`FedAuth`](crate::FedAuth) middleware
+/// left on the request, its refusal as a [`Rejection`].
+pub(crate) fn with_auth<T>(
+    req: &HttpRequest,
+    answer: impl FnOnce(RequestAuth<'_>) -> Result<T, AuthError>,
+) -> Result<T, Rejection> {
+    let extensions = req.extensions();
+    let authorization = req.headers().contains_key("authorization");
+    let found = RequestAuth::new(extensions.get(), extensions.get(), authorization);
+    answer(found).map_err(Rejection::from)
+}
+
 /// A rendered refusal as an actix response (status, every header, body),
 /// with the typed error in the response's extensions.
 pub fn refusal_response(rendered: RenderedRefusal, error: AuthError) -> HttpResponse {
@@ -60,69 +71,30 @@ pub fn refusal_response(rendered: RenderedRefusal, error: AuthError) -> HttpResp
     response
 }
 
-/// A refusal from an extractor or a role check; as an actix
-/// [`ResponseError`] it renders the contract's status, JSON body and
-/// headers (realm [`DEFAULT_REALM`]), like the [`FedAuth`](crate::FedAuth)
-/// middleware.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    error: AuthError,
+tower_fedauth::__define_rejection! {
+    /// A refusal from an extractor or a role check; as an actix
+    /// [`ResponseError`] it renders the contract's status, JSON body and
+    /// headers (realm [`DEFAULT_REALM`]), like the [`FedAuth`](crate::FedAuth)
+    /// middleware.
+    pub struct Rejection;
 }
 
 impl Rejection {
-    /// The typed error.
-    pub fn error(&self) -> &AuthError {
-        &self.error
-    }
-
-    /// The typed error, by value.
-    pub fn into_error(self) -> AuthError {
-        self.error
-    }
-
     /// Render with an authenticator's realm and responder.
     pub fn render_with(&self, auth: &Authenticator) -> HttpResponse {
-        refusal_response(auth.render(&self.error), self.error.clone())
-    }
-}
-
-impl From<AuthError> for Rejection {
-    fn from(error: AuthError) -> Self {
-        Self { error }
-    }
-}
-
-impl fmt::Display for Rejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.error, f)
+        let rendered = render_refusal(self.error(), Some(auth));
+        refusal_response(rendered, self.error().clone())
     }
 }
 
 impl ResponseError for Rejection {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.error.status().as_u16())
+        StatusCode::from_u16(self.error().status().as_u16())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
-        refusal_response(self.error.render(DEFAULT_REALM, None), self.error.clone())
-    }
-}
-
-/// No [`AuthContext`] in the request: 401 `missing_token`, with the same
-/// detail as the fedauth-axum extractors.
-pub(crate) fn missing_context(req: &HttpRequest) -> Rejection {
-    if req.headers().contains_key("authorization") {
-        tracing::warn!(
-            "a fedauth extractor found no AuthContext although the request has an \
-             Authorization header: is the FedAuth middleware wrapping this route?"
-        );
-        AuthError::token(
-            ErrorCode::MissingToken,
-            "no verified credentials for this route",
-        )
-        .into()
-    } else {
-        AuthError::token(ErrorCode::MissingToken, "no Authorization header").into()
+        let rendered = render_refusal(self.error(), None);
+        refusal_response(rendered, self.error().clone())
     }
 }

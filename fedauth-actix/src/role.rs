@@ -1,16 +1,18 @@
-//! Role checks as actix middleware: `.wrap(require_role("admin"))`.
+//! Role checks as actix middleware: `.wrap(require_role("admin"))`. The
+//! check and its refusal are the core's [`Guard`]; this is the actix
+//! plumbing around it.
 
 use std::future::{Ready, ready};
-use std::rc::Rc;
 
+use actix_web::Error;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::{Error, HttpMessage, ResponseError};
 use futures_util::FutureExt as _;
 use futures_util::future::{Either, Map};
-use tower_fedauth::{AuthContext, Authenticator};
+use tower_fedauth::Authenticator;
+use tower_fedauth::adapter::{Guard, Requirement};
 
-use crate::response::{Rejection, missing_context};
+use crate::response::{refusal_response, with_auth};
 
 /// Refuse requests whose application does not hold `role`: 403
 /// `insufficient_role` (`WWW-Authenticate: Bearer realm="fedauth",
@@ -30,30 +32,23 @@ use crate::response::{Rejection, missing_context};
 /// # }
 /// ```
 pub fn require_role(role: impl Into<String>) -> RoleGuard {
-    RoleGuard {
-        role: Rc::from(role.into()),
-        auth: None,
-    }
+    RoleGuard(Guard::new(Requirement::role(role.into())))
 }
 
 /// The middleware of [`require_role`].
 #[derive(Debug, Clone)]
-pub struct RoleGuard {
-    role: Rc<str>,
-    auth: Option<Authenticator>,
-}
+pub struct RoleGuard(Guard);
 
 impl RoleGuard {
     /// Render refusals with this authenticator's realm and responder (the
-    /// default is realm `fedauth` and the default JSON refusal body).
-    pub fn rendered_by(mut self, auth: &Authenticator) -> Self {
-        self.auth = Some(auth.clone());
-        self
+    /// default is realm `fedauth` and the JSON refusal body).
+    pub fn rendered_by(self, auth: &Authenticator) -> Self {
+        Self(self.0.rendered_by(auth))
     }
 
     /// The required role.
     pub fn role(&self) -> &str {
-        &self.role
+        self.0.requirement().as_role().unwrap_or_default()
     }
 }
 
@@ -69,19 +64,15 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(RoleGuardMiddleware {
-            service,
-            role: self.role.clone(),
-            auth: self.auth.clone(),
-        }))
+        let guard = self.0.clone();
+        ready(Ok(RoleGuardMiddleware { service, guard }))
     }
 }
 
 /// The service of [`RoleGuard`].
 pub struct RoleGuardMiddleware<S> {
     service: S,
-    role: Rc<str>,
-    auth: Option<Authenticator>,
+    guard: Guard,
 }
 
 type Passed<F, B> =
@@ -103,25 +94,16 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let refusal: Rejection = {
-            let extensions = req.extensions();
-            match extensions
-                .get::<AuthContext>()
-                .map(|c| c.require_role(&self.role))
-            {
-                Some(Ok(())) => {
-                    drop(extensions);
-                    let passed: fn(_) -> _ = left::<B>;
-                    return Either::Right(self.service.call(req).map(passed));
-                }
-                Some(Err(error)) => error.into(),
-                None => missing_context(req.request()),
+        match with_auth(req.request(), |found| self.guard.check(found)) {
+            Ok(()) => {
+                let passed: fn(_) -> _ = left::<B>;
+                Either::Right(self.service.call(req).map(passed))
             }
-        };
-        let response = match &self.auth {
-            Some(auth) => refusal.render_with(auth),
-            None => refusal.error_response(),
-        };
-        Either::Left(ready(Ok(req.into_response(response).map_into_right_body())))
+            Err(refusal) => {
+                let error = refusal.into_error();
+                let response = refusal_response(self.guard.render(&error), error);
+                Either::Left(ready(Ok(req.into_response(response).map_into_right_body())))
+            }
+        }
     }
 }

@@ -108,9 +108,10 @@ mod extract;
 mod rejection;
 mod role;
 
-pub use extract::{Auth, Claims, Principal, RequireRole, RoleName, Roles};
+pub use extract::{Auth, Claims, Principal, RequireRole, Roles};
 pub use rejection::{DEFAULT_REALM, Rejection};
 pub use role::{RequireRoleLayer, RequireRoleService, require_role};
+pub use tower_fedauth::adapter::RoleName;
 
 pub use tower_fedauth;
 pub use tower_fedauth::{

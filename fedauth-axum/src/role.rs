@@ -1,17 +1,19 @@
 //! Role checks as a tower layer: `route_layer(require_role("admin"))`.
+//! The check and its refusal are the core's [`Guard`]; this is the tower
+//! plumbing around it.
 
 use std::future::{Ready, ready};
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::response::Response;
 use futures_util::future::Either;
 use http::Request;
-use tower_fedauth::{AuthContext, Authenticator};
+use tower_fedauth::Authenticator;
+use tower_fedauth::adapter::{Guard, RequestAuth, Requirement};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::rejection::{Rejection, missing_context};
+use crate::rejection::refusal_response;
 
 /// Refuse requests whose application does not hold `role`: 403
 /// `insufficient_role` (`WWW-Authenticate: Bearer realm="fedauth",
@@ -30,29 +32,27 @@ use crate::rejection::{Rejection, missing_context};
 /// ```
 pub fn require_role(role: impl Into<String>) -> RequireRoleLayer {
     RequireRoleLayer {
-        role: Arc::from(role.into()),
-        auth: None,
+        guard: Guard::new(Requirement::role(role.into())),
     }
 }
 
 /// The layer of [`require_role`].
 #[derive(Debug, Clone)]
 pub struct RequireRoleLayer {
-    role: Arc<str>,
-    auth: Option<Authenticator>,
+    guard: Guard,
 }
 
 impl RequireRoleLayer {
     /// Render refusals with this authenticator's realm and responder (the
-    /// default is realm `fedauth` and the default JSON refusal body).
-    pub fn rendered_by(mut self, auth: &Authenticator) -> Self {
-        self.auth = Some(auth.clone());
-        self
+    /// default is realm `fedauth` and the JSON refusal body).
+    pub fn rendered_by(self, auth: &Authenticator) -> Self {
+        let guard = self.guard.rendered_by(auth);
+        Self { guard }
     }
 
     /// The required role.
     pub fn role(&self) -> &str {
-        &self.role
+        self.guard.requirement().as_role().unwrap_or_default()
     }
 }
 
@@ -62,8 +62,7 @@ impl<S> Layer<S> for RequireRoleLayer {
     fn layer(&self, inner: S) -> Self::Service {
         RequireRoleService {
             inner,
-            role: self.role.clone(),
-            auth: self.auth.clone(),
+            guard: self.guard.clone(),
         }
     }
 }
@@ -72,8 +71,7 @@ impl<S> Layer<S> for RequireRoleLayer {
 #[derive(Debug, Clone)]
 pub struct RequireRoleService<S> {
     inner: S,
-    role: Arc<str>,
-    auth: Option<Authenticator>,
+    guard: Guard,
 }
 
 impl<S, B> Service<Request<B>> for RequireRoleService<S>
@@ -89,17 +87,15 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let refusal: Rejection = match req.extensions().get::<AuthContext>() {
-            Some(ctx) => match ctx.require_role(&self.role) {
-                Ok(()) => return Either::Right(self.inner.call(req)),
-                Err(error) => error.into(),
-            },
-            None => missing_context(req.headers()),
-        };
-        let response = match &self.auth {
-            Some(auth) => refusal.render_with(auth),
-            None => axum::response::IntoResponse::into_response(refusal),
-        };
-        Either::Left(ready(Ok(response)))
+        match self
+            .guard
+            .check(RequestAuth::of(req.extensions(), req.headers()))
+        {
+            Ok(()) => Either::Right(self.inner.call(req)),
+            Err(error) => {
+                let rendered = self.guard.render(&error);
+                Either::Left(ready(Ok(refusal_response(rendered, error))))
+            }
+        }
     }
 }

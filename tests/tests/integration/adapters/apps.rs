@@ -56,11 +56,9 @@ struct NeedsTenant {
     tenant: String,
 }
 
+/// Both adapters re-export the core's `RoleName`: one impl serves both.
 struct Admin;
 impl fedauth_axum::RoleName for Admin {
-    const NAME: &'static str = "admin";
-}
-impl fedauth_actix::RoleName for Admin {
     const NAME: &'static str = "admin";
 }
 
