@@ -78,6 +78,7 @@ compile_error!(
 
 pub mod adapter;
 mod authenticator;
+mod cache;
 pub mod claims;
 pub mod context;
 mod crypto;

@@ -12,12 +12,12 @@ impl Authenticator {
     /// first, so each weight is within its bound.
     pub async fn cache_sizes(&self) -> CacheSizes {
         let inner = &*self.inner;
-        let (introspection, verification) = inner.opaque.sizes().await;
+        let (introspection, verification) = inner.opaque.sizes();
         let tokens = inner.tokens.stats();
         CacheSizes {
-            key_sets: inner.keys.size().await,
-            discovery: inner.discovery.size().await,
-            userinfo: inner.userinfo.size().await,
+            key_sets: inner.keys.size(),
+            discovery: inner.discovery.size(),
+            userinfo: inner.userinfo.size(),
             introspection,
             verification,
             tokens: CacheSize {

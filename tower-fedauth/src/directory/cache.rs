@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{DirectoryError, User, UserDirectory, UserQuery};
-use crate::registry::stale::{Remote, StaleCache, StaleConfig};
+use crate::cache::{Cache, Remote, Shape};
 
 /// Lifetimes and size of a [`CachedDirectory`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,17 +66,17 @@ struct UserKey {
     subject: Box<str>,
 }
 
-/// Bytes an answer keeps alive besides its strings: the moka entry and its
-/// bookkeeping, the slot, the key's boxes, the `User` struct and the `Arc`s.
-/// Chosen to err high.
-const ENTRY_OVERHEAD: u64 = 512;
+/// Bytes an answer keeps alive besides its strings: the cache's entry and
+/// its bookkeeping, the slot, the key's boxes, the `User` struct and the
+/// `Arc`s. Chosen to err high.
+const ENTRY_OVERHEAD: usize = 512;
 
 /// The estimated bytes of one cached answer.
 fn estimated_bytes(
     key: &UserKey,
     answer: Option<&Option<Arc<User>>>,
     failure: Option<&DirectoryError>,
-) -> u64 {
+) -> usize {
     let record = answer.and_then(Option::as_deref).map_or(0, |u| {
         let optional = [&u.tenant, &u.create_time, &u.update_time, &u.login_time];
         u.id.len()
@@ -92,7 +92,7 @@ fn estimated_bytes(
         + key.subject.len()
         + record
         + failure.map_or(0, |e| e.message().len());
-    ENTRY_OVERHEAD.saturating_add(strings as u64)
+    ENTRY_OVERHEAD.saturating_add(strings)
 }
 
 /// A [`UserDirectory`] behind a bounded cache: concurrent lookups of one
@@ -105,26 +105,24 @@ fn estimated_bytes(
 #[derive(Clone)]
 pub struct CachedDirectory {
     directory: Arc<dyn UserDirectory>,
-    cache: Arc<StaleCache<UserKey, Option<Arc<User>>, DirectoryError>>,
+    cache: Cache<UserKey, Option<Arc<User>>, DirectoryError>,
     config: DirectoryCacheConfig,
 }
 
 impl CachedDirectory {
     /// Put a cache in front of `directory`.
     pub fn new(directory: Arc<dyn UserDirectory>, config: DirectoryCacheConfig) -> Self {
-        let floor = config.max_bytes / config.max_entries.max(1);
-        let weigh = move |key: &UserKey, answer: Option<&_>, failure: Option<&_>| {
-            let bytes = estimated_bytes(key, answer, failure).max(floor);
-            u32::try_from(bytes).unwrap_or(u32::MAX)
-        };
-        let stale = StaleConfig {
+        let shape = Shape {
+            max_bytes: config.max_bytes,
+            max_entries: config.max_entries,
+            typical_bytes: 1024,
             max_stale: config.max_stale,
             failure_backoff: config.failure_backoff,
-            max_entries: config.max_entries,
+            metric: None,
         };
         Self {
             directory,
-            cache: Arc::new(StaleCache::weighted(stale, config.max_bytes, weigh)),
+            cache: Cache::new(shape, estimated_bytes),
             config,
         }
     }
@@ -160,8 +158,8 @@ impl CachedDirectory {
 
     /// Forget one user of one registration, so its next lookup asks the
     /// directory.
-    pub async fn invalidate(&self, query: UserQuery<'_>) {
-        self.cache.invalidate(&key(query)).await;
+    pub fn invalidate(&self, query: UserQuery<'_>) {
+        self.cache.invalidate(&key(query));
     }
 
     /// Forget every user (of every registration).
@@ -169,12 +167,12 @@ impl CachedDirectory {
         self.cache.invalidate_all();
     }
 
-    /// What the cache holds, after pending evictions have run.
-    pub async fn stats(&self) -> DirectoryCacheStats {
-        let (entries, weighted_bytes) = self.cache.size().await;
+    /// What the cache holds.
+    pub fn stats(&self) -> DirectoryCacheStats {
+        let size = self.cache.size();
         DirectoryCacheStats {
-            entries,
-            weighted_bytes,
+            entries: size.entries,
+            weighted_bytes: size.weighted_bytes,
         }
     }
 

@@ -237,9 +237,7 @@ async fn answers_are_cached_for_their_ttl() {
     }
     assert_eq!(fake.calls.load(Ordering::SeqCst), 2);
     fake.put("alice", true, true);
-    g.directory()
-        .invalidate(UserQuery::new("quid-1", "alice"))
-        .await;
+    g.directory().invalidate(UserQuery::new("quid-1", "alice"));
     assert_eq!(
         code(g.check(&reg(None, None), "alice").await),
         Some(ErrorCode::UserBlocked)
@@ -271,7 +269,7 @@ async fn answers_are_kept_per_registration_and_subject() {
         "one directory call per registration, then the cache"
     );
     // Forgetting one registration's user leaves the other's answer.
-    cache.invalidate(one).await;
+    cache.invalidate(one);
     cache.get(two).await.unwrap();
     cache.get(one).await.unwrap();
     assert_eq!(fake.asked().len(), 3);
@@ -369,10 +367,10 @@ async fn the_byte_bound_evicts() {
             subject,
             "the answer, kept or not"
         );
-        let stats = cache.stats().await;
+        let stats = cache.stats();
         assert!(stats.weighted_bytes <= max_bytes, "after {n}: {stats:?}");
     }
-    let stats = cache.stats().await;
+    let stats = cache.stats();
     assert!(
         stats.entries >= 1 && stats.entries <= max_bytes / 4096,
         "{stats:?}"
@@ -400,7 +398,7 @@ async fn max_entries_still_bounds_the_count() {
         let subject = format!("user-{n}");
         cache.get(UserQuery::new("quid-1", &subject)).await.unwrap();
     }
-    let stats = cache.stats().await;
+    let stats = cache.stats();
     assert!((1..=5).contains(&stats.entries), "{stats:?}");
     assert!(stats.weighted_bytes <= config.max_bytes, "{stats:?}");
 }

@@ -13,20 +13,29 @@
 //!   (past a jittered 80–95 % of its TTL) is refreshed in the background
 //!   while the current copy keeps serving, so no request waits on a fetch in
 //!   steady state and a fleet does not refresh in lockstep;
-//! - bounded in bytes: each URL's state weighs what its document keeps
-//!   alive ([`Document::weight`]), and when the total passes
-//!   [`CachePolicy::max_bytes`] the cache evicts URL states it expects to
-//!   be least used (moka's TinyLFU with LRU order); a URL evicted is
-//!   fetched again when next asked for.
+//! - bounded in bytes: the URL states are kept in the crate's one cache
+//!   shape, each weighing what its document keeps alive
+//!   ([`Document::weight`]); when the total passes
+//!   [`CachePolicy::max_bytes`] the cache evicts the states it expects to be
+//!   least used (quick_cache's S3-FIFO-like policy, which a scan of one-off
+//!   URLs does not flush); a URL evicted is fetched again when next asked
+//!   for.
+//!
+//! The fetches themselves are single-flight per URL under the state's own
+//! refresh lock rather than the shared cache's loads, because a refresh
+//! must let the current copy keep serving (refresh ahead, stale while
+//! another request refreshes), and a forced refresh has its own cooldown.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use url::Url;
 
+use crate::cache::{Cache, Shape};
 use crate::egress::{FetchError, Fetched, Fetcher};
-use crate::weigh::{CacheSize, saturate};
+use crate::weigh::CacheSize;
 
 /// Rules of the caches of what identity providers answer: freshness,
 /// refresh and byte bounds of key sets and discovery documents, and the
@@ -96,6 +105,9 @@ impl Default for CachePolicy {
 /// its locks and flags, the snapshot, the cache entry and its key.
 const STATE_OVERHEAD: usize = 1024;
 
+/// What a URL's state typically weighs (sizes the cache, bounds nothing).
+const TYPICAL_BYTES: u64 = 8 * 1024;
+
 /// A document kind this cache can hold.
 pub trait Document: Send + Sync + 'static + Sized {
     /// Name used in logs (`key set`, `discovery document`).
@@ -150,14 +162,15 @@ struct UrlState<T> {
     meta: Mutex<Meta>,
     refreshing_ahead: AtomicBool,
     serving_stale: AtomicBool,
-    /// Its weight in the cache: set before it is (re)inserted.
-    weight: AtomicU32,
+    /// What its document keeps alive: set before it is (re)inserted, which
+    /// is when the cache weighs it.
+    doc_bytes: AtomicUsize,
 }
 
 impl<T> UrlState<T> {
-    fn new(weight: u32) -> Self {
+    fn new() -> Self {
         Self {
-            weight: AtomicU32::new(weight),
+            doc_bytes: AtomicUsize::new(0),
             snapshot: RwLock::new(None),
             refresh: tokio::sync::Mutex::new(()),
             meta: Mutex::new(Meta::default()),
@@ -182,8 +195,9 @@ pub struct Unavailable(pub String);
 
 /// The cache. Cheap to clone.
 pub struct DocumentCache<T: Document> {
-    /// Keyed by URL with foldhash: looked up on every full verification.
-    states: moka::future::Cache<String, Arc<UrlState<T>>, foldhash::quality::RandomState>,
+    /// Keyed by URL: looked up on every full verification. Never expire by
+    /// themselves (a snapshot carries its own freshness and stale bound).
+    states: Cache<String, Arc<UrlState<T>>, Infallible>,
     fetcher: Fetcher,
     policy: CachePolicy,
     fetches: Arc<AtomicU64>,
@@ -210,11 +224,17 @@ impl<T: Document> Clone for DocumentCache<T> {
 impl<T: Document> DocumentCache<T> {
     /// An empty cache.
     pub fn new(fetcher: Fetcher, policy: CachePolicy) -> Self {
-        let states = moka::future::Cache::builder()
-            .max_capacity(policy.max_bytes)
-            .weigher(|_url: &String, state: &Arc<UrlState<T>>| state.weight.load(Ordering::Relaxed))
-            .time_to_idle(policy.max_ttl + policy.stale_for)
-            .build_with_hasher(foldhash::quality::RandomState::default());
+        let shape = Shape {
+            max_entries: policy.max_urls,
+            ..Shape::bytes(policy.max_bytes, TYPICAL_BYTES)
+        };
+        let states = Cache::new(
+            shape,
+            |url: &String, state: Option<&Arc<UrlState<T>>>, _| {
+                let doc = state.map_or(0, |s| s.doc_bytes.load(Ordering::Relaxed));
+                STATE_OVERHEAD.saturating_add(url.len()).saturating_add(doc)
+            },
+        );
         Self {
             states,
             fetcher,
@@ -242,46 +262,26 @@ impl<T: Document> DocumentCache<T> {
         &self.policy
     }
 
-    /// The least a URL weighs, so that the byte bound also bounds the
-    /// number of URLs by `max_urls`.
-    fn floor(&self) -> usize {
-        usize::try_from(self.policy.max_bytes / self.policy.max_urls.max(1)).unwrap_or(usize::MAX)
+    /// What the cache holds now.
+    pub fn size(&self) -> CacheSize {
+        self.states.size()
     }
 
-    /// What the cache holds now, pending evictions done.
-    pub async fn size(&self) -> CacheSize {
-        self.states.run_pending_tasks().await;
-        CacheSize {
-            entries: self.states.entry_count(),
-            weighted_bytes: self.states.weighted_size(),
-            max_bytes: self.policy.max_bytes,
-        }
-    }
-
-    /// Weigh `state` anew now that it holds a document of `weight` bytes,
-    /// and evict what no longer fits. Re-inserting it is what makes the
-    /// cache read its new weight; a state evicted meanwhile comes back.
-    async fn reweigh(&self, url: &Url, state: &Arc<UrlState<T>>, weight: usize) {
-        let weight = STATE_OVERHEAD
-            .saturating_add(url.as_str().len())
-            .saturating_add(weight)
-            .max(self.floor());
-        state.weight.store(saturate(weight), Ordering::Relaxed);
+    /// Weigh `state` anew now that its document keeps `weight` bytes alive
+    /// (each URL weighs at least `max_bytes / max_urls`, so that the byte
+    /// bound also bounds the number of URLs), and evict what no longer
+    /// fits. Re-inserting it is what makes the cache weigh it anew; a state
+    /// evicted meanwhile comes back.
+    fn reweigh(&self, url: &Url, state: &Arc<UrlState<T>>, weight: usize) {
+        state.doc_bytes.store(weight, Ordering::Relaxed);
         self.states
-            .insert(url.as_str().to_owned(), state.clone())
-            .await;
-        self.states.run_pending_tasks().await;
+            .insert(url.as_str().to_owned(), state.clone(), Duration::MAX);
     }
 
     async fn state(&self, url: &Url) -> Arc<UrlState<T>> {
-        if let Some(s) = self.states.get(url.as_str()).await {
-            return s;
-        }
-        self.states
-            .get_with(url.as_str().to_owned(), async {
-                Arc::new(UrlState::new(saturate(self.floor())))
-            })
-            .await
+        let new = || async { Ok((Arc::new(UrlState::new()), Duration::MAX)) };
+        let Ok(state) = self.states.get_or_load(url.as_str(), new).await;
+        state
     }
 
     /// The document at `url`: fresh, refreshed, or last-known-good within
@@ -487,7 +487,7 @@ impl<T: Document> DocumentCache<T> {
                     crate::metrics::stale(T::METRIC_KIND, -1.0);
                 }
                 tracing::debug!(url = %url, kind = T::KIND, ttl_s = ttl.as_secs(), elapsed_ms = started.elapsed().as_millis() as u64, "fetched");
-                self.reweigh(url, state, weight).await;
+                self.reweigh(url, state, weight);
                 Ok(snap)
             }
             Err(why) => {

@@ -68,7 +68,7 @@ async fn one_state_weighs_its_parsed_keys() {
     let u = url(&idp, 0);
     let snap = cache.get(&u).await.unwrap();
     assert_eq!(snap.doc.keys().len(), 2);
-    let size = cache.size().await;
+    let size = cache.size();
     assert_eq!(size.entries, 1);
     assert_eq!(size.weighted_bytes, weight_of(&u, &snap.doc));
     assert_eq!(size.max_bytes, 64 * 1024 * 1024);
@@ -92,7 +92,7 @@ async fn key_sets_past_the_byte_bound_are_evicted() {
     for n in 11..50 {
         let snap = cache.get(&url(&idp, n)).await.unwrap();
         assert_eq!(snap.doc.keys().len(), 1, "every lookup is answered");
-        let size = cache.size().await;
+        let size = cache.size();
         assert!(size.within_bound(), "after {n}: {size:?}");
         assert!(size.entries <= 4, "after {n}: {size:?}");
     }
@@ -110,7 +110,7 @@ async fn the_url_bound_still_holds_through_the_weight_floor() {
     let cache = DocumentCache::<KeySet>::new(fetcher(), policy);
     for n in 0..10 {
         cache.get(&url(&idp, n)).await.unwrap();
-        let size = cache.size().await;
+        let size = cache.size();
         assert!(
             size.entries <= 3 && size.within_bound(),
             "after {n}: {size:?}"

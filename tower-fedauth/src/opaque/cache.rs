@@ -4,8 +4,8 @@
 //! configuration and the token, so the raw token is never a key (nor a log
 //! field), two registrations never share an answer, and a changed
 //! configuration never reuses an answer obtained under the old one.
-//! Concurrent requests with the same key make one call (`try_get_with`);
-//! a failed call is not cached.
+//! Concurrent requests with the same key make one call, and all get its
+//! answer or its error; a failed call is not cached.
 //!
 //! Each cache is bounded in bytes (`CachePolicy::introspection_max_bytes`,
 //! `CachePolicy::verification_max_bytes`, 64 MiB each by default): answers
@@ -16,12 +16,13 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::introspection::Introspected;
+use crate::cache::{Cache, Shape};
 use crate::error::AuthError;
 use crate::weigh::{self, CacheSize};
 
@@ -64,81 +65,57 @@ pub(crate) fn key<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> Key {
     hasher.finalize().into()
 }
 
-#[derive(Clone)]
-struct Entry<T> {
-    value: T,
-    ttl: Duration,
-    weight: u32,
-}
-
-/// Each entry lives for the time its answer allows.
-struct PerEntry;
-
-impl<T> moka::Expiry<Key, Entry<T>> for PerEntry {
-    fn expire_after_create(&self, _key: &Key, entry: &Entry<T>, _at: Instant) -> Option<Duration> {
-        Some(entry.ttl)
-    }
-}
-
-/// Single-flight cache of endpoint answers with a lifetime per answer.
+/// Single-flight cache of endpoint answers with a lifetime per answer:
+/// the crate's one cache shape, bounded by bytes alone.
 #[derive(Clone)]
 pub(crate) struct AnswerCache<T: Weigh + Clone + Send + Sync + 'static> {
-    cache: moka::future::Cache<Key, Entry<T>>,
-    label: &'static str,
-    max_bytes: u64,
+    cache: Cache<Key, Weighed<T>, AuthError>,
 }
+
+/// An answer and the size of the body it was read from.
+#[derive(Clone)]
+struct Weighed<T> {
+    value: T,
+    body: usize,
+}
+
+/// What an answer typically weighs (sizes the cache, bounds nothing).
+const TYPICAL_BYTES: u64 = 2048;
 
 impl<T: Weigh + Clone + Send + Sync + 'static> AnswerCache<T> {
     /// `label`: the `cache` label of its metrics; `max_bytes`: the bound on
     /// the weight of what it keeps.
     pub(crate) fn new(label: &'static str, max_bytes: u64) -> Self {
+        let shape = Shape {
+            metric: Some(label),
+            ..Shape::bytes(max_bytes, TYPICAL_BYTES)
+        };
+        let weigh = |_: &Key, answer: Option<&Weighed<T>>, _: Option<&AuthError>| {
+            ENTRY_OVERHEAD + answer.map_or(0, |a| a.body.max(a.value.weigh()))
+        };
         Self {
-            label,
-            max_bytes,
-            cache: moka::future::Cache::builder()
-                .max_capacity(max_bytes)
-                .weigher(|_key: &Key, entry: &Entry<T>| entry.weight)
-                .expire_after(PerEntry)
-                .build(),
+            cache: Cache::new(shape, weigh),
         }
     }
 
-    /// What the cache holds now, pending evictions done.
-    pub(crate) async fn size(&self) -> CacheSize {
-        self.cache.run_pending_tasks().await;
-        CacheSize {
-            entries: self.cache.entry_count(),
-            weighted_bytes: self.cache.weighted_size(),
-            max_bytes: self.max_bytes,
-        }
+    /// What the cache holds now.
+    pub(crate) fn size(&self) -> CacheSize {
+        self.cache.size()
     }
 
     /// The cached answer for `key`, or the one `fetch` gets, with how long
     /// to keep it (zero: only for the requests already waiting) and the
     /// size of the body it was read from.
-    pub(crate) async fn get_or_fetch<F>(&self, key: Key, fetch: F) -> Result<T, AuthError>
+    pub(crate) async fn get_or_fetch<F, Fut>(&self, key: Key, fetch: F) -> Result<T, AuthError>
     where
-        F: Future<Output = Result<(T, Duration, usize), AuthError>>,
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<(T, Duration, usize), AuthError>>,
     {
-        let mut missed = false;
-        let result = self
-            .cache
-            .try_get_with(key, async {
-                missed = true;
-                let (value, ttl, size) = fetch.await?;
-                let weight = weigh::saturate(ENTRY_OVERHEAD + size.max(value.weigh()));
-                Ok::<_, AuthError>(Entry { value, ttl, weight })
-            })
-            .await
-            .map(|entry| entry.value)
-            .map_err(|e| (*e).clone());
-        if missed {
-            // Evict now what the new answer pushed past the bound, rather
-            // than after the cache's next batch of writes.
-            self.cache.run_pending_tasks().await;
-        }
-        crate::metrics::cache(self.label, !missed);
-        result
+        let load = || async {
+            let (value, ttl, body) = fetch().await?;
+            Ok((Weighed { value, body }, ttl))
+        };
+        self.cache.get_or_load(&key, load).await.map(|a| a.value)
     }
 }
 
@@ -159,12 +136,12 @@ mod tests {
         for i in 0u8..20 {
             let fetched = answer.clone();
             let got = cache
-                .get_or_fetch(key([[i].as_slice()]), async move {
-                    Ok((fetched, Duration::from_secs(60), 100))
+                .get_or_fetch(key([[i].as_slice()]), || async {
+                    Ok((fetched.clone(), Duration::from_secs(60), 100))
                 })
                 .await;
             assert_eq!(got.unwrap(), answer);
-            let size = cache.size().await;
+            let size = cache.size();
             assert!(size.within_bound(), "after {i}: {size:?}");
             assert!(size.entries <= 4, "after {i}: {size:?}");
             assert_eq!(size.weighted_bytes, size.entries * one as u64);
@@ -172,12 +149,12 @@ mod tests {
         // A body larger than its parsed form weighs the body.
         let cache = AnswerCache::<Introspected>::new("introspection", 50_000);
         let got = cache
-            .get_or_fetch(key([b"x".as_slice()]), async {
+            .get_or_fetch(key([b"x".as_slice()]), || async {
                 Ok((Introspected::Inactive, Duration::from_secs(60), 30_000))
             })
             .await;
         assert!(matches!(got, Ok(Introspected::Inactive)));
-        let size = cache.size().await;
+        let size = cache.size();
         assert_eq!(size.weighted_bytes, (ENTRY_OVERHEAD + 30_000) as u64);
     }
 }

@@ -57,11 +57,8 @@ impl OpaqueVerifier {
     }
 
     /// What the introspection and verification answer caches hold.
-    pub(crate) async fn sizes(&self) -> (crate::CacheSize, crate::CacheSize) {
-        (
-            self.introspections.size().await,
-            self.verifications.size().await,
-        )
+    pub(crate) fn sizes(&self) -> (crate::CacheSize, crate::CacheSize) {
+        (self.introspections.size(), self.verifications.size())
     }
 
     /// Verify `token` for an opaque-token registration: what the IdP (or
@@ -112,7 +109,7 @@ impl OpaqueVerifier {
         ]);
         let answer = self
             .introspections
-            .get_or_fetch(key, async {
+            .get_or_fetch(key, || async {
                 let req = introspection::request(&self.fetcher, cfg, token)?;
                 let fetched = self
                     .fetcher
@@ -160,7 +157,7 @@ impl OpaqueVerifier {
         let max_body = self.fetcher.config().max_body_bytes;
         let answer = self
             .verifications
-            .get_or_fetch(call.key(reg.id.as_str(), token), async {
+            .get_or_fetch(call.key(reg.id.as_str(), token), || async {
                 let (answer, size) = verification::send(&call, &self.fetcher, max_body).await?;
                 Ok((Arc::new(answer), ttl, size))
             })

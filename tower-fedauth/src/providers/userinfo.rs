@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::cache::{Cache, Shape};
 use crate::context::Principal;
 use crate::egress::{FetchError, Fetcher, Redirects};
 use crate::error::{AuthError, ErrorCode};
@@ -96,37 +97,14 @@ pub(crate) fn principal(
     })
 }
 
-#[derive(Clone)]
-struct Entry {
-    claims: Arc<Claims>,
-    ttl: Duration,
-    /// Estimated bytes it keeps alive.
-    weight: u32,
+/// What an answer weighs: its claims as they sit in memory, the `Arc`, and
+/// the entry's bookkeeping.
+fn weight(claims: &Claims) -> usize {
+    ENTRY_OVERHEAD + crate::weigh::ARC + crate::weigh::map(claims)
 }
 
-impl Entry {
-    fn new(claims: Claims, ttl: Duration) -> Self {
-        let weight = ENTRY_OVERHEAD + crate::weigh::ARC + crate::weigh::map(&claims);
-        Self {
-            claims: Arc::new(claims),
-            ttl,
-            weight: crate::weigh::saturate(weight),
-        }
-    }
-}
-
-struct UntilExp;
-
-impl moka::Expiry<[u8; 32], Entry> for UntilExp {
-    fn expire_after_create(
-        &self,
-        _key: &[u8; 32],
-        entry: &Entry,
-        _created_at: std::time::Instant,
-    ) -> Option<Duration> {
-        Some(entry.ttl)
-    }
-}
+/// What an answer typically weighs (sizes the cache, bounds nothing).
+const TYPICAL_BYTES: u64 = 2048;
 
 /// The userinfo answer must be about the token's subject (OIDC Core §5.3.2).
 fn same_subject(answer: &Claims, sub: &str) -> Result<(), AuthError> {
@@ -139,36 +117,33 @@ fn same_subject(answer: &Claims, sub: &str) -> Result<(), AuthError> {
     }
 }
 
-/// Fetches and caches userinfo answers. Cheap to clone.
+/// Fetches and caches userinfo answers (the crate's one cache shape,
+/// bounded by bytes alone). Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct UserinfoCache {
-    cache: moka::future::Cache<[u8; 32], Entry>,
+    cache: Cache<[u8; 32], Arc<Claims>, AuthError>,
     fetcher: Fetcher,
-    max_bytes: u64,
 }
 
 impl UserinfoCache {
     /// Fetch through `fetcher`; keep at most `max_bytes` of answers.
     pub(crate) fn new(fetcher: Fetcher, max_bytes: u64) -> Self {
+        let shape = Shape {
+            metric: Some("userinfo"),
+            ..Shape::bytes(max_bytes, TYPICAL_BYTES)
+        };
+        let weigh = |_: &[u8; 32], answer: Option<&Arc<Claims>>, _: Option<&AuthError>| {
+            answer.map_or(ENTRY_OVERHEAD, |claims| weight(claims))
+        };
         Self {
-            cache: moka::future::Cache::builder()
-                .max_capacity(max_bytes)
-                .weigher(|_key: &[u8; 32], entry: &Entry| entry.weight)
-                .expire_after(UntilExp)
-                .build(),
+            cache: Cache::new(shape, weigh),
             fetcher,
-            max_bytes,
         }
     }
 
-    /// What the cache holds now, pending evictions done.
-    pub(crate) async fn size(&self) -> crate::CacheSize {
-        self.cache.run_pending_tasks().await;
-        crate::CacheSize {
-            entries: self.cache.entry_count(),
-            weighted_bytes: self.cache.weighted_size(),
-            max_bytes: self.max_bytes,
-        }
+    /// What the cache holds now.
+    pub(crate) fn size(&self) -> crate::CacheSize {
+        self.cache.size()
     }
 
     /// The userinfo answer for `token` at `endpoint`, its `sub` checked
@@ -196,29 +171,17 @@ impl UserinfoCache {
         let key: [u8; 32] = hasher.finalize().into();
         let ttl =
             Duration::from_secs(u64::try_from(exp.saturating_sub(now)).unwrap_or(0)).min(MAX_TTL);
-        let mut missed = false;
-        let entry = self
-            .cache
-            .try_get_with(key, async {
-                missed = true;
-                let claims = self.fetch(endpoint, token).await?;
-                // Only an answer about this token's subject is kept: a bad
-                // one (`{}` or an error object served with a 200, another
-                // subject) must not stick to the token until it expires.
-                same_subject(&claims, sub)?;
-                Ok::<_, AuthError>(Entry::new(claims, ttl))
-            })
-            .await
-            .map_err(|e| (*e).clone());
-        if missed {
-            // Evict now what the new answer pushed past the bound, rather
-            // than after the cache's next batch of writes.
-            self.cache.run_pending_tasks().await;
-        }
-        crate::metrics::cache("userinfo", !missed);
-        let entry = entry?;
-        same_subject(&entry.claims, sub)?;
-        Ok(entry.claims)
+        let load = || async {
+            let claims = self.fetch(endpoint, token).await?;
+            // Only an answer about this token's subject is kept: a bad
+            // one (`{}` or an error object served with a 200, another
+            // subject) must not stick to the token until it expires.
+            same_subject(&claims, sub)?;
+            Ok((Arc::new(claims), ttl))
+        };
+        let claims = self.cache.get_or_load(&key, load).await?;
+        same_subject(&claims, sub)?;
+        Ok(claims)
     }
 
     /// GET the userinfo endpoint with the token: no redirect (it would
@@ -319,13 +282,13 @@ mod tests {
         let endpoint = Url::parse(&idp.userinfo_url()).unwrap();
         let token_claims = map(json!({"sub": "alice"}));
         let (now, exp) = (1_000, 4_600);
-        let one = u64::from(Entry::new(answer.clone(), Duration::from_secs(60)).weight);
+        let one = weight(&answer) as u64;
         assert!((20_000..22_000).contains(&one), "{one}");
         for i in 0..20 {
             let token = format!("token-{i}");
             let got = cache.get(&endpoint, &token, &token_claims, now, exp).await;
             assert_eq!(*got.unwrap(), answer);
-            let size = cache.size().await;
+            let size = cache.size();
             assert!(size.within_bound(), "after {i}: {size:?}");
             assert!(size.entries <= 4, "after {i}: {size:?}");
             assert_eq!(

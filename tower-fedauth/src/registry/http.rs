@@ -12,8 +12,8 @@ use futures_util::future::BoxFuture;
 use http::Method;
 use url::Url;
 
-use super::stale::{Remote, StaleCache, StaleConfig};
 use super::{RegistrySource, SourceError};
+use crate::cache::{Cache, Remote, Shape};
 use crate::egress::{EgressPolicy, FetchConfig, Fetcher, Redirects, cache_control};
 use crate::registration::{Registration, Secret, from_value};
 
@@ -250,7 +250,8 @@ pub struct HttpRegistry {
     base: Url,
     client: SourceClient,
     config: HttpRegistryConfig,
-    cache: StaleCache<String, Held, SourceError>,
+    /// The crate's one cache shape, bounded by its count of registrations.
+    cache: Cache<String, Held, SourceError>,
 }
 
 impl HttpRegistry {
@@ -259,11 +260,14 @@ impl HttpRegistry {
         let base = base_url(base, &config.client.egress)?;
         Ok(Self {
             client: SourceClient::new(&config.client),
-            cache: StaleCache::new(StaleConfig {
-                max_stale: config.max_stale,
-                failure_backoff: config.failure_backoff,
-                max_entries: config.max_entries,
-            }),
+            cache: Cache::new(
+                Shape {
+                    max_stale: config.max_stale,
+                    failure_backoff: config.failure_backoff,
+                    ..Shape::entries(config.max_entries)
+                },
+                |_, _, _| 0,
+            ),
             base,
             config,
         })
@@ -275,8 +279,8 @@ impl HttpRegistry {
     }
 
     /// Forget what this source holds for one id.
-    pub async fn invalidate(&self, id: &str) {
-        self.cache.invalidate(&id.to_owned()).await;
+    pub fn invalidate(&self, id: &str) {
+        self.cache.invalidate(id);
     }
 
     /// Forget everything this source holds.
@@ -347,7 +351,7 @@ impl RegistrySource for HttpRegistry {
             };
             let lookup = self
                 .cache
-                .get(&id.to_owned(), |last| self.fetch(id, &url, last))
+                .get(id, |last| self.fetch(id, &url, last))
                 .await?;
             if lookup.stale {
                 tracing::warn!(registration = %id, "registry service failing; serving the last good registration");
@@ -366,7 +370,7 @@ impl std::fmt::Debug for HttpRegistry {
         f.debug_struct("HttpRegistry")
             .field("base", &self.base.as_str())
             .field("config", &self.config)
-            .field("entries", &self.cache.entry_count())
+            .field("entries", &self.cache.len())
             .finish()
     }
 }

@@ -17,7 +17,6 @@ mod parse;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod resolved;
-pub(crate) mod stale;
 
 pub(crate) use cache::Answer;
 pub use cache::{CacheConfig, CachedRegistry};
