@@ -10,7 +10,8 @@
 
 /// The extractor types every adapter offers, with their documentation and
 /// plain-Rust impls (`Deref`, `Debug`, `Clone`): `Auth`, `Claims<T>`,
-/// `Roles`, `Principal` and `RequireRole<R>`. The adapter (`$krate`, for
+/// `Roles`, `Principal`, `RequireRole<R>`, `RequireScope<S>` and
+/// `RequireStepUp<P>`. The adapter (`$krate`, for
 /// the examples) adds its framework's extraction impls, which answer
 /// through [`RequestAuth`](crate::adapter::RequestAuth).
 #[doc(hidden)]
@@ -68,50 +69,115 @@ macro_rules! __define_extractors {
         pub struct Principal(pub $crate::Principal);
         $crate::__impl_deref!(Principal => $crate::Principal);
 
-        /// The [`AuthContext`](tower_fedauth::AuthContext), provided the
-        /// application holds the role `R` for this request; otherwise 403
-        /// `insufficient_role` (401 `missing_token` without a context).
-        /// Same refusal as [`require_role`](crate::require_role).
-        ///
-        /// ```
-        #[doc = ::core::concat!("use ", ::core::stringify!($krate), "::{RequireRole, RoleName};")]
-        ///
-        /// struct Admin;
-        /// impl RoleName for Admin {
-        ///     const NAME: &'static str = "admin";
-        /// }
-        ///
-        /// async fn admin_only(admin: RequireRole<Admin>) -> String {
-        ///     admin.subject().to_owned()
-        /// }
-        /// ```
-        pub struct RequireRole<R: $crate::adapter::RoleName>(
-            pub $crate::AuthContext,
-            ::core::marker::PhantomData<R>,
-        );
-
-        impl<R: $crate::adapter::RoleName> RequireRole<R> {
-            /// The requirement this extractor checks.
-            const REQUIREMENT: $crate::adapter::Requirement =
-                $crate::adapter::Requirement::role_of::<R>();
+        $crate::__define_requirement_extractor! {
+            /// The [`AuthContext`](tower_fedauth::AuthContext), provided the
+            /// application holds the role `R` for this request; otherwise 403
+            /// `insufficient_role` (401 `missing_token` without a context).
+            /// Same refusal as [`require_role`](crate::require_role).
+            ///
+            /// ```
+            #[doc = ::core::concat!("use ", ::core::stringify!($krate), "::{RequireRole, RoleName};")]
+            ///
+            /// struct Admin;
+            /// impl RoleName for Admin {
+            ///     const NAME: &'static str = "admin";
+            /// }
+            ///
+            /// async fn admin_only(admin: RequireRole<Admin>) -> String {
+            ///     admin.subject().to_owned()
+            /// }
+            /// ```
+            pub struct RequireRole<R: RoleName> = role_of;
         }
 
-        impl<R: $crate::adapter::RoleName> ::core::fmt::Debug for RequireRole<R> {
+        $crate::__define_requirement_extractor! {
+            /// The [`AuthContext`](tower_fedauth::AuthContext), provided the
+            /// token grants the OAuth scope `S` (its `scope` or `scp`
+            /// claim); otherwise 403 `insufficient_scope` with `scope="…"`
+            /// in the challenge (401 `missing_token` without a context).
+            /// Same refusal as [`require_scope`](crate::require_scope).
+            ///
+            /// ```
+            #[doc = ::core::concat!("use ", ::core::stringify!($krate), "::{RequireScope, ScopeName};")]
+            ///
+            /// struct Read;
+            /// impl ScopeName for Read {
+            ///     const NAME: &'static str = "read";
+            /// }
+            ///
+            /// async fn reader(ctx: RequireScope<Read>) -> String {
+            ///     ctx.subject().to_owned()
+            /// }
+            /// ```
+            pub struct RequireScope<S: ScopeName> = scope_of;
+        }
+
+        $crate::__define_requirement_extractor! {
+            /// The [`AuthContext`](tower_fedauth::AuthContext), provided the
+            /// user's authentication meets the step-up rule `P` (RFC 9470:
+            /// an accepted `acr`, a recent enough `auth_time`); otherwise
+            /// 401 `insufficient_user_authentication` with `acr_values` and
+            /// `max_age` in the challenge (401 `missing_token` without a
+            /// context). Same refusal as
+            /// [`require_step_up`](crate::require_step_up).
+            ///
+            /// ```
+            #[doc = ::core::concat!("use ", ::core::stringify!($krate), "::{RequireStepUp, StepUpPolicy};")]
+            /// use std::time::Duration;
+            ///
+            /// struct RecentMfa;
+            /// impl StepUpPolicy for RecentMfa {
+            ///     const ACR: &'static [&'static str] = &["urn:example:mfa"];
+            ///     const MAX_AGE: Option<Duration> = Some(Duration::from_secs(300));
+            /// }
+            ///
+            /// async fn transfer(ctx: RequireStepUp<RecentMfa>) -> String {
+            ///     ctx.subject().to_owned()
+            /// }
+            /// ```
+            pub struct RequireStepUp<P: StepUpPolicy> = step_up_of;
+        }
+    };
+}
+
+/// An extractor of the context that checks the [`Requirement`] its type
+/// parameter names (`$ctor`: the `Requirement` constructor from the
+/// parameter's trait), with `Debug`, `Clone` and `Deref`; the adapter adds
+/// the extraction impls, which check `Self::REQUIREMENT`.
+///
+/// [`Requirement`]: crate::adapter::Requirement
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __define_requirement_extractor {
+    ($(#[$meta:meta])* pub struct $name:ident<$p:ident: $bound:ident> = $ctor:ident;) => {
+        $(#[$meta])*
+        pub struct $name<$p: $crate::adapter::$bound>(
+            pub $crate::AuthContext,
+            ::core::marker::PhantomData<$p>,
+        );
+
+        impl<$p: $crate::adapter::$bound> $name<$p> {
+            /// The requirement this extractor checks.
+            const REQUIREMENT: $crate::adapter::Requirement =
+                $crate::adapter::Requirement::$ctor::<$p>();
+        }
+
+        impl<$p: $crate::adapter::$bound> ::core::fmt::Debug for $name<$p> {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_tuple("RequireRole")
-                    .field(&R::NAME)
+                f.debug_tuple(::core::stringify!($name))
+                    .field(&Self::REQUIREMENT)
                     .field(&self.0)
                     .finish()
             }
         }
 
-        impl<R: $crate::adapter::RoleName> ::core::clone::Clone for RequireRole<R> {
+        impl<$p: $crate::adapter::$bound> ::core::clone::Clone for $name<$p> {
             fn clone(&self) -> Self {
                 Self(self.0.clone(), ::core::marker::PhantomData)
             }
         }
 
-        impl<R: $crate::adapter::RoleName> ::core::ops::Deref for RequireRole<R> {
+        impl<$p: $crate::adapter::$bound> ::core::ops::Deref for $name<$p> {
             type Target = $crate::AuthContext;
             fn deref(&self) -> &$crate::AuthContext {
                 &self.0

@@ -1,7 +1,7 @@
 //! What every web-framework adapter shares, written once: the route
-//! requirements (role checks), what an extractor finds on a request, the
-//! refusal when it finds nothing, typed claims, and how a refusal is
-//! rendered.
+//! requirements (roles, OAuth scopes, step-up authentication), what an
+//! extractor finds on a request, the refusal when it finds nothing, typed
+//! claims, and how a refusal is rendered.
 //!
 //! This is the `axum-core` half of the split: `fedauth-axum` and
 //! `fedauth-actix` are thin shells that read their framework's request into
@@ -11,17 +11,21 @@
 //! headers whichever adapter, extractor or guard gives it.
 //!
 //! Route requirements are values of [`Requirement`]; an adapter's guard
-//! (`require_role(..)`) holds one in a [`Guard`], and its typed extractor
-//! (`RequireRole<R>`) builds one from a [`RoleName`]. A new kind of route
-//! requirement (OAuth scopes, step-up authentication) is one more variant
-//! of the private enum inside [`Requirement`], one constructor and one arm
-//! of [`Requirement::check`]; the guards and extractors carry it unchanged.
+//! (`require_role(..)`, `require_scope(..)`, `require_step_up(..)`) holds
+//! one in a [`Guard`], and its typed extractors (`RequireRole<R>`,
+//! `RequireScope<S>`, `RequireStepUp<P>`) build one from a [`RoleName`], a
+//! [`ScopeName`] or a [`StepUpPolicy`]. A new kind of route requirement is
+//! one more variant of the private enum inside [`Requirement`], one
+//! constructor and one arm of [`Requirement::check`]; the guards carry it
+//! unchanged.
 
 mod claims;
 mod macros;
 mod requirement;
+mod scope;
+mod step_up;
 
-pub use requirement::{Guard, Requirement, RoleName};
+pub use requirement::{Guard, Requirement, RoleName, ScopeName, StepUpPolicy};
 
 use crate::authenticator::Authenticator;
 use crate::claims::Claims;

@@ -130,3 +130,98 @@ fn claims_come_from_the_request_first_then_from_the_context() {
     assert_eq!(of.context().map(AuthContext::subject), Some(ctx.subject()));
     assert_eq!(of.claims::<Tenant>().unwrap().unwrap().tenant, "t-1");
 }
+
+fn context_with(claims: serde_json::Value) -> AuthContext {
+    let base = context(&["reader"], None);
+    let claims = match claims {
+        serde_json::Value::Object(map) => Claims::from_map(map),
+        _ => unreachable!("an object"),
+    };
+    AuthContext::new(
+        base.registration().clone(),
+        base.issuer().map(str::to_owned),
+        None,
+        base.roles().clone(),
+        Principal::default(),
+        claims,
+    )
+}
+
+struct Read;
+impl ScopeName for Read {
+    const NAME: &'static str = "read";
+}
+
+struct Mfa;
+impl StepUpPolicy for Mfa {
+    const ACR: &'static [&'static str] = &["urn:mfa"];
+    const MAX_AGE: Option<std::time::Duration> = Some(std::time::Duration::from_secs(300));
+}
+
+#[test]
+fn scope_requirements_read_the_token_and_never_the_roles() {
+    let ctx = context_with(json!({"sub": "alice", "scope": "admin  read", "scp": ["write", 7]}));
+    let found = RequestAuth::new(Some(&ctx), None, true);
+    for scope in ["read", "admin", "write"] {
+        assert!(found.require(&Requirement::scope(scope)).is_ok(), "{scope}");
+    }
+    assert_eq!(Requirement::scope("read"), Requirement::scope_of::<Read>());
+    assert_ne!(Requirement::scope("read"), Requirement::role("read"));
+    assert_eq!(Requirement::scope_of::<Read>().as_scope(), Some("read"));
+    assert_eq!(Requirement::scope("read").as_role(), None);
+    assert_eq!(
+        format!("{:?}", Requirement::scope("read")),
+        "Scope(\"read\")"
+    );
+
+    // The token's scope `admin` is not the platform role `admin`, and the
+    // role `reader` is no scope.
+    let role = found.require(&Requirement::role("admin")).unwrap_err();
+    assert_eq!(role.code(), ErrorCode::InsufficientRole);
+    let scope = found.require(&Requirement::scope("reader")).unwrap_err();
+    assert_eq!(scope.code(), ErrorCode::InsufficientScope);
+    let rendered = Guard::new(Requirement::scope("reader")).render(&scope);
+    assert_eq!(rendered.status, http::StatusCode::FORBIDDEN);
+    assert_eq!(
+        rendered.headers[http::header::WWW_AUTHENTICATE],
+        "Bearer realm=\"fedauth\", error=\"insufficient_scope\", \
+         error_description=\"The token does not grant the scope this route requires.\", \
+         scope=\"reader\""
+    );
+}
+
+#[test]
+fn step_up_requirements_check_acr_then_auth_time() {
+    let now = crate::verify::now_unix();
+    let fresh = context_with(json!({"sub": "alice", "acr": "urn:mfa", "auth_time": now - 10}));
+    let stale = context_with(json!({"sub": "alice", "acr": "urn:mfa", "auth_time": now - 900}));
+    let weak = context_with(json!({"sub": "alice", "acr": "urn:pwd", "auth_time": now}));
+    let rule = Requirement::step_up_of::<Mfa>();
+    assert_eq!(
+        rule,
+        Requirement::step_up(&["urn:mfa"], Some(std::time::Duration::from_secs(300)))
+    );
+    assert_eq!((rule.as_role(), rule.as_scope()), (None, None));
+    assert_eq!(
+        format!("{rule:?}"),
+        "StepUp { acr: [\"urn:mfa\"], max_age: Some(300) }"
+    );
+    assert!(rule.check(&fresh).is_ok());
+    let www = "Bearer realm=\"fedauth\", error=\"insufficient_user_authentication\", \
+               error_description=\"The user's authentication is not strong or recent enough for this route.\", \
+               acr_values=\"urn:mfa\", max_age=300";
+    for (ctx, param) in [(&stale, "max_age"), (&weak, "acr")] {
+        let error = rule.check(ctx).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::InsufficientUserAuthentication);
+        assert_eq!(error.source_param().param, param);
+        let rendered = render_refusal(&error, None);
+        assert_eq!(rendered.status, http::StatusCode::UNAUTHORIZED);
+        assert_eq!(rendered.headers[http::header::WWW_AUTHENTICATE], www);
+    }
+    let anything = Requirement::step_up::<String>(&[], None);
+    assert!(
+        anything
+            .check(&context_with(json!({"sub": "alice"})))
+            .is_ok()
+    );
+}

@@ -36,8 +36,10 @@ pub enum Check {
     Claims,
     /// The user directory knows the subject and does not block it.
     User,
-    /// The application is enabled in the request's property and holds the
-    /// route's role.
+    /// The application is enabled in the request's property, and the
+    /// request meets the route's requirements: the role the platform
+    /// granted, then the token's OAuth scope, then its authentication
+    /// (`acr`, `auth_time`).
     Property,
 }
 
@@ -98,7 +100,10 @@ impl ErrorCode {
             TokenExpired | TokenNotYetValid => Check::Time,
             InvalidClaims => Check::Claims,
             UserUnknown | UserBlocked | DirectoryUnavailable => Check::User,
-            PropertyNotEnabled | InsufficientRole => Check::Property,
+            PropertyNotEnabled
+            | InsufficientRole
+            | InsufficientScope
+            | InsufficientUserAuthentication => Check::Property,
         }
     }
 }
@@ -114,6 +119,12 @@ mod tests {
         assert_eq!(sorted, Check::ALL);
         assert_eq!(ErrorCode::MissingToken.check(), Check::Request);
         assert_eq!(ErrorCode::InvalidAudience.check(), Check::Audience);
-        assert_eq!(ErrorCode::InsufficientRole.check(), Check::Property);
+        for code in [
+            ErrorCode::InsufficientRole,
+            ErrorCode::InsufficientScope,
+            ErrorCode::InsufficientUserAuthentication,
+        ] {
+            assert_eq!(code.check(), Check::Property);
+        }
     }
 }

@@ -6,7 +6,7 @@ mod check;
 mod render;
 
 pub use check::Check;
-pub use render::{RefusalBody, RefusalResponder, RenderedRefusal};
+pub use render::{Challenge, RefusalBody, RefusalResponder, RenderedRefusal};
 
 use std::borrow::Cow;
 use std::fmt;
@@ -55,6 +55,11 @@ pub enum ErrorCode {
     PropertyNotEnabled,
     /// A route requires a role the application does not hold.
     InsufficientRole,
+    /// A route requires an OAuth scope the token does not grant.
+    InsufficientScope,
+    /// A route requires an `acr` or a recent `auth_time` the token does not
+    /// have (RFC 9470 step-up).
+    InsufficientUserAuthentication,
     /// The user directory does not know the user.
     UserUnknown,
     /// The user directory says the user is blocked.
@@ -72,6 +77,7 @@ pub enum ErrorCode {
 
 /// The `error=` attribute of RFC 6750's `WWW-Authenticate: Bearer`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BearerError {
     /// `error="invalid_request"`
     InvalidRequest,
@@ -79,6 +85,8 @@ pub enum BearerError {
     InvalidToken,
     /// `error="insufficient_scope"`
     InsufficientScope,
+    /// `error="insufficient_user_authentication"` (RFC 9470)
+    InsufficientUserAuthentication,
 }
 
 impl BearerError {
@@ -88,6 +96,7 @@ impl BearerError {
             Self::InvalidRequest => "invalid_request",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
+            Self::InsufficientUserAuthentication => "insufficient_user_authentication",
         }
     }
 }
@@ -115,6 +124,8 @@ impl ErrorCode {
             InactiveToken => "inactive_token",
             PropertyNotEnabled => "property_not_enabled",
             InsufficientRole => "insufficient_role",
+            InsufficientScope => "insufficient_scope",
+            InsufficientUserAuthentication => "insufficient_user_authentication",
             UserUnknown => "user_unknown",
             UserBlocked => "user_blocked",
             IdpUnavailable => "idp_unavailable",
@@ -129,8 +140,8 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             InvalidRequest => StatusCode::BAD_REQUEST,
-            RegistrationDisabled | PropertyNotEnabled | InsufficientRole | UserUnknown
-            | UserBlocked => StatusCode::FORBIDDEN,
+            RegistrationDisabled | PropertyNotEnabled | InsufficientRole | InsufficientScope
+            | UserUnknown | UserBlocked => StatusCode::FORBIDDEN,
             IdpUnavailable | RegistryUnavailable | DirectoryUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -146,7 +157,8 @@ impl ErrorCode {
             MissingToken | RegistrationDisabled | PropertyNotEnabled | UserUnknown
             | UserBlocked | IdpUnavailable | RegistryUnavailable | DirectoryUnavailable => None,
             MissingRegistration | InvalidRequest => Some(BearerError::InvalidRequest),
-            InsufficientRole => Some(BearerError::InsufficientScope),
+            InsufficientRole | InsufficientScope => Some(BearerError::InsufficientScope),
+            InsufficientUserAuthentication => Some(BearerError::InsufficientUserAuthentication),
             _ => Some(BearerError::InvalidToken),
         }
     }
@@ -175,6 +187,10 @@ impl ErrorCode {
             InactiveToken => "The token is not active.",
             PropertyNotEnabled => "The application is not enabled in this property.",
             InsufficientRole => "The application does not hold the role this route requires.",
+            InsufficientScope => "The token does not grant the scope this route requires.",
+            InsufficientUserAuthentication => {
+                "The user's authentication is not strong or recent enough for this route."
+            }
             UserUnknown => "The user is not known.",
             UserBlocked => "The user is blocked.",
             IdpUnavailable => "The identity provider could not be reached.",
@@ -257,6 +273,8 @@ pub struct AuthError {
     pass_through: Option<Arc<PassThrough>>,
     /// The check that refused, where the code alone does not say it.
     check: Option<Check>,
+    /// What the `WWW-Authenticate` challenge asks for beyond `error=`.
+    challenge: Option<Box<Challenge>>,
 }
 
 impl AuthError {
@@ -282,6 +300,7 @@ impl AuthError {
             value: None,
             pass_through: None,
             check: None,
+            challenge: None,
         }
     }
 
@@ -321,6 +340,19 @@ impl AuthError {
     pub fn with_value(mut self, value: impl Into<String>) -> Self {
         self.value = Some(value.into());
         self
+    }
+
+    /// Add parameters to the refusal's `WWW-Authenticate` challenge: what
+    /// the client must come back with (the route's scope, `acr` values,
+    /// `max_age`), added after `error_description`.
+    pub fn with_challenge(mut self, challenge: Challenge) -> Self {
+        self.challenge = Some(Box::new(challenge));
+        self
+    }
+
+    /// The challenge parameters of [`with_challenge`](Self::with_challenge).
+    pub fn challenge(&self) -> Option<&Challenge> {
+        self.challenge.as_deref()
     }
 
     /// The code.

@@ -22,6 +22,48 @@ pub struct RefusalBody {
 /// fixed, so clients branch on them whatever the body says.
 pub type RefusalResponder = Arc<dyn Fn(&AuthError) -> RefusalBody + Send + Sync>;
 
+/// What a refusal's `WWW-Authenticate` challenge asks of the client beyond
+/// `error=`, so that it can come back with a token that passes: each
+/// parameter present is added after `error_description`, quoted and
+/// escaped like it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Challenge {
+    /// `scope="…"`: the scope the route requires (RFC 6750 §3.1),
+    /// space-separated when several.
+    pub scope: Option<String>,
+    /// `acr_values="…"`: the authentication context classes the route
+    /// accepts, space-separated (RFC 9470).
+    pub acr_values: Option<String>,
+    /// `max_age=N`: the largest age, in seconds, of the user's
+    /// authentication the route accepts (RFC 9470).
+    pub max_age: Option<u64>,
+}
+
+impl Challenge {
+    /// Append the parameters present to a challenge being built: the
+    /// strings quoted and escaped, `max_age` as the bare integer RFC 9470
+    /// allows (a token: nothing in it to escape).
+    fn push_to(&self, out: &mut String) {
+        for (name, value) in [
+            ("scope", self.scope.as_deref()),
+            ("acr_values", self.acr_values.as_deref()),
+        ] {
+            if let Some(value) = value {
+                out.push_str(", ");
+                out.push_str(name);
+                out.push_str("=\"");
+                push_quoted(out, value);
+                out.push('"');
+            }
+        }
+        if let Some(max_age) = self.max_age {
+            out.push_str(", max_age=");
+            out.push_str(&max_age.to_string());
+        }
+    }
+}
+
 /// A refusal as status, headers and body, ready for any framework.
 #[derive(Debug, Clone)]
 pub struct RenderedRefusal {
@@ -105,6 +147,9 @@ impl AuthError {
             v.push_str(", error_description=\"");
             push_quoted(&mut v, self.code.message());
             v.push('"');
+        }
+        if let Some(challenge) = &self.challenge {
+            challenge.push_to(&mut v);
         }
         HeaderValue::from_str(&v).ok()
     }
@@ -197,6 +242,46 @@ mod tests {
         let r = down.render("api", None);
         assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(r.headers[RETRY_AFTER], "5");
+    }
+
+    #[test]
+    fn challenge_parameters_follow_the_description_quoted_and_escaped() {
+        let scope = AuthError::token(ErrorCode::InsufficientScope, "x").with_challenge(Challenge {
+            scope: Some("read \"all\"\\\u{7}".into()),
+            ..Challenge::default()
+        });
+        let r = scope.render("api", None);
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            r.headers[WWW_AUTHENTICATE].to_str().unwrap(),
+            "Bearer realm=\"api\", error=\"insufficient_scope\", \
+             error_description=\"The token does not grant the scope this route requires.\", \
+             scope=\"read \\\"all\\\"\\\\\""
+        );
+        let step_up = AuthError::token(ErrorCode::InsufficientUserAuthentication, "x")
+            .with_challenge(Challenge {
+                acr_values: Some("urn:a b".into()),
+                max_age: Some(300),
+                ..Challenge::default()
+            });
+        assert_eq!(step_up.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            step_up.www_authenticate("api").unwrap().to_str().unwrap(),
+            "Bearer realm=\"api\", error=\"insufficient_user_authentication\", \
+             error_description=\"The user's authentication is not strong or recent enough for this route.\", \
+             acr_values=\"urn:a b\", max_age=300"
+        );
+        let age_only = AuthError::token(ErrorCode::InsufficientUserAuthentication, "x")
+            .with_challenge(Challenge {
+                max_age: Some(0),
+                ..Challenge::default()
+            });
+        let www = age_only.www_authenticate("api").unwrap();
+        assert!(
+            www.to_str().unwrap().ends_with("route.\", max_age=0"),
+            "{www:?}"
+        );
+        assert_eq!(age_only.challenge().and_then(|c| c.max_age), Some(0));
     }
 
     /// The `Content-Type` and `X-Content-Type-Options` a passed-through
