@@ -1,6 +1,6 @@
 //! Extractors over what [`FedAuth`](crate::FedAuth) put in the request's
-//! extensions: `Auth`, `Claims<T>`, `Roles`, `Principal` and
-//! `RequireRole<R>`, declared by the core with their documentation. What
+//! extensions: `Auth`, `Claims<T>`, `Roles`, `Principal`,
+//! `RequireRole<R>`, `RequireScope<S>` and `RequireStepUp<P>`, declared by the core with their documentation. What
 //! each one answers is decided by the core's
 //! [`RequestAuth`](tower_fedauth::adapter::RequestAuth); this is actix's
 //! plumbing around it.
@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
-use tower_fedauth::adapter::RoleName;
+use tower_fedauth::adapter::{RoleName, ScopeName, StepUpPolicy};
 
 use crate::response::{Rejection, with_auth};
 
@@ -50,14 +50,24 @@ impl<T: DeserializeOwned> FromRequest for Claims<T> {
     }
 }
 
-impl<R: RoleName> FromRequest for RequireRole<R> {
-    type Error = Rejection;
-    type Future = Ready<Result<Self, Rejection>>;
+/// `FromRequest` for an extractor that checks the requirement its type
+/// parameter names.
+macro_rules! requirement_extractor {
+    ($name:ident<$p:ident: $bound:ident>) => {
+        impl<$p: $bound> FromRequest for $name<$p> {
+            type Error = Rejection;
+            type Future = Ready<Result<Self, Rejection>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(with_auth(req, |found| {
-            let ctx = found.require(&Self::REQUIREMENT)?;
-            Ok(Self(ctx.clone(), PhantomData))
-        }))
-    }
+            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                ready(with_auth(req, |found| {
+                    let ctx = found.require(&Self::REQUIREMENT)?;
+                    Ok(Self(ctx.clone(), PhantomData))
+                }))
+            }
+        }
+    };
 }
+
+requirement_extractor!(RequireRole<R: RoleName>);
+requirement_extractor!(RequireScope<S: ScopeName>);
+requirement_extractor!(RequireStepUp<P: StepUpPolicy>);

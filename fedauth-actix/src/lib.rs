@@ -1,12 +1,17 @@
 //! actix-web integration of [`tower_fedauth`]: the [`FedAuth`] middleware,
-//! extractors for what it verified, and role checks.
+//! extractors for what it verified, and route requirements (roles,
+//! scopes, step-up).
 //!
 //! [`FedAuth`] drives the same [`Authenticator`] as the tower layer and
 //! refuses with the same status, `code`, JSON body and headers (every
 //! code: `docs/refusals.md` in the repository). Handlers take [`Auth`],
 //! [`Claims<T>`](Claims), [`Roles`] or [`Principal`] (each also as
 //! `Option<...>`, `None` when absent); [`require_role`] and [`RequireRole`]
-//! refuse applications that lack a role with 403 `insufficient_role`.
+//! refuse applications that lack a role with 403 `insufficient_role`;
+//! [`require_scope`] and [`RequireScope`] tokens that lack an OAuth scope
+//! with 403 `insufficient_scope`; [`require_step_up`] and
+//! [`RequireStepUp`] users whose authentication is not strong or recent
+//! enough with 401 `insufficient_user_authentication` (RFC 9470).
 //!
 //! ```
 //! use actix_web::{App, HttpResponse, web};
@@ -39,14 +44,16 @@
 
 mod extract;
 mod middleware;
+mod require;
 mod response;
-mod role;
 
-pub use extract::{Auth, Claims, Principal, RequireRole, Roles};
+pub use extract::{Auth, Claims, Principal, RequireRole, RequireScope, RequireStepUp, Roles};
 pub use middleware::{FedAuth, FedAuthMiddleware};
+pub use require::{
+    RequireGuard, RequireGuardMiddleware, require, require_role, require_scope, require_step_up,
+};
 pub use response::{ActixRequestView, DEFAULT_REALM, Rejection, refusal_response};
-pub use role::{RoleGuard, RoleGuardMiddleware, require_role};
-pub use tower_fedauth::adapter::RoleName;
+pub use tower_fedauth::adapter::{Requirement, RoleName, ScopeName, StepUpPolicy};
 
 pub use tower_fedauth;
 pub use tower_fedauth::{

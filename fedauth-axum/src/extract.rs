@@ -1,6 +1,6 @@
 //! Extractors over what [`FedAuthLayer`](tower_fedauth::FedAuthLayer) put in
-//! the request's extensions: `Auth`, `Claims<T>`, `Roles`, `Principal`
-//! and `RequireRole<R>`, declared by the core with their documentation.
+//! the request's extensions: `Auth`, `Claims<T>`, `Roles`, `Principal`,
+//! `RequireRole<R>`, `RequireScope<S>` and `RequireStepUp<P>`, declared by the core with their documentation.
 //! What each one answers is decided by the core's [`RequestAuth`]; this is
 //! axum's plumbing around it.
 
@@ -9,7 +9,7 @@ use std::marker::PhantomData;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
-use tower_fedauth::adapter::{RequestAuth, RoleName};
+use tower_fedauth::adapter::{RequestAuth, RoleName, ScopeName, StepUpPolicy};
 
 use crate::rejection::Rejection;
 
@@ -74,11 +74,21 @@ where
     }
 }
 
-impl<S: Send + Sync, R: RoleName> FromRequestParts<S> for RequireRole<R> {
-    type Rejection = Rejection;
+/// `FromRequestParts` for an extractor that checks the requirement its
+/// type parameter names.
+macro_rules! requirement_extractor {
+    ($name:ident<$p:ident: $bound:ident>) => {
+        impl<S: Send + Sync, $p: $bound> FromRequestParts<S> for $name<$p> {
+            type Rejection = Rejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Rejection> {
-        let ctx = found(parts).require(&Self::REQUIREMENT)?;
-        Ok(Self(ctx.clone(), PhantomData))
-    }
+            async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Rejection> {
+                let ctx = found(parts).require(&Self::REQUIREMENT)?;
+                Ok(Self(ctx.clone(), PhantomData))
+            }
+        }
+    };
 }
+
+requirement_extractor!(RequireRole<R: RoleName>);
+requirement_extractor!(RequireScope<P: ScopeName>);
+requirement_extractor!(RequireStepUp<P: StepUpPolicy>);

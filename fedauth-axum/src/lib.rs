@@ -1,5 +1,6 @@
 //! axum integration of [`tower_fedauth`]: extractors for what the
-//! [`FedAuthLayer`] verified, and role checks.
+//! [`FedAuthLayer`] verified, and route requirements (roles, scopes,
+//! step-up).
 //!
 //! `Router::layer(FedAuthLayer::new(auth))` (or `route_layer`) authenticates
 //! every request: the `Authorization` token against the identity provider
@@ -7,7 +8,9 @@
 //! [`Auth`], [`Claims<T>`](Claims), [`Roles`] or [`Principal`]; each also
 //! works as an `Option<...>` on routes under [`FedAuthLayer::optional`].
 //! [`require_role`] and [`RequireRole`] refuse applications that lack a
-//! role. Every refusal has the same status, `code`, JSON body and headers
+//! role; [`require_scope`] and [`RequireScope`] tokens that lack an OAuth
+//! scope; [`require_step_up`] and [`RequireStepUp`] users whose
+//! authentication is not strong or recent enough (RFC 9470). Every refusal has the same status, `code`, JSON body and headers
 //! (every code: `docs/refusals.md` in the repository), whether the layer,
 //! an extractor or a role check refuses.
 //!
@@ -106,12 +109,14 @@
 
 mod extract;
 mod rejection;
-mod role;
+mod require;
 
-pub use extract::{Auth, Claims, Principal, RequireRole, Roles};
+pub use extract::{Auth, Claims, Principal, RequireRole, RequireScope, RequireStepUp, Roles};
 pub use rejection::{DEFAULT_REALM, Rejection};
-pub use role::{RequireRoleLayer, RequireRoleService, require_role};
-pub use tower_fedauth::adapter::RoleName;
+pub use require::{
+    RequireLayer, RequireService, require, require_role, require_scope, require_step_up,
+};
+pub use tower_fedauth::adapter::{Requirement, RoleName, ScopeName, StepUpPolicy};
 
 pub use tower_fedauth;
 pub use tower_fedauth::{
