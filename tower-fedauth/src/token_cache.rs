@@ -160,12 +160,13 @@ impl Weighter<TokenKey, Arc<Verified>> for ByWeight {
 /// cost is avoided and the seed is random per cache.
 type Hashing = foldhash::quality::RandomState;
 
-/// quick_cache rather than moka (which the other caches use for its
-/// single-flight loading): a hit here is a read lock on one shard and an
-/// atomic "referenced" mark, with no read log, housekeeping or clock read
-/// inside the cache; eviction happens inline on insert, so the bounds hold
-/// at every moment, and its policy (S3-FIFO-like) is scan resistant: a
-/// flood of one-off tokens does not push out the tokens clients reuse.
+/// quick_cache, as every cache here, but a map of its own rather than the
+/// shared shape (`crate::cache`): a hit here is a read lock on one shard
+/// and an atomic "referenced" mark, with no read log, housekeeping or
+/// clock read inside the cache; eviction happens inline on insert, so the
+/// bounds hold at every moment, and its policy (S3-FIFO-like) is scan
+/// resistant: a flood of one-off tokens does not push out the tokens
+/// clients reuse.
 type Entries = Cache<TokenKey, Arc<Verified>, ByWeight, Hashing, MarkDropped<TokenKey, Verified>>;
 
 /// The cache itself. Cheap to clone.
