@@ -3,8 +3,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use fedauth_actix::{Auth, Claims, FedAuth, Principal, Roles, require_role};
+use fedauth_actix::{Auth, Claims, FedAuth, Principal, Rejection, Roles, require_role};
 use serde_json::Value;
+use tower_fedauth::adapter::Requirement;
+use tower_fedauth::{AuthContext, AuthError};
 
 use crate::{AppState, METRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 
@@ -30,8 +32,18 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(
                 web::resource("/properties/{property}/admin")
                     .wrap(require_role("admin").rendered_by(&auth))
-                    .wrap(FedAuth::new(auth))
+                    .wrap(FedAuth::new(auth.clone()))
                     .route(web::get().to(admin)),
+            )
+            .service(
+                web::resource("/scopes/{scope}/whoami")
+                    .wrap(FedAuth::new(auth.clone()))
+                    .route(web::get().to(scope_whoami)),
+            )
+            .service(
+                web::resource("/step-up/whoami")
+                    .wrap(FedAuth::new(auth))
+                    .route(web::get().to(step_up_whoami)),
             );
     }
 }
@@ -71,4 +83,39 @@ async fn admin(
     Claims(claims): Claims<Value>,
 ) -> HttpResponse {
     HttpResponse::Ok().json(crate::whoami(&ctx, &roles, &principal, &claims))
+}
+
+/// `whoami`, provided the token grants the scope named in the path. The
+/// requirement depends on the request, so the handler checks it (a fixed
+/// scope would be `.wrap(require_scope("read"))`).
+async fn scope_whoami(
+    state: web::Data<AppState>,
+    scope: web::Path<String>,
+    Auth(ctx): Auth,
+) -> HttpResponse {
+    let requirement = crate::requirements::scope(scope.into_inner());
+    whoami_if(&state, &ctx, Ok(requirement))
+}
+
+/// `whoami`, provided the user's authentication meets the query's step-up
+/// rule (a fixed rule would be `.wrap(require_step_up(..))`).
+async fn step_up_whoami(
+    state: web::Data<AppState>,
+    query: web::Query<Vec<(String, String)>>,
+    Auth(ctx): Auth,
+) -> HttpResponse {
+    whoami_if(&state, &ctx, crate::requirements::step_up(&query))
+}
+
+/// The `whoami` answer when `ctx` meets `requirement`, else its refusal
+/// rendered by the server's authenticator.
+fn whoami_if(
+    state: &AppState,
+    ctx: &AuthContext,
+    requirement: Result<Requirement, AuthError>,
+) -> HttpResponse {
+    match crate::requirements::check(ctx, requirement) {
+        Ok(()) => HttpResponse::Ok().json(crate::whoami_of(ctx)),
+        Err(error) => Rejection::from(error).render_with(&state.auth),
+    }
 }

@@ -1,13 +1,15 @@
 //! The routes of `axum-server`: the tower layer and the fedauth-axum
 //! extractors.
 
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use fedauth_axum::{Auth, Claims, FedAuthLayer, Principal, Roles, require_role};
+use fedauth_axum::{Auth, Claims, FedAuthLayer, Principal, Rejection, Roles, require_role};
 use serde_json::Value;
+use tower_fedauth::adapter::Requirement;
+use tower_fedauth::{AuthContext, AuthError};
 
 use crate::{AppState, METRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 
@@ -21,6 +23,8 @@ pub fn router(state: AppState) -> Router {
             "/properties/{property}/admin",
             get(admin).route_layer(require_role("admin").rendered_by(&auth)),
         )
+        .route("/scopes/{scope}/whoami", get(scope_whoami))
+        .route("/step-up/whoami", get(step_up_whoami))
         .route_layer(FedAuthLayer::new(auth));
     Router::new()
         .route("/health", get(health))
@@ -68,4 +72,38 @@ async fn admin(
     Claims(claims): Claims<Value>,
 ) -> Response {
     Json(crate::whoami(&ctx, &roles, &principal, &claims)).into_response()
+}
+
+/// `whoami`, provided the token grants the scope named in the path. The
+/// requirement depends on the request, so the handler checks it (a fixed
+/// scope would be `route_layer(require_scope("read"))`).
+async fn scope_whoami(
+    State(state): State<AppState>,
+    Path(scope): Path<String>,
+    Auth(ctx): Auth,
+) -> Response {
+    whoami_if(&state, &ctx, Ok(crate::requirements::scope(scope)))
+}
+
+/// `whoami`, provided the user's authentication meets the query's step-up
+/// rule (a fixed rule would be `route_layer(require_step_up(..))`).
+async fn step_up_whoami(
+    State(state): State<AppState>,
+    Query(query): Query<Vec<(String, String)>>,
+    Auth(ctx): Auth,
+) -> Response {
+    whoami_if(&state, &ctx, crate::requirements::step_up(&query))
+}
+
+/// The `whoami` answer when `ctx` meets `requirement`, else its refusal
+/// rendered by the server's authenticator.
+fn whoami_if(
+    state: &AppState,
+    ctx: &AuthContext,
+    requirement: Result<Requirement, AuthError>,
+) -> Response {
+    match crate::requirements::check(ctx, requirement) {
+        Ok(()) => Json(crate::whoami_of(ctx)).into_response(),
+        Err(error) => Rejection::from(error).render_with(&state.auth),
+    }
 }

@@ -7,6 +7,7 @@
 
 pub mod actix_app;
 pub mod axum_app;
+pub mod requirements;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
