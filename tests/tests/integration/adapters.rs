@@ -1,7 +1,8 @@
 //! One behaviour table, two frameworks: every case of `CASES` is sent over
 //! real HTTP to the axum app and to the actix app of the example servers
 //! (`fedauth_examples::{axum_app, actix_app}`, plus a few routes for the
-//! typed extractors), both over a MockIdp-backed registry. Each answer must
+//! typed extractors and the scope and step-up layers), both over a
+//! MockIdp-backed registry. Each answer must
 //! be exactly the expected one (status, full JSON body, `Content-Type`,
 //! `WWW-Authenticate`, `Retry-After`), and the two answers must be
 //! identical (status, body bytes, every header but `date`).
@@ -35,6 +36,13 @@ enum Token {
     NoSubject,
     /// A token of the IdP that is down.
     FromDownIdp,
+    /// Valid, plus these claims (a JSON object).
+    With(&'static str),
+    /// Valid, with `auth_time` this many seconds before now, and `acr`.
+    AuthTime {
+        ago: i64,
+        acr: Option<&'static str>,
+    },
 }
 
 /// The `Authorization` header(s).
@@ -76,6 +84,8 @@ enum Expect {
         value: Option<&'static str>,
         param: &'static str,
         location: &'static str,
+        /// The challenge's parameters after `error_description`, as sent.
+        challenge: &'static str,
     },
 }
 
@@ -88,13 +98,7 @@ struct Case {
 }
 
 const fn refused(code: &'static str, msg: &'static str) -> Expect {
-    Expect::Refused {
-        code,
-        msg,
-        value: None,
-        param: "Authorization",
-        location: "header",
-    }
+    refused_at(code, msg, None, "Authorization", "header")
 }
 
 const fn refused_at(
@@ -110,12 +114,55 @@ const fn refused_at(
         value,
         param,
         location,
+        challenge: "",
     }
 }
+
+/// 403 `insufficient_scope` for the scope `read`.
+const fn no_read_scope(msg: &'static str) -> Expect {
+    Expect::Refused {
+        code: "insufficient_scope",
+        msg,
+        value: Some("read"),
+        param: "scope",
+        location: "route",
+        challenge: ", scope=\"read\"",
+    }
+}
+
+/// 401 `insufficient_user_authentication` about `param`, with `challenge`.
+const fn step_up(msg: &'static str, param: &'static str, challenge: &'static str) -> Expect {
+    Expect::Refused {
+        code: "insufficient_user_authentication",
+        msg,
+        value: None,
+        param,
+        location: "route",
+        challenge,
+    }
+}
+
+const WHOAMI: Expect = Expect::Whoami {
+    property: None,
+    roles: READER,
+};
+const ACR_NOT_LISTED: &str =
+    "the token's `acr` is not one of the values the route accepts: `urn:mfa`, `urn:hwk`";
+const TOO_OLD: &str = "the route requires an authentication at most 300 seconds ago, and the token's `auth_time` is older";
+const NO_AUTH_TIME: &str = "the route requires an authentication at most 300 seconds ago, and the token has no `auth_time` claim";
+const MFA_WITHIN_300: &str = ", acr_values=\"urn:mfa\", max_age=300";
 
 const READER: &[&str] = &["reader"];
 const ADMIN_READER: &[&str] = &["admin", "reader"];
 const OK: Reg = Reg::Id("quid-1");
+
+const fn with(claims: &'static str) -> Authz {
+    Authz::Bearer(Token::With(claims))
+}
+
+const fn authenticated(ago: i64, acr: Option<&'static str>) -> Authz {
+    Authz::Bearer(Token::AuthTime { ago, acr })
+}
 
 #[rustfmt::skip]
 const CASES: &[Case] = &[
@@ -206,6 +253,88 @@ const CASES: &[Case] = &[
            expect: refused("token_expired", "exp 1000000000 is before now minus leeway") },
     Case { name: "optional x-sc-auth alone", path: "/maybe", authz: Authz::None, reg: OK,
            expect: refused("missing_token", "no Authorization header") },
+    // OAuth scopes: `scope` and `scp`, a string (runs of spaces) or an array.
+    Case { name: "scope string grants", path: "/scopes/read/whoami", authz: with(r#"{"scope": " openid  read\twrite "}"#), reg: OK,
+           expect: WHOAMI },
+    Case { name: "scp string grants", path: "/scopes/read/whoami", authz: with(r#"{"scp": "write read"}"#), reg: OK,
+           expect: WHOAMI },
+    Case { name: "scp array grants", path: "/scopes/read/whoami", authz: with(r#"{"scp": ["write", 7, null, "read"]}"#), reg: OK,
+           expect: WHOAMI },
+    Case { name: "scp grants when scope does not", path: "/scopes/read/whoami", authz: with(r#"{"scope": "write", "scp": ["read"]}"#), reg: OK,
+           expect: WHOAMI },
+    Case { name: "scope string lacks it", path: "/scopes/read/whoami", authz: with(r#"{"scope": "openid readonly"}"#), reg: OK,
+           expect: no_read_scope("the route requires the scope `read`, which the token's `scope` claim does not grant") },
+    Case { name: "scp string lacks it", path: "/scopes/read/whoami", authz: with(r#"{"scp": "read:all"}"#), reg: OK,
+           expect: no_read_scope("the route requires the scope `read`, which the token's `scp` claim does not grant") },
+    Case { name: "scp array lacks it", path: "/scopes/read/whoami", authz: with(r#"{"scp": ["write", ["read"], {"read": true}, "read write"]}"#), reg: OK,
+           expect: no_read_scope("the route requires the scope `read`, which the token's `scp` claim does not grant") },
+    Case { name: "both claims lack it", path: "/scopes/read/whoami", authz: with(r#"{"scope": "write", "scp": ["admin"]}"#), reg: OK,
+           expect: no_read_scope("the route requires the scope `read`, which the token's `scope` and `scp` claims do not grant") },
+    Case { name: "no scope claim", path: "/scopes/read/whoami", authz: Authz::Bearer(Token::Valid), reg: OK,
+           expect: no_read_scope("the route requires the scope `read`, and the token has neither a `scope` nor an `scp` claim") },
+    Case { name: "a role is no scope", path: "/scopes/reader/whoami", authz: with(r#"{"scope": "admin"}"#), reg: OK,
+           expect: Expect::Refused { code: "insufficient_scope", value: Some("reader"), param: "scope", location: "route",
+               msg: "the route requires the scope `reader`, which the token's `scope` claim does not grant",
+               challenge: ", scope=\"reader\"" } },
+    Case { name: "a scope is no role", path: "/properties/property-7/admin", authz: with(r#"{"scope": "admin", "scp": ["admin"]}"#), reg: OK,
+           expect: refused_at("insufficient_role",
+               "the route requires the role `admin`, which the application does not hold in property `property-7`",
+               Some("admin"), "role", "route") },
+    Case { name: "scope route authenticates first", path: "/scopes/read/whoami", authz: Authz::None, reg: Reg::None,
+           expect: refused("missing_token", "no Authorization header") },
+    Case { name: "scope layer", path: "/layer/scope", authz: with(r#"{"scp": ["read"]}"#), reg: OK,
+           expect: WHOAMI },
+    Case { name: "scope layer refuses", path: "/layer/scope", authz: with(r#"{"scp": ["write"]}"#), reg: OK,
+           expect: no_read_scope("the route requires the scope `read`, which the token's `scp` claim does not grant") },
+    Case { name: "typed scope", path: "/typed/scope", authz: with(r#"{"scope": "read"}"#), reg: OK,
+           expect: Expect::Json(r#"{"scoped":"alice"}"#) },
+    Case { name: "typed scope refuses", path: "/typed/scope", authz: Authz::Bearer(Token::Valid), reg: OK,
+           expect: no_read_scope("the route requires the scope `read`, and the token has neither a `scope` nor an `scp` claim") },
+    // Step-up (RFC 9470): `acr` among the listed values, `auth_time` recent.
+    Case { name: "acr listed", path: "/step-up/whoami?acr=urn:mfa,urn:hwk", authz: with(r#"{"acr": "urn:hwk"}"#), reg: OK,
+           expect: WHOAMI },
+    Case { name: "acr listed, percent-encoded", path: "/step-up/whoami?acr=urn%3Amfa,urn:hwk&other=x", authz: with(r#"{"acr": "urn:mfa"}"#), reg: OK,
+           expect: WHOAMI },
+    Case { name: "acr not listed", path: "/step-up/whoami?acr=urn:mfa,urn:hwk", authz: with(r#"{"acr": "urn:pwd"}"#), reg: OK,
+           expect: step_up(ACR_NOT_LISTED, "acr", ", acr_values=\"urn:mfa urn:hwk\"") },
+    Case { name: "acr absent", path: "/step-up/whoami?acr=urn:mfa,urn:hwk", authz: Authz::Bearer(Token::Valid), reg: OK,
+           expect: step_up("the route accepts only the `acr` values `urn:mfa`, `urn:hwk`, and the token has no `acr` claim",
+               "acr", ", acr_values=\"urn:mfa urn:hwk\"") },
+    Case { name: "acr not a string", path: "/step-up/whoami?acr=urn:mfa,urn:hwk", authz: with(r#"{"acr": ["urn:mfa"]}"#), reg: OK,
+           expect: step_up("the token's `acr` claim is not a string", "acr", ", acr_values=\"urn:mfa urn:hwk\"") },
+    Case { name: "max_age recent", path: "/step-up/whoami?max_age=300", authz: authenticated(10, None), reg: OK,
+           expect: WHOAMI },
+    Case { name: "max_age too old", path: "/step-up/whoami?max_age=300", authz: authenticated(900, None), reg: OK,
+           expect: step_up(TOO_OLD, "max_age", ", max_age=300") },
+    Case { name: "max_age without auth_time", path: "/step-up/whoami?max_age=300", authz: Authz::Bearer(Token::Valid), reg: OK,
+           expect: step_up(NO_AUTH_TIME, "max_age", ", max_age=300") },
+    Case { name: "acr and max_age met", path: "/step-up/whoami?acr=urn:mfa&max_age=300", authz: authenticated(10, Some("urn:mfa")), reg: OK,
+           expect: WHOAMI },
+    Case { name: "acr met, too old", path: "/step-up/whoami?max_age=300&acr=urn:mfa", authz: authenticated(900, Some("urn:mfa")), reg: OK,
+           expect: step_up(TOO_OLD, "max_age", MFA_WITHIN_300) },
+    Case { name: "recent, acr not listed", path: "/step-up/whoami?acr=urn:mfa&max_age=300", authz: authenticated(10, Some("urn:pwd")), reg: OK,
+           expect: step_up("the token's `acr` is not one of the values the route accepts: `urn:mfa`", "acr", MFA_WITHIN_300) },
+    Case { name: "no step-up asked", path: "/step-up/whoami", authz: Authz::Bearer(Token::Valid), reg: OK,
+           expect: WHOAMI },
+    Case { name: "malformed max_age", path: "/step-up/whoami?max_age=5m", authz: authenticated(10, None), reg: OK,
+           expect: refused_at("invalid_request", "the query parameter `max_age` is not a whole number of seconds",
+               None, "max_age", "query") },
+    Case { name: "repeated max_age", path: "/step-up/whoami?max_age=300&max_age=300", authz: authenticated(10, None), reg: OK,
+           expect: refused_at("invalid_request", "the query parameter `max_age` is given more than once",
+               None, "max_age", "query") },
+    Case { name: "malformed acr", path: "/step-up/whoami?acr=urn:mfa,,urn:hwk", authz: with(r#"{"acr": "urn:mfa"}"#), reg: OK,
+           expect: refused_at("invalid_request", "the query parameter `acr` is not a comma-separated list of acr values",
+               None, "acr", "query") },
+    Case { name: "step-up route authenticates first", path: "/step-up/whoami?max_age=x", authz: Authz::None, reg: Reg::None,
+           expect: refused("missing_token", "no Authorization header") },
+    Case { name: "step-up layer", path: "/layer/step-up", authz: authenticated(10, Some("urn:mfa")), reg: OK,
+           expect: WHOAMI },
+    Case { name: "step-up layer refuses", path: "/layer/step-up", authz: authenticated(900, Some("urn:mfa")), reg: OK,
+           expect: step_up(TOO_OLD, "max_age", MFA_WITHIN_300) },
+    Case { name: "typed step-up", path: "/typed/step-up", authz: authenticated(240, Some("urn:mfa")), reg: OK,
+           expect: Expect::Json(r#"{"stepped_up":"alice"}"#) },
+    Case { name: "typed step-up refuses", path: "/typed/step-up", authz: with(r#"{"acr": "urn:mfa"}"#), reg: OK,
+           expect: step_up(NO_AUTH_TIME, "max_age", MFA_WITHIN_300) },
 ];
 
 /// The status and `error=` of each code (`docs/refusals.md`), written out
@@ -216,7 +345,8 @@ fn contract(code: &str) -> (u16, Option<&'static str>) {
         "missing_registration" => (401, Some("invalid_request")),
         "invalid_request" => (400, Some("invalid_request")),
         "registration_disabled" | "property_not_enabled" => (403, None),
-        "insufficient_role" => (403, Some("insufficient_scope")),
+        "insufficient_role" | "insufficient_scope" => (403, Some("insufficient_scope")),
+        "insufficient_user_authentication" => (401, Some("insufficient_user_authentication")),
         "idp_unavailable" => (503, None),
         "malformed_token"
         | "unknown_registration"
@@ -251,6 +381,8 @@ fn error_code(code: &str) -> ErrorCode {
         InvalidClaims,
         PropertyNotEnabled,
         InsufficientRole,
+        InsufficientScope,
+        InsufficientUserAuthentication,
         IdpUnavailable,
     ]
     .into_iter()
@@ -323,7 +455,9 @@ fn check(case: &Case, framework: &str, answer: &Answer, status: u16, body: &Valu
         "{at}: Content-Length"
     );
     let (www, retry) = match case.expect {
-        Expect::Refused { code, .. } => {
+        Expect::Refused {
+            code, challenge, ..
+        } => {
             let (status, bearer_error) = contract(code);
             let www = matches!(status, 401 | 403).then(|| {
                 let mut v = "Bearer realm=\"fedauth\"".to_owned();
@@ -333,7 +467,7 @@ fn check(case: &Case, framework: &str, answer: &Answer, status: u16, body: &Valu
                 if code != "missing_token" {
                     v += &format!(", error_description=\"{}\"", error_code(code).message());
                 }
-                v
+                v + challenge
             });
             (www, (status == 503).then_some("5"))
         }
@@ -399,6 +533,8 @@ async fn one_behaviour_table_for_axum_and_actix() {
         "invalid_claims",
         "property_not_enabled",
         "insufficient_role",
+        "insufficient_scope",
+        "insufficient_user_authentication",
         "idp_unavailable",
     ];
     assert_eq!(codes.into_iter().collect::<Vec<_>>(), {

@@ -3,10 +3,12 @@
 //! the requests and answers of each case of the table.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use axum::Router;
 use axum::routing::get;
+use fedauth_axum::StepUpPolicy;
 use fedauth_examples::{AppState, actix_app, axum_app, local_metrics};
 use fedauth_tests::{builder, jwks_registration};
 use serde::Deserialize;
@@ -56,10 +58,28 @@ struct NeedsTenant {
     tenant: String,
 }
 
-/// Both adapters re-export the core's `RoleName`: one impl serves both.
+/// Both adapters re-export the core's `RoleName`, `ScopeName` and
+/// `StepUpPolicy`: one impl serves both.
 struct Admin;
 impl fedauth_axum::RoleName for Admin {
     const NAME: &'static str = "admin";
+}
+
+struct Read;
+impl fedauth_actix::ScopeName for Read {
+    const NAME: &'static str = "read";
+}
+
+/// `urn:mfa`, at most 300 seconds ago: the rule of the step-up layers too.
+struct Mfa;
+impl StepUpPolicy for Mfa {
+    const ACR: &'static [&'static str] = &["urn:mfa"];
+    const MAX_AGE: Option<Duration> = Some(Duration::from_secs(300));
+}
+
+/// The example servers' `whoami` answer, owned.
+fn whoami(ctx: &tower_fedauth::AuthContext) -> Value {
+    serde_json::to_value(fedauth_examples::whoami_of(ctx)).unwrap()
 }
 
 fn maybe_json(registration: Option<&str>, claims: Option<StandardClaims>) -> Value {
@@ -74,7 +94,11 @@ fn maybe_json(registration: Option<&str>, claims: Option<StandardClaims>) -> Val
 
 /// The example routes plus the test's typed-extractor routes, on axum.
 fn axum_router(auth: Authenticator) -> Router {
-    use fedauth_axum::{Auth, Claims, FedAuthLayer, RequireRole};
+    use fedauth_axum::{
+        Auth, Claims, FedAuthLayer, RequireRole, RequireScope, RequireStepUp, require_scope,
+        require_step_up,
+    };
+    let layer_whoami = || get(|Auth(ctx): Auth| async move { axum::Json(whoami(&ctx)) });
     let strict =
         Router::new()
             .route(
@@ -88,6 +112,26 @@ fn axum_router(auth: Authenticator) -> Router {
                 get(|ctx: RequireRole<Admin>| async move {
                     axum::Json(json!({"admin": ctx.subject()}))
                 }),
+            )
+            .route(
+                "/typed/scope",
+                get(|ctx: RequireScope<Read>| async move {
+                    axum::Json(json!({"scoped": ctx.subject()}))
+                }),
+            )
+            .route(
+                "/typed/step-up",
+                get(|ctx: RequireStepUp<Mfa>| async move {
+                    axum::Json(json!({"stepped_up": ctx.subject()}))
+                }),
+            )
+            .route(
+                "/layer/scope",
+                layer_whoami().route_layer(require_scope("read")),
+            )
+            .route(
+                "/layer/step-up",
+                layer_whoami().route_layer(require_step_up(&["urn:mfa"], Mfa::MAX_AGE)),
             )
             .route_layer(FedAuthLayer::new(auth.clone()));
     let optional = Router::new()
@@ -108,7 +152,12 @@ fn axum_router(auth: Authenticator) -> Router {
 
 /// The same on actix.
 fn actix_routes(auth: Authenticator) -> impl FnOnce(&mut web::ServiceConfig) {
-    use fedauth_actix::{Auth, Claims, FedAuth, RequireRole};
+    use fedauth_actix::{
+        Auth, Claims, FedAuth, RequireRole, RequireScope, RequireStepUp, require_scope,
+        require_step_up,
+    };
+    let layer_whoami =
+        || web::get().to(|Auth(ctx): Auth| async move { HttpResponse::Ok().json(whoami(&ctx)) });
     move |cfg| {
         actix_app::configure(AppState::new(auth.clone(), local_metrics()))(cfg);
         cfg.service(
@@ -126,6 +175,32 @@ fn actix_routes(auth: Authenticator) -> impl FnOnce(&mut web::ServiceConfig) {
                 })),
         )
         .service(
+            web::resource("/typed/scope")
+                .wrap(FedAuth::new(auth.clone()))
+                .route(web::get().to(|ctx: RequireScope<Read>| async move {
+                    HttpResponse::Ok().json(json!({"scoped": ctx.subject()}))
+                })),
+        )
+        .service(
+            web::resource("/typed/step-up")
+                .wrap(FedAuth::new(auth.clone()))
+                .route(web::get().to(|ctx: RequireStepUp<Mfa>| async move {
+                    HttpResponse::Ok().json(json!({"stepped_up": ctx.subject()}))
+                })),
+        )
+        .service(
+            web::resource("/layer/scope")
+                .wrap(require_scope("read"))
+                .wrap(FedAuth::new(auth.clone()))
+                .route(layer_whoami()),
+        )
+        .service(
+            web::resource("/layer/step-up")
+                .wrap(require_step_up(&["urn:mfa"], Mfa::MAX_AGE))
+                .wrap(FedAuth::new(auth.clone()))
+                .route(layer_whoami()),
+        )
+        .service(
             web::resource("/maybe")
                 .wrap(FedAuth::optional(auth))
                 .route(
@@ -138,6 +213,12 @@ fn actix_routes(auth: Authenticator) -> impl FnOnce(&mut web::ServiceConfig) {
                 ),
         );
     }
+}
+
+/// Seconds since the epoch.
+fn now() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.unwrap().as_secs() as i64
 }
 
 async fn serve_axum(router: Router) -> SocketAddr {
@@ -211,6 +292,19 @@ impl Fixture {
             Token::WrongIssuer => valid.issuer("https://evil.example"),
             Token::WrongAudience => valid.audience("app-2"),
             Token::NoSubject => valid.remove_claim("sub"),
+            Token::With(claims) => {
+                let claims: Map<String, Value> = serde_json::from_str(claims).unwrap();
+                claims
+                    .into_iter()
+                    .fold(valid, |token, (name, value)| token.claim(&name, value))
+            }
+            Token::AuthTime { ago, acr } => {
+                let token = valid.claim("auth_time", now() - ago);
+                match acr {
+                    Some(acr) => token.claim("acr", acr),
+                    None => token,
+                }
+            }
         };
         (builder.sign(&key), builder.claims().clone())
     }
@@ -281,6 +375,7 @@ impl Fixture {
                 value,
                 param,
                 location,
+                challenge: _,
             } => (
                 contract(code).0,
                 json!({
