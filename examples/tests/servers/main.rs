@@ -3,3 +3,4 @@
 mod basics;
 mod egress;
 mod harness;
+mod routes;
