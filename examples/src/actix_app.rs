@@ -5,10 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use fedauth_actix::{Auth, Claims, FedAuth, Principal, Rejection, Roles, require_role};
 use serde_json::Value;
-use tower_fedauth::adapter::Requirement;
-use tower_fedauth::{AuthContext, AuthError};
+use tower_fedauth::AuthError;
 
-use crate::{AppState, METRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+use crate::{AppState, METRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, WhoAmI};
 
 /// Every route of the example servers (`examples/README.md`), for
 /// `App::configure`.
@@ -94,7 +93,10 @@ async fn scope_whoami(
     Auth(ctx): Auth,
 ) -> HttpResponse {
     let requirement = crate::requirements::scope(scope.into_inner());
-    whoami_if(&state, &ctx, Ok(requirement))
+    respond(
+        &state,
+        crate::requirements::whoami_if(&ctx, Ok(requirement)),
+    )
 }
 
 /// `whoami`, provided the user's authentication meets the query's step-up
@@ -104,18 +106,15 @@ async fn step_up_whoami(
     query: web::Query<Vec<(String, String)>>,
     Auth(ctx): Auth,
 ) -> HttpResponse {
-    whoami_if(&state, &ctx, crate::requirements::step_up(&query))
+    let requirement = crate::requirements::step_up(&query);
+    respond(&state, crate::requirements::whoami_if(&ctx, requirement))
 }
 
-/// The `whoami` answer when `ctx` meets `requirement`, else its refusal
-/// rendered by the server's authenticator.
-fn whoami_if(
-    state: &AppState,
-    ctx: &AuthContext,
-    requirement: Result<Requirement, AuthError>,
-) -> HttpResponse {
-    match crate::requirements::check(ctx, requirement) {
-        Ok(()) => HttpResponse::Ok().json(crate::whoami_of(ctx)),
+/// The `whoami` answer, or the refusal rendered by the server's
+/// authenticator.
+fn respond(state: &AppState, answer: Result<WhoAmI<'_>, AuthError>) -> HttpResponse {
+    match answer {
+        Ok(whoami) => HttpResponse::Ok().json(whoami),
         Err(error) => Rejection::from(error).render_with(&state.auth),
     }
 }

@@ -8,10 +8,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use fedauth_axum::{Auth, Claims, FedAuthLayer, Principal, Rejection, Roles, require_role};
 use serde_json::Value;
-use tower_fedauth::adapter::Requirement;
-use tower_fedauth::{AuthContext, AuthError};
+use tower_fedauth::AuthError;
 
-use crate::{AppState, METRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+use crate::{AppState, METRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, WhoAmI};
 
 /// Every route of the example servers (`examples/README.md`).
 pub fn router(state: AppState) -> Router {
@@ -82,7 +81,11 @@ async fn scope_whoami(
     Path(scope): Path<String>,
     Auth(ctx): Auth,
 ) -> Response {
-    whoami_if(&state, &ctx, Ok(crate::requirements::scope(scope)))
+    let requirement = crate::requirements::scope(scope);
+    respond(
+        &state,
+        crate::requirements::whoami_if(&ctx, Ok(requirement)),
+    )
 }
 
 /// `whoami`, provided the user's authentication meets the query's step-up
@@ -92,18 +95,15 @@ async fn step_up_whoami(
     Query(query): Query<Vec<(String, String)>>,
     Auth(ctx): Auth,
 ) -> Response {
-    whoami_if(&state, &ctx, crate::requirements::step_up(&query))
+    let requirement = crate::requirements::step_up(&query);
+    respond(&state, crate::requirements::whoami_if(&ctx, requirement))
 }
 
-/// The `whoami` answer when `ctx` meets `requirement`, else its refusal
-/// rendered by the server's authenticator.
-fn whoami_if(
-    state: &AppState,
-    ctx: &AuthContext,
-    requirement: Result<Requirement, AuthError>,
-) -> Response {
-    match crate::requirements::check(ctx, requirement) {
-        Ok(()) => Json(crate::whoami_of(ctx)).into_response(),
+/// The `whoami` answer, or the refusal rendered by the server's
+/// authenticator.
+fn respond(state: &AppState, answer: Result<WhoAmI<'_>, AuthError>) -> Response {
+    match answer {
+        Ok(whoami) => Json(whoami).into_response(),
         Err(error) => Rejection::from(error).render_with(&state.auth),
     }
 }

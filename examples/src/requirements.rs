@@ -18,6 +18,8 @@ use std::time::Duration;
 use tower_fedauth::adapter::Requirement;
 use tower_fedauth::{AuthContext, AuthError, ErrorCode};
 
+use crate::WhoAmI;
+
 /// The requirement of `/scopes/{scope}/whoami`: the token grants `scope`.
 pub fn scope(scope: String) -> Requirement {
     Requirement::scope(scope)
@@ -61,12 +63,14 @@ pub fn step_up(query: &[(String, String)]) -> Result<Requirement, AuthError> {
     Ok(Requirement::step_up(&acr, max_age))
 }
 
-/// `Ok` when `ctx` meets `requirement` (or the requirement's own refusal).
-pub fn check(
+/// The `whoami` answer when `ctx` meets `requirement`; otherwise the
+/// refusal (of the requirement, or of its reading).
+pub fn whoami_if(
     ctx: &AuthContext,
     requirement: Result<Requirement, AuthError>,
-) -> Result<(), AuthError> {
-    requirement.and_then(|requirement| requirement.check(ctx))
+) -> Result<WhoAmI<'_>, AuthError> {
+    requirement.and_then(|requirement| requirement.check(ctx))?;
+    Ok(crate::whoami_of(ctx))
 }
 
 /// The value of the query parameter `name`, if given once; 400 if given

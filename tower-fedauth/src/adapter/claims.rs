@@ -149,15 +149,9 @@ impl<'de> de::Deserializer<'de> for Probe<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapter::tests::claims;
     use serde::Deserialize;
     use serde_json::json;
-
-    fn claims(value: Value) -> Claims {
-        match value {
-            Value::Object(map) => Claims::from_map(map),
-            _ => unreachable!("test claims are objects"),
-        }
-    }
 
     fn detail<T: DeserializeOwned>(value: Value) -> String {
         match claims_as::<T>(&claims(value)) {

@@ -67,14 +67,8 @@ pub(super) fn check(claims: &Claims, scope: &str) -> Result<(), AuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapter::tests::claims;
     use serde_json::json;
-
-    fn claims(value: Value) -> Claims {
-        match value {
-            Value::Object(map) => Claims::from_map(map),
-            _ => unreachable!("test claims are objects"),
-        }
-    }
 
     #[test]
     fn a_string_is_a_list_separated_by_runs_of_white_space() {

@@ -173,16 +173,10 @@ impl fmt::Debug for StepUp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapter::tests::claims;
     use serde_json::{Value, json};
 
     const NOW: i64 = 1_800_000_000;
-
-    fn claims(value: Value) -> Claims {
-        match value {
-            Value::Object(map) => Claims::from_map(map),
-            _ => unreachable!("test claims are objects"),
-        }
-    }
 
     /// The refusal's detail, param and challenge (`acr_values`, `max_age`),
     /// or `None` when the claims pass.

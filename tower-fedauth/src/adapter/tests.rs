@@ -7,6 +7,14 @@ use super::*;
 use crate::context::{Principal, Roles};
 use crate::registration::{Provider, Registration};
 
+/// Claims from a JSON object, for the tests of this module and its parts.
+pub(super) fn claims(value: serde_json::Value) -> Claims {
+    match value {
+        serde_json::Value::Object(map) => Claims::from_map(map),
+        _ => unreachable!("test claims are objects"),
+    }
+}
+
 fn context(roles: &[&str], property: Option<&str>) -> AuthContext {
     let registration = Registration::builder("quid-1", Provider::Jwks)
         .client_id("app-1")
@@ -14,10 +22,7 @@ fn context(roles: &[&str], property: Option<&str>) -> AuthContext {
         .jwks_uri("https://idp.example.com/jwks")
         .build()
         .unwrap();
-    let claims = match json!({"sub": "alice", "tenant": "t-1"}) {
-        serde_json::Value::Object(map) => Claims::from_map(map),
-        _ => unreachable!("an object"),
-    };
+    let claims = claims(json!({"sub": "alice", "tenant": "t-1"}));
     AuthContext::new(
         Arc::new(registration),
         Some("https://idp.example.com".into()),
@@ -116,10 +121,7 @@ fn claims_come_from_the_request_first_then_from_the_context() {
         from_context.require_claims::<Tenant>().unwrap().tenant,
         "t-1"
     );
-    let own = match json!({"tenant": "t-2"}) {
-        serde_json::Value::Object(map) => Claims::from_map(map),
-        _ => unreachable!("an object"),
-    };
+    let own = claims(json!({"tenant": "t-2"}));
     let preferred = RequestAuth::new(Some(&ctx), Some(&own), true);
     assert_eq!(preferred.require_claims::<Tenant>().unwrap().tenant, "t-2");
 
@@ -131,19 +133,15 @@ fn claims_come_from_the_request_first_then_from_the_context() {
     assert_eq!(of.claims::<Tenant>().unwrap().unwrap().tenant, "t-1");
 }
 
-fn context_with(claims: serde_json::Value) -> AuthContext {
+fn context_with(value: serde_json::Value) -> AuthContext {
     let base = context(&["reader"], None);
-    let claims = match claims {
-        serde_json::Value::Object(map) => Claims::from_map(map),
-        _ => unreachable!("an object"),
-    };
     AuthContext::new(
         base.registration().clone(),
         base.issuer().map(str::to_owned),
         None,
         base.roles().clone(),
         Principal::default(),
-        claims,
+        claims(value),
     )
 }
 
