@@ -106,11 +106,12 @@ fn last(idp: &MockOpaqueIdp) -> RecordedRequest {
     idp.requests().pop().expect("the mock received a request")
 }
 
-/// The README's opaque-token snippets are valid registrations.
+/// The opaque-token snippets of the providers reference are valid registrations.
 #[test]
-fn readme_snippets_parse() {
-    let readme = include_str!("../../../README.md");
-    let blocks: Vec<&str> = readme
+fn documented_snippets_parse() {
+    // The opaque-token registrations of the providers reference.
+    let page = include_str!("../../../docs/providers.md");
+    let blocks: Vec<&str> = page
         .split("```toml\n")
         .skip(1)
         .filter_map(|b| b.split("```").next())
