@@ -136,13 +136,13 @@ async fn large_userinfo_answers_keep_memory_within_the_byte_bounds() {
         for answer in futures_util::future::join_all(calls).await {
             assert_eq!(answer, (StatusCode::OK, ANSWER_BYTES.to_string()));
         }
-        let sizes = auth.cache_sizes().await;
+        let sizes = auth.cache_sizes();
         assert!(sizes.within_bounds(), "{sizes:?}");
         sizes_seen.push(sizes);
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     let after = vm_rss();
-    let sizes = auth.cache_sizes().await;
+    let sizes = auth.cache_sizes();
 
     assert_eq!(idp.userinfo_fetches(), TOKENS + 1, "one fetch per token");
     // Each cache's own weight, exactly within its bound, at every step.

@@ -334,7 +334,7 @@ async fn entries_weigh_the_userinfo_values_copied_into_them() {
         );
     }
     assert_eq!(idp.userinfo_fetches(), 40);
-    let sizes = auth.cache_sizes().await;
+    let sizes = auth.cache_sizes();
     assert!(
         sizes.tokens.entries >= 1,
         "such entries are kept: {sizes:?}"

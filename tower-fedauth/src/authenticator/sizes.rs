@@ -8,9 +8,9 @@ impl Authenticator {
     /// Entries, weight and byte bound of every cache that holds what an
     /// identity provider answered: key sets, discovery documents, userinfo,
     /// introspection and verification answers, and verified tokens with
-    /// what they established. Evictions the caches have pending are done
-    /// first, so each weight is within its bound.
-    pub async fn cache_sizes(&self) -> CacheSizes {
+    /// what they established. The caches evict as they insert, so each
+    /// weight is within its bound at every moment.
+    pub fn cache_sizes(&self) -> CacheSizes {
         let inner = &*self.inner;
         let (introspection, verification) = inner.opaque.sizes();
         let tokens = inner.tokens.stats();
