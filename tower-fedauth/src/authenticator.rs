@@ -21,7 +21,7 @@ use crate::opaque::OpaqueVerifier;
 use crate::property::PropertyResolver;
 use crate::providers::userinfo::{self, UserinfoCache};
 use crate::providers::{KeySource, ProviderRules};
-use crate::registration::{Provider, Registration};
+use crate::registration::Registration;
 use crate::registry::{CacheConfig, CachedRegistry, RegistrySource, Resolved};
 use crate::token::UnverifiedToken;
 use crate::token_cache::{TokenCache, TokenCacheConfig, TokenCacheStats, Verified};
@@ -510,10 +510,7 @@ impl Authenticator {
                 let work = async {
                     let found = self.registration(&id).await?;
                     let reg = found.registration();
-                    if matches!(
-                        reg.provider,
-                        Provider::Introspection | Provider::VerificationEndpoint
-                    ) {
+                    if !reg.provider.uses_signed_tokens() {
                         return Ok(());
                     }
                     let url = self.keys_url(&ProviderRules::new(reg)).await?;

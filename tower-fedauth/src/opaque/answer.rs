@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::verification;
 use crate::context::Principal;
 use crate::error::{AuthError, ErrorCode};
-use crate::registration::Registration;
+use crate::registration::{ProviderConfig, Registration};
 
 /// Map the body of a verification endpoint's 2xx answer to the principal,
 /// as a request would: the body must be a JSON object, and the
@@ -16,12 +16,12 @@ use crate::registration::Registration;
 /// (`invalid_claims` otherwise). A registration without a `verification`
 /// table is `idp_unavailable`, as on the request path.
 pub fn map_verification_answer(reg: &Registration, body: &[u8]) -> Result<Principal, AuthError> {
-    let cfg = reg.verification.as_ref().ok_or_else(|| {
-        AuthError::token(
+    let ProviderConfig::VerificationEndpoint(cfg) = &reg.provider else {
+        return Err(AuthError::token(
             ErrorCode::IdpUnavailable,
             "the registration has no verification table",
-        )
-    })?;
+        ));
+    };
     let answer = match serde_json::from_slice::<Value>(body) {
         Ok(answer @ Value::Object(_)) => answer,
         Ok(_) => {

@@ -27,7 +27,7 @@ use crate::claims::Claims;
 use crate::context::{Principal, TokenFacts};
 use crate::error::{AuthError, ErrorCode};
 use crate::keys::Fetcher;
-use crate::registration::{ClientAuthMethod, Provider, Registration};
+use crate::registration::{ClientAuthMethod, Provider, ProviderConfig, Registration};
 use crate::verify::now_unix;
 
 use cache::AnswerCache;
@@ -70,7 +70,7 @@ impl OpaqueVerifier {
         reg: &Registration,
         token: &str,
     ) -> Result<Arc<TokenFacts>, AuthError> {
-        let (principal, claims, issuer) = match reg.provider {
+        let (principal, claims, issuer) = match reg.provider.kind() {
             Provider::Introspection => self.introspect(reg, token).await?,
             Provider::VerificationEndpoint => self.call_endpoint(reg, token).await?,
             other => {
@@ -91,10 +91,9 @@ impl OpaqueVerifier {
         reg: &Registration,
         token: &str,
     ) -> Result<(Principal, Claims, Option<String>), AuthError> {
-        let cfg = reg
-            .introspection
-            .as_ref()
-            .ok_or_else(|| unavailable("the registration has no introspection table"))?;
+        let ProviderConfig::Introspection(cfg) = &reg.provider else {
+            return Err(unavailable("the registration has no introspection table"));
+        };
         let auth_method: &[u8] = match cfg.auth_method {
             ClientAuthMethod::ClientSecretBasic => b"basic",
             ClientAuthMethod::ClientSecretPost => b"post",
@@ -143,10 +142,9 @@ impl OpaqueVerifier {
         reg: &Registration,
         token: &str,
     ) -> Result<(Principal, Claims, Option<String>), AuthError> {
-        let cfg = reg
-            .verification
-            .as_ref()
-            .ok_or_else(|| unavailable("the registration has no verification table"))?;
+        let ProviderConfig::VerificationEndpoint(cfg) = &reg.provider else {
+            return Err(unavailable("the registration has no verification table"));
+        };
         let vars = template::Vars {
             token,
             registration: reg.id.as_str(),

@@ -2,6 +2,13 @@
 //! accepts, derived from the few keys it names (each preset's rules are
 //! also in `docs/providers.md` in the repository).
 //!
+//! Each preset is one file here, which says in one screen what it takes and
+//! derives: its registry keys and how they load (a `Loader`), and its rules
+//! (the `Preset` trait: token kind and defaults, issuers, key URL, audience
+//! rule, extra claim rules). [`ProviderConfig`] holds a registration's
+//! preset with its settings; the one `match` from a preset name or setting
+//! to its file is at the end of this file.
+//!
 //! [`ProviderRules`] answers, for one registration: where its keys are,
 //! whether discovery is used, which issuers, audience and token kind it
 //! accepts, and the provider's extra claim rules. The authenticator runs
@@ -12,134 +19,90 @@
 //! `discovery_url`, then the preset's key URL (`oidc`: discovery from
 //! `issuer`).
 //!
-//! # `azure-ad` (Microsoft Entra ID)
-//! - Issuers: v2 `https://login.microsoftonline.com/{tid}/v2.0`, v1
-//!   `https://sts.windows.net/{tid}/`; the `ver` claim (`2.0` / `1.0`) says
-//!   which applies, and `version` (`1`, `2`, `any`) which are accepted.
-//! - `tid` must be a GUID; a GUID `tenant` accepts only itself; `common`
-//!   any tenant, `organizations` any but the personal-account tenant
-//!   ([`CONSUMERS_TENANT_ID`]), `consumers` only that one. The issuer form is
-//!   filled with `tid` and `iss` must equal it exactly. An `issuer` override
-//!   may hold [`TENANT_TEMPLATE`], filled the same way.
-//! - `allowed_tenants` narrows a multi-tenant registration to the tenants
-//!   the application serves: a `tid` not listed is `invalid_issuer`.
-//!   Without it every tenant the `tenant` admits passes (`common`: every
-//!   Entra ID tenant in the world), and loading the registration logs a
-//!   warning.
-//! - Keys: `https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys`
-//!   (`/discovery/keys` when `version = 1`). A key whose `issuer` member is
-//!   a concrete tenant signs only that tenant's tokens.
-//! - Audience `aud` = `client_id` (see "Audience" below); RS256; token kind
-//!   by `typ` as for `oidc`.
-//!
-//! # `cognito` (Amazon Cognito user pools)
-//! - Issuer: `https://cognito-idp.{region}.amazonaws.com/{user_pool_id}` or,
-//!   for multi-region pools, the host `issuer.cognito-idp.{region}.amazonaws.com`;
-//!   both for the configured pool only.
-//! - Keys: `{issuer}/.well-known/jwks.json` (of the `issuer` override, if any).
-//! - Token kind: the `token_use` claim must equal the registration's
-//!   `token_use` (default `access`), else `invalid_token_use`.
-//! - Audience: access tokens have no `aud`: their `client_id` claim must be
-//!   the client id; ID tokens: `aud`. RS256.
-//!
-//! # `auth0`
-//! - Issuer `https://{domain}/` (with the trailing slash); keys
-//!   `https://{domain}/.well-known/jwks.json`; `aud` string or array naming
-//!   the client id; RS256 only (an HS256 token is `unsupported_algorithm`).
-//!
-//! # `firebase`
-//! - Issuer `https://securetoken.google.com/{project_id}`; `aud` = the
-//!   project id; keys from Google's X.509 certificate map
-//!   ([`FIREBASE_KEYS_URL`], `Cache-Control: max-age` honoured); RS256.
-//! - The header must carry a `kid` (else `unknown_key`, before any fetch).
-//! - `sub` a non-empty string of at most 128 characters; `iat` present;
-//!   `auth_time` a number not in the future (leeway applies) — else
-//!   `invalid_claims`. A future `iat` is `token_not_yet_valid`, like any
-//!   token's.
-//!
-//! # `oidc` and `jwks`
-//! - `oidc`: keys and userinfo endpoint by discovery from `issuer`; `jwks`:
-//!   keys at `jwks_uri`, `iss` checked only if `issuer` is given.
-//! - Token kind: with `token_use = "access"`, `typ: at+jwt` is required;
-//!   with `"id"` it is refused (RFC 9068, RFC 8725 §3.11). `typ` is a media
-//!   type: compared case-insensitively, with or without `application/`
-//!   (RFC 7515 §4.1.9), so `Application/AT+JWT` is an access token.
-//!
-//! # Audience (every provider with signed tokens)
-//! - `aud`, a string or an array, must name the client id. An array of more
-//!   than one value also needs the token's authorized party — the first of
-//!   the registration's `authorized_party_claims` (default `azp`,
-//!   `client_id`, `appid`, `cid`) that the token carries — to be present
-//!   and equal the client id (OpenID Connect Core §3.1.3.7); else
+//! # Every preset with signed tokens
+//! - Token kind, unless the preset says otherwise: with
+//!   `token_use = "access"`, `typ: at+jwt` is required; with `"id"` it is
+//!   refused (RFC 9068, RFC 8725 §3.11). `typ` is a media type: compared
+//!   case-insensitively, with or without `application/` (RFC 7515 §4.1.9),
+//!   so `Application/AT+JWT` is an access token.
+//! - Audience: `aud`, a string or an array, must name the client id. An
+//!   array of more than one value also needs the token's authorized party —
+//!   the first of the registration's `authorized_party_claims` (default
+//!   `azp`, `client_id`, `appid`, `cid`) that the token carries — to be
+//!   present and equal the client id (OpenID Connect Core §3.1.3.7); else
 //!   `invalid_audience`. Cognito access tokens have no `aud` and are
 //!   checked by their `client_id` claim alone.
+//! - A key whose JWKS entry names a concrete `issuer` signs only that
+//!   issuer's tokens.
 //!
 //! Roles are never read from token claims (`roles`, `groups`,
 //! `cognito:groups`, namespaced Auth0 claims): only the registry grants them.
+//!
+//! # Adding a preset
+//! One file here with its keys (`Keys`, read by a `Loader`) and its
+//! `Preset` implementation; one variant of [`ProviderConfig`] (with its
+//! settings type in `config.rs`) and of [`Provider`] (with its name); then
+//! the arms the compiler asks for in `Provider::as_str`,
+//! `ProviderConfig::kind` and the two matches below, and the name in
+//! `Provider::ALL`.
 
+mod auth0;
 mod azure;
+mod cognito;
+mod config;
+mod firebase;
+mod introspection;
+mod oidc;
+mod preset;
 #[cfg(test)]
 mod tests;
 pub(crate) mod userinfo;
+mod verification;
 
 use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 use url::Url;
 
-pub(crate) use azure::is_guid;
 pub use azure::{CONSUMERS_TENANT_ID, TENANT_TEMPLATE};
+pub use config::{
+    Auth0, AzureAd, AzureVersion, ClientAuthMethod, Cognito, DEFAULT_CACHE_SECONDS, Firebase,
+    HttpMethod, IntrospectionConfig, Provider, ProviderConfig, VerificationConfig,
+};
+pub use firebase::FIREBASE_KEYS_URL;
+pub use preset::KeySource;
+pub(crate) use preset::{ClientId, Preset, Tokens};
+use preset::{Loader, invalid_issuer, issuer_claim};
 
-use crate::claims::as_numeric_date;
 use crate::error::{AuthError, ErrorCode};
 use crate::keys::{VerificationKey, discovery_url_for};
-use crate::registration::{Provider, Registration, TokenUse};
+use crate::registration::{Ctx, Registration, RegistrationError};
 use crate::token::JoseHeader;
-use crate::verify::{self, printable};
-
-/// Where Google publishes the keys of Firebase ID tokens (X.509 certificate map).
-pub const FIREBASE_KEYS_URL: &str =
-    "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com";
-
-/// Longest Firebase `sub` (Firebase's own verifier's rule).
-const FIREBASE_MAX_SUB_CHARS: usize = 128;
-
-pub(crate) fn invalid_issuer(detail: impl Into<std::borrow::Cow<'static, str>>) -> AuthError {
-    AuthError::token(ErrorCode::InvalidIssuer, detail)
-}
-
-fn invalid_claims(detail: impl Into<std::borrow::Cow<'static, str>>) -> AuthError {
-    AuthError::token(ErrorCode::InvalidClaims, detail)
-}
-
-/// The `iss` claim as a string.
-pub(crate) fn issuer_claim(claims: &Map<String, Value>) -> Result<&str, AuthError> {
-    match claims.get("iss") {
-        Some(Value::String(iss)) => Ok(iss),
-        Some(_) => Err(invalid_issuer("iss is not a string")),
-        None => Err(invalid_issuer("iss is missing")),
-    }
-}
-
-/// Where a registration's keys come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySource {
-    /// A key document at this URL (JWKS or X.509 certificate map).
-    Direct(Url),
-    /// The `jwks_uri` of the discovery document at this URL.
-    Discovery(Url),
-}
+use crate::verify::printable;
 
 /// The rules of one registration's provider (see the module docs).
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct ProviderRules<'r> {
     reg: &'r Registration,
+    preset: &'r dyn Preset,
+}
+
+impl std::fmt::Debug for ProviderRules<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderRules")
+            .field("registration", &self.reg.id)
+            .field("provider", &self.reg.provider.kind())
+            .finish()
+    }
 }
 
 impl<'r> ProviderRules<'r> {
     /// The rules of `reg`.
     pub fn new(reg: &'r Registration) -> Self {
-        Self { reg }
+        Self {
+            reg,
+            preset: reg.provider.preset(),
+        }
     }
 
     /// Where the keys are: `jwks_uri`, else discovery from `discovery_url`,
@@ -153,45 +116,28 @@ impl<'r> ProviderRules<'r> {
         if let Some(url) = &reg.discovery_url {
             return Some(KeySource::Discovery(url.clone()));
         }
-        let derived = match reg.provider {
-            Provider::AzureAd => {
-                azure::keys_url(reg.version, reg.tenant.as_deref().unwrap_or("common"))
-            }
-            Provider::Cognito => format!(
-                "{}/.well-known/jwks.json",
-                self.primary_issuer()?.trim_end_matches('/')
-            ),
-            Provider::Auth0 => format!("https://{}/.well-known/jwks.json", reg.domain.as_deref()?),
-            Provider::Firebase => FIREBASE_KEYS_URL.to_owned(),
-            Provider::Oidc | Provider::Jwks => {
-                return reg
-                    .issuer
-                    .as_deref()
-                    .and_then(discovery_url_for)
-                    .map(KeySource::Discovery);
-            }
-            Provider::Introspection | Provider::VerificationEndpoint => return None,
-        };
-        Url::parse(&derived).ok().map(KeySource::Direct)
+        self.preset.key_source(&self.accepted_issuers())
     }
 
     /// The discovery document, where the userinfo endpoint is found:
-    /// `discovery_url`, else `{issuer}/.well-known/openid-configuration` of
-    /// the (overridden or derived) issuer; Entra ID multi-tenant: the
-    /// tenant's document, whose issuer is the `{tenantid}` template.
+    /// `discovery_url`, else the preset's own document when `issuer` is not
+    /// overridden (Entra ID: the tenant's, whose issuer is the `{tenantid}`
+    /// template), else `{issuer}/.well-known/openid-configuration` of the
+    /// (overridden or derived) issuer.
     pub fn discovery_url(&self) -> Option<Url> {
         let reg = self.reg;
         if let Some(url) = &reg.discovery_url {
             return Some(url.clone());
         }
-        if reg.provider == Provider::AzureAd && reg.issuer.is_none() {
-            let tenant = reg.tenant.as_deref().unwrap_or("common");
-            return Url::parse(&azure::discovery_url(reg.version, tenant)).ok();
+        if reg.issuer.is_none()
+            && let Some(url) = self.preset.discovery_url()
+        {
+            return Some(url);
         }
-        self.primary_issuer()
+        self.accepted_issuers()
+            .first()
             .filter(|i| !i.contains(TENANT_TEMPLATE))
-            .as_deref()
-            .and_then(discovery_url_for)
+            .and_then(|i| discovery_url_for(i))
     }
 
     /// Every form `iss` may take (Entra ID multi-tenant forms hold
@@ -204,33 +150,10 @@ impl<'r> ProviderRules<'r> {
     /// [`ProviderRules::issuers`], borrowed when the registration names its
     /// issuer: this runs on every full verification.
     fn accepted_issuers(&self) -> Cow<'r, [String]> {
-        let reg = self.reg;
-        if let Some(issuer) = &reg.issuer {
-            return Cow::Borrowed(std::slice::from_ref(issuer));
+        match &self.reg.issuer {
+            Some(issuer) => Cow::Borrowed(std::slice::from_ref(issuer)),
+            None => Cow::Owned(self.preset.issuers()),
         }
-        Cow::Owned(match reg.provider {
-            Provider::AzureAd => azure::Ver::accepted(reg.version)
-                .map(|v| azure::issuer(v, azure::tenant_or_template(reg)))
-                .collect(),
-            Provider::Cognito => match (&reg.region, &reg.user_pool_id) {
-                (Some(region), Some(pool)) => vec![
-                    format!("https://cognito-idp.{region}.amazonaws.com/{pool}"),
-                    format!("https://issuer.cognito-idp.{region}.amazonaws.com/{pool}"),
-                ],
-                _ => Vec::new(),
-            },
-            Provider::Auth0 => reg.domain.iter().map(|d| format!("https://{d}/")).collect(),
-            Provider::Firebase => reg
-                .project_id
-                .iter()
-                .map(|p| format!("https://securetoken.google.com/{p}"))
-                .collect(),
-            _ => Vec::new(),
-        })
-    }
-
-    fn primary_issuer(&self) -> Option<String> {
-        self.accepted_issuers().first().cloned()
     }
 
     /// Whether a discovery document naming `issuer` belongs to this
@@ -240,41 +163,19 @@ impl<'r> ProviderRules<'r> {
         forms.is_empty() || forms.iter().any(|f| f == issuer)
     }
 
-    /// Key step: Firebase tokens must name their key (`unknown_key`).
+    /// Key step: the preset's rule on `kid` (Firebase requires one).
     pub(crate) fn check_key_id(&self, header: &JoseHeader) -> Result<(), AuthError> {
-        if self.reg.provider == Provider::Firebase && header.kid.is_none() {
-            return Err(AuthError::token(
-                ErrorCode::UnknownKey,
-                "Firebase tokens must name their key (`kid`)",
-            ));
-        }
-        Ok(())
+        self.preset.check_key_id(header)
     }
 
-    /// Token kind: Cognito's `token_use` claim, else explicit typing.
+    /// Token kind: explicit typing, or the preset's own rule (Cognito's
+    /// `token_use` claim).
     pub(crate) fn check_token_use(
         &self,
         header: &JoseHeader,
         claims: &Map<String, Value>,
     ) -> Result<(), AuthError> {
-        if self.reg.provider != Provider::Cognito {
-            return verify::check_token_use(self.reg, header);
-        }
-        let required = self.reg.token_use;
-        match claims.get("token_use").and_then(Value::as_str) {
-            Some(used) if required == TokenUse::Any || used == required.as_str() => Ok(()),
-            Some(used) => Err(AuthError::token(
-                ErrorCode::InvalidTokenUse,
-                format!(
-                    "token_use `{}` where `{required}` is required",
-                    printable(used, 16)
-                ),
-            )),
-            None => Err(AuthError::token(
-                ErrorCode::InvalidTokenUse,
-                "token_use is missing or not a string",
-            )),
-        }
+        self.preset.check_token_use(self.reg, header, claims)
     }
 
     /// Issuer: the provider's accepted forms; then a key's own `issuer`
@@ -284,20 +185,12 @@ impl<'r> ProviderRules<'r> {
         key: &VerificationKey,
         claims: &Map<String, Value>,
     ) -> Result<(), AuthError> {
-        if self.reg.provider == Provider::AzureAd {
-            azure::check_issuer(self.reg, claims)?;
-        } else {
-            verify::check_issuer(&self.accepted_issuers(), claims)?;
-        }
+        self.preset
+            .check_issuer(self.reg, &self.accepted_issuers(), claims)?;
         // A key that names a concrete issuer signs only that issuer's tokens.
         if let Some(key_issuer) = key.issuer.as_deref().filter(|i| !i.contains('{')) {
             let iss = issuer_claim(claims)?;
-            let ok = if self.reg.provider == Provider::AzureAd {
-                azure::key_may_sign(key_issuer, claims)
-            } else {
-                iss == key_issuer
-            };
-            if !ok {
+            if !self.preset.key_may_sign(key_issuer, iss, claims) {
                 return Err(invalid_issuer(format!(
                     "the key `{}` signs only for `{}`, not for `{}`",
                     printable(key.kid.as_deref().unwrap_or(""), 64),
@@ -317,51 +210,95 @@ impl<'r> ProviderRules<'r> {
                 "the registration has no client id",
             )
         })?;
-        if self.reg.provider == Provider::Cognito && self.reg.token_use == TokenUse::Access {
-            return match claims.get("client_id") {
-                Some(Value::String(c)) if c == client_id => Ok(()),
-                Some(Value::String(_)) => Err(AuthError::token(
-                    ErrorCode::InvalidAudience,
-                    "client_id does not name the registration's client",
-                )),
-                _ => Err(AuthError::token(
-                    ErrorCode::InvalidAudience,
-                    "client_id is missing or not a string",
-                )),
-            };
-        }
-        verify::check_audience(client_id, &self.reg.authorized_party_claims, claims)
+        self.preset.check_audience(self.reg, client_id, claims)
     }
 
-    /// Other claims (Firebase: `sub`, `iat`, `auth_time`).
+    /// Other claims the preset requires (Firebase: `sub`, `iat`,
+    /// `auth_time`).
     pub(crate) fn check_claims(
         &self,
         now: i64,
         leeway: i64,
         claims: &Map<String, Value>,
     ) -> Result<(), AuthError> {
-        if self.reg.provider != Provider::Firebase {
-            return Ok(());
+        self.preset.check_claims(now, leeway, claims)
+    }
+}
+
+impl Registration {
+    /// The audience a token must carry: the `client_id`, else the one the
+    /// preset names itself (Firebase tokens name the project, so a firebase
+    /// registration may omit `client_id`).
+    pub fn client_id(&self) -> Option<&str> {
+        match (&self.client_id, self.provider.preset().client_id()) {
+            (Some(c), _) => Some(c),
+            (None, ClientId::DefaultsTo(audience)) => Some(audience),
+            (None, ClientId::Required | ClientId::Optional) => None,
         }
-        match claims.get("sub") {
-            Some(Value::String(s)) if s.is_empty() => return Err(invalid_claims("sub is empty")),
-            Some(Value::String(s)) if s.chars().count() > FIREBASE_MAX_SUB_CHARS => {
-                return Err(invalid_claims(format!(
-                    "sub is longer than {FIREBASE_MAX_SUB_CHARS} characters"
-                )));
-            }
-            Some(Value::String(_)) => {}
-            _ => return Err(invalid_claims("sub is missing or not a string")),
+    }
+}
+
+impl ProviderConfig {
+    /// Whether tokens of this provider are JWTs checked against keys (and so
+    /// whether `algorithms`, `issuer` and `jwks_uri` mean anything).
+    pub fn uses_signed_tokens(&self) -> bool {
+        matches!(self.preset().tokens(), Tokens::Signed { .. })
+    }
+
+    /// The settings of `provider` from its registry keys (every key that is
+    /// not common to all registrations). A key of another preset is refused
+    /// naming the preset it belongs to, an unknown key as unknown.
+    pub(crate) fn load(
+        provider: Provider,
+        cx: &Ctx,
+        keys: &Map<String, Value>,
+    ) -> Result<Self, RegistrationError> {
+        let own = (loader(provider).keys)();
+        if let Some(key) = keys.keys().find(|k| !own.contains(&k.as_str())) {
+            let owner = Provider::ALL
+                .into_iter()
+                .find(|p| (loader(*p).keys)().contains(&key.as_str()));
+            return Err(match owner {
+                Some(owner) => cx.err(
+                    key,
+                    format!("is only used with provider {owner}, not {provider}"),
+                ),
+                None => cx.err(
+                    key,
+                    format!(
+                        "unknown field `{key}`: neither a registration field nor a provider key"
+                    ),
+                ),
+            });
         }
-        if claims.get("iat").and_then(as_numeric_date).is_none() {
-            return Err(invalid_claims("iat is missing"));
+        (loader(provider).load)(cx, keys)
+    }
+
+    /// The rules of this preset: the one place a setting meets its file.
+    pub(crate) fn preset(&self) -> &dyn Preset {
+        match self {
+            ProviderConfig::Oidc => &oidc::Oidc::Discovery,
+            ProviderConfig::Jwks => &oidc::Oidc::KeyUrl,
+            ProviderConfig::AzureAd(settings) => settings,
+            ProviderConfig::Cognito(settings) => settings,
+            ProviderConfig::Auth0(settings) => settings,
+            ProviderConfig::Firebase(settings) => settings,
+            ProviderConfig::Introspection(settings) => settings,
+            ProviderConfig::VerificationEndpoint(settings) => settings,
         }
-        match claims.get("auth_time").and_then(as_numeric_date) {
-            Some(t) if t <= now.saturating_add(leeway) => Ok(()),
-            Some(t) => Err(invalid_claims(format!(
-                "auth_time {t} is after now plus leeway"
-            ))),
-            None => Err(invalid_claims("auth_time is missing or not a number")),
-        }
+    }
+}
+
+/// How each preset is read: the one place a name meets its file.
+fn loader(provider: Provider) -> &'static Loader {
+    match provider {
+        Provider::Oidc => &oidc::OIDC,
+        Provider::Jwks => &oidc::JWKS,
+        Provider::AzureAd => &azure::LOADER,
+        Provider::Cognito => &cognito::LOADER,
+        Provider::Auth0 => &auth0::LOADER,
+        Provider::Firebase => &firebase::LOADER,
+        Provider::Introspection => &introspection::LOADER,
+        Provider::VerificationEndpoint => &verification::LOADER,
     }
 }

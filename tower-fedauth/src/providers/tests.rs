@@ -162,7 +162,10 @@ fn derived_issuers_and_discovery() {
     assert_eq!(discovery("quid-minimal-1"), None);
     // Microsoft's multi-tenant discovery document names the template.
     let common = reg("quid-azure-common");
-    assert_eq!(common.version, AzureVersion::V1);
+    let ProviderConfig::AzureAd(azure) = &common.provider else {
+        panic!("not azure-ad: {common:?}");
+    };
+    assert_eq!(azure.version, AzureVersion::V1);
     assert!(
         ProviderRules::new(&common).accepts_discovery_issuer("https://sts.windows.net/{tenantid}/")
     );

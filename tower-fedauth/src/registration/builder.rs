@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 use jsonwebtoken::Algorithm;
 
 use super::field::RegistrationError;
-use super::model::{
-    AzureVersion, ClaimsMapping, IntrospectionConfig, Provider, Registration, TokenUse,
-    VerificationConfig,
-};
-use super::raw::{RawIntrospection, RawRegistration, RawVerification};
+use serde_json::{Value, json};
+
+use super::model::Registration;
+use super::raw::RawRegistration;
 use super::validate::validate;
+use super::values::{ClaimsMapping, TokenUse};
+use crate::providers::{AzureVersion, IntrospectionConfig, Provider, VerificationConfig};
 
 /// Builds a [`Registration`]; see [`Registration::builder`].
 #[derive(Clone)]
@@ -126,49 +127,40 @@ impl RegistrationBuilder {
     }
 
     /// `azure-ad`: tenant GUID or `common` / `organizations` / `consumers`.
-    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
-        self.raw.tenant = Some(tenant.into());
-        self
+    pub fn tenant(self, tenant: impl Into<String>) -> Self {
+        self.preset_key("tenant", Value::String(tenant.into()))
     }
 
     /// `azure-ad`: accepted token versions.
-    pub fn version(mut self, version: AzureVersion) -> Self {
-        self.raw.version = Some(version);
-        self
+    pub fn version(self, version: AzureVersion) -> Self {
+        self.preset_key("version", json!(version))
     }
 
     /// `azure-ad` with `common` / `organizations` / `consumers`: only tokens
     /// of these tenants (GUIDs) pass; replaces earlier ones.
-    pub fn allowed_tenants<S: Into<String>>(
-        mut self,
-        tenants: impl IntoIterator<Item = S>,
-    ) -> Self {
-        self.raw.allowed_tenants = Some(tenants.into_iter().map(Into::into).collect());
-        self
+    pub fn allowed_tenants<S: Into<String>>(self, tenants: impl IntoIterator<Item = S>) -> Self {
+        let tenants: Vec<String> = tenants.into_iter().map(Into::into).collect();
+        self.preset_key("allowed_tenants", json!(tenants))
     }
 
     /// `cognito`: AWS region.
-    pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.raw.region = Some(region.into());
-        self
+    pub fn region(self, region: impl Into<String>) -> Self {
+        self.preset_key("region", Value::String(region.into()))
     }
 
     /// `cognito`: user pool id.
-    pub fn user_pool_id(mut self, pool: impl Into<String>) -> Self {
-        self.raw.user_pool_id = Some(pool.into());
-        self
+    pub fn user_pool_id(self, pool: impl Into<String>) -> Self {
+        self.preset_key("user_pool_id", Value::String(pool.into()))
     }
 
     /// `auth0`: tenant or custom domain (host name only).
-    pub fn domain(mut self, domain: impl Into<String>) -> Self {
-        self.raw.domain = Some(domain.into());
-        self
+    pub fn domain(self, domain: impl Into<String>) -> Self {
+        self.preset_key("domain", Value::String(domain.into()))
     }
 
     /// `firebase`: project id.
-    pub fn project_id(mut self, project: impl Into<String>) -> Self {
-        self.raw.project_id = Some(project.into());
-        self
+    pub fn project_id(self, project: impl Into<String>) -> Self {
+        self.preset_key("project_id", Value::String(project.into()))
     }
 
     /// Claims → principal mapping.
@@ -178,28 +170,47 @@ impl RegistrationBuilder {
     }
 
     /// `introspection`: the RFC 7662 endpoint.
-    pub fn introspection(mut self, config: IntrospectionConfig) -> Self {
-        self.raw.introspection = Some(RawIntrospection {
-            endpoint: Some(config.endpoint.into()),
-            client_id: Some(config.client_id),
-            client_secret: Some(config.client_secret),
-            auth_method: Some(config.auth_method),
-            cache_seconds: Some(config.cache_seconds),
-        });
-        self
+    pub fn introspection(self, config: IntrospectionConfig) -> Self {
+        let IntrospectionConfig {
+            endpoint,
+            client_id,
+            client_secret,
+            auth_method,
+            cache_seconds,
+        } = config;
+        self.preset_key(
+            "introspection",
+            json!({
+                "endpoint": endpoint.as_str(),
+                "client_id": client_id,
+                "client_secret": client_secret.expose(),
+                "auth_method": auth_method,
+                "cache_seconds": cache_seconds,
+            }),
+        )
     }
 
     /// `verification-endpoint`: the custom endpoint.
-    pub fn verification(mut self, config: VerificationConfig) -> Self {
-        self.raw.verification = Some(RawVerification {
-            url: Some(config.url.into()),
-            method: Some(config.method),
-            headers: Some(config.headers),
-            params: Some(config.params),
-            response: Some(config.response),
-            cache_seconds: Some(config.cache_seconds),
-        });
-        self
+    pub fn verification(self, config: VerificationConfig) -> Self {
+        let VerificationConfig {
+            url,
+            method,
+            headers,
+            params,
+            response,
+            cache_seconds,
+        } = config;
+        self.preset_key(
+            "verification",
+            json!({
+                "url": url.as_str(),
+                "method": method,
+                "headers": headers,
+                "params": params,
+                "response": response,
+                "cache_seconds": cache_seconds,
+            }),
+        )
     }
 
     /// The claims naming a token's authorized party, first present wins
@@ -223,6 +234,12 @@ impl RegistrationBuilder {
     /// refused (default: the authenticator's setting).
     pub fn require_verified_email(mut self, require: bool) -> Self {
         self.raw.require_verified_email = Some(require);
+        self
+    }
+
+    /// A key of the provider preset, as a registry file would hold it.
+    fn preset_key(mut self, key: &str, value: Value) -> Self {
+        self.raw.preset_keys.insert(key.to_owned(), value);
         self
     }
 

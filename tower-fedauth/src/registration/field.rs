@@ -1,9 +1,12 @@
 //! The vocabulary of registration rules: the error that names a field, the
-//! checks every plain string and URL goes through, and the limits. A leaf:
+//! checks every plain string and URL goes through, the limits, and reading
+//! a registry table with serde so that a refusal names the key. A leaf:
 //! every rule imports it, it imports none of them.
 
-use std::fmt::Display;
+use std::fmt::{self, Display};
 
+use serde::de::{DeserializeOwned, Deserializer, Visitor};
+use serde_json::{Map, Value};
 use url::Url;
 
 /// Largest `leeway_seconds`: more would keep expired tokens alive.
@@ -129,5 +132,124 @@ impl Ctx {
         value: Option<&str>,
     ) -> Result<Option<Url>, RegistrationError> {
         value.map(|u| self.url(field, u)).transpose()
+    }
+}
+
+/// `T` read from the keys of a registry entry. A refusal names the key
+/// serde refused, `table.key` inside the nested tables listed in `tables`:
+/// every field of the raw types is optional, so a key read on its own fails
+/// only if it is the culprit.
+pub(crate) fn read<T: DeserializeOwned>(
+    cx: &Ctx,
+    map: &Map<String, Value>,
+    tables: &[&str],
+) -> Result<T, RegistrationError> {
+    T::deserialize(map).map_err(|whole| match locate::<T>(map) {
+        Some((key, e)) => {
+            let nested = match map.get(&key) {
+                Some(Value::Object(inner)) if tables.contains(&key.as_str()) => {
+                    locate_in::<T>(&key, inner)
+                }
+                _ => None,
+            };
+            match nested {
+                Some((sub, e)) => cx.err(&format!("{key}.{sub}"), e.to_string()),
+                None => cx.err(&key, e.to_string()),
+            }
+        }
+        None => cx.err("registrations", whole.to_string()),
+    })
+}
+
+/// `T` read from the registry table `name` (e.g. `introspection`); a
+/// refusal names `name.key` of the key serde refused.
+pub(crate) fn read_table<T: DeserializeOwned>(
+    cx: &Ctx,
+    name: &str,
+    table: &Value,
+) -> Result<T, RegistrationError> {
+    T::deserialize(table).map_err(|whole| {
+        let culprit = match table {
+            Value::Object(inner) => locate::<T>(inner),
+            _ => None,
+        };
+        match culprit {
+            Some((key, e)) => cx.err(&format!("{name}.{key}"), e.to_string()),
+            None => cx.err(name, whole.to_string()),
+        }
+    })
+}
+
+/// The first key of `map` that fails to deserialize into `T` on its own.
+fn locate<T: DeserializeOwned>(map: &Map<String, Value>) -> Option<(String, serde_json::Error)> {
+    map.iter().find_map(|(k, v)| {
+        let single = Map::from_iter([(k.clone(), v.clone())]);
+        T::deserialize(&single).err().map(|e| (k.clone(), e))
+    })
+}
+
+/// The first key of the nested table `table` that fails on its own.
+fn locate_in<T: DeserializeOwned>(
+    table: &str,
+    inner: &Map<String, Value>,
+) -> Option<(String, serde_json::Error)> {
+    inner.iter().find_map(|(k, v)| {
+        let nested = Map::from_iter([(k.clone(), v.clone())]);
+        let single = Map::from_iter([(table.to_owned(), Value::Object(nested))]);
+        T::deserialize(&single).err().map(|e| (k.clone(), e))
+    })
+}
+
+/// The keys a raw table type accepts: the field names its derived
+/// `Deserialize` hands to serde, so the list is never written twice.
+pub(crate) fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    let mut names: &'static [&'static str] = &[];
+    // Only `deserialize_struct` records anything; the error ends the read.
+    let _ = T::deserialize(FieldNames(&mut names));
+    names
+}
+
+/// A deserializer that records the field names of the struct asked of it.
+struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+/// Every read through [`FieldNames`] stops with this.
+#[derive(Debug)]
+struct Stop;
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("field names read")
+    }
+}
+
+impl std::error::Error for Stop {}
+
+impl serde::de::Error for Stop {
+    fn custom<M: Display>(_: M) -> Self {
+        Stop
+    }
+}
+
+impl<'de> Deserializer<'de> for FieldNames<'_> {
+    type Error = Stop;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+        Err(Stop)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Stop> {
+        *self.0 = fields;
+        Err(Stop)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map enum identifier ignored_any
     }
 }

@@ -9,22 +9,28 @@ mod builder;
 mod de;
 mod field;
 mod id;
-mod keys;
 mod model;
 mod raw;
 mod rules;
 mod validate;
+mod values;
 
 pub use builder::RegistrationBuilder;
 pub(crate) use de::from_value;
+pub(crate) use field::{Ctx, field_names, read, read_table, shown};
 pub use field::{DEFAULT_LEEWAY_SECONDS, MAX_CACHE_SECONDS, MAX_LEEWAY_SECONDS, RegistrationError};
 pub(crate) use id::check_id;
 pub use id::{InvalidRegistrationId, MAX_ID_LEN, RegistrationId};
-pub use model::{
-    ALLOWED_ALGORITHMS, AzureVersion, ClaimsMapping, ClientAuthMethod,
-    DEFAULT_AUTHORIZED_PARTY_CLAIMS, DEFAULT_CACHE_SECONDS, HttpMethod, IntrospectionConfig,
-    Provider, Registration, Secret, TokenUse, VerificationConfig, default_algorithms,
-    default_token_use,
+pub use model::Registration;
+pub(crate) use rules::cache_seconds;
+pub use values::{
+    ALLOWED_ALGORITHMS, ClaimsMapping, DEFAULT_AUTHORIZED_PARTY_CLAIMS, Secret, TokenUse,
+};
+// The provider settings a registration carries, where they were before the
+// presets became modules of `crate::providers`.
+pub use crate::providers::{
+    AzureVersion, ClientAuthMethod, DEFAULT_CACHE_SECONDS, HttpMethod, IntrospectionConfig,
+    Provider, ProviderConfig, VerificationConfig,
 };
 
 #[cfg(test)]

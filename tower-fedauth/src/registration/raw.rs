@@ -4,11 +4,14 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
-use super::model::{AzureVersion, ClaimsMapping, ClientAuthMethod, HttpMethod, Secret};
+use super::values::ClaimsMapping;
 
 /// A registration as written, before any rule: every field optional so that
 /// the validator, not serde, says what is missing (and names the field).
+/// These are the keys every registration may have; the keys of a provider
+/// preset are kept apart, as written, for the preset to read.
 #[derive(Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRegistration {
@@ -25,40 +28,12 @@ pub(crate) struct RawRegistration {
     pub leeway_seconds: Option<u64>,
     pub roles: Option<Vec<String>>,
     pub properties: Option<BTreeMap<String, Vec<String>>>,
-    pub tenant: Option<String>,
-    pub version: Option<AzureVersion>,
-    pub allowed_tenants: Option<Vec<String>>,
-    pub region: Option<String>,
-    pub user_pool_id: Option<String>,
-    pub domain: Option<String>,
-    pub project_id: Option<String>,
     pub claims: Option<ClaimsMapping>,
-    pub introspection: Option<RawIntrospection>,
-    pub verification: Option<RawVerification>,
     pub authorized_party_claims: Option<Vec<String>>,
     pub require_known_user: Option<bool>,
     pub require_verified_email: Option<bool>,
-}
-
-/// The `introspection` table as written.
-#[derive(Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawIntrospection {
-    pub endpoint: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<Secret>,
-    pub auth_method: Option<ClientAuthMethod>,
-    pub cache_seconds: Option<u64>,
-}
-
-/// The `verification` table as written.
-#[derive(Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawVerification {
-    pub url: Option<String>,
-    pub method: Option<HttpMethod>,
-    pub headers: Option<BTreeMap<String, String>>,
-    pub params: Option<BTreeMap<String, String>>,
-    pub response: Option<BTreeMap<String, String>>,
-    pub cache_seconds: Option<u64>,
+    /// Every other key (`tenant`, `region`, the `introspection` table, …),
+    /// read by the provider preset, which refuses what is not its own.
+    #[serde(skip)]
+    pub preset_keys: Map<String, Value>,
 }

@@ -5,14 +5,13 @@
 use std::collections::BTreeMap;
 
 use jsonwebtoken::Algorithm;
-use url::Url;
 
-use super::field::{Ctx, DEFAULT_LEEWAY_SECONDS, MAX_LEEWAY_SECONDS, RegistrationError, shown};
-use super::id::RegistrationId;
-use super::model::{
-    ALLOWED_ALGORITHMS, ClaimsMapping, DEFAULT_AUTHORIZED_PARTY_CLAIMS, Provider, TokenUse,
-    default_algorithms, default_token_use,
+use super::field::{
+    Ctx, DEFAULT_LEEWAY_SECONDS, MAX_CACHE_SECONDS, MAX_LEEWAY_SECONDS, RegistrationError, shown,
 };
+use super::id::RegistrationId;
+use super::values::{ALLOWED_ALGORITHMS, ClaimsMapping, DEFAULT_AUTHORIZED_PARTY_CLAIMS, TokenUse};
+use crate::providers::{ClientId, DEFAULT_CACHE_SECONDS, Provider, Tokens};
 
 /// `id`: required, and a valid [`RegistrationId`].
 pub(super) fn id(cx: &Ctx, id: Option<&str>) -> Result<RegistrationId, RegistrationError> {
@@ -46,38 +45,18 @@ pub(super) fn name(cx: &Ctx, name: Option<&str>) -> Result<Option<String>, Regis
     Ok(name.map(str::to_owned))
 }
 
-/// `issuer`: required for `oidc`, where discovery starts from it (so it must
-/// be a URL); elsewhere optional. Issuers are compared as strings, so the
-/// value is kept verbatim.
-pub(super) fn issuer(
-    cx: &Ctx,
-    issuer: Option<&str>,
-    provider: Provider,
-) -> Result<Option<String>, RegistrationError> {
+/// `issuer`: a plain string, and a URL if it looks like one. Issuers are
+/// compared as strings, so the value is kept verbatim (presets add their
+/// own rule: `oidc` requires one, a URL).
+pub(super) fn issuer(cx: &Ctx, issuer: Option<&str>) -> Result<Option<String>, RegistrationError> {
     let Some(iss) = issuer else {
-        if provider == Provider::Oidc {
-            return Err(cx.err("issuer", "is required for provider oidc"));
-        }
         return Ok(None);
     };
     cx.text("issuer", iss)?;
-    if provider == Provider::Oidc || iss.contains("://") {
+    if iss.contains("://") {
         cx.url("issuer", iss)?;
     }
     Ok(Some(iss.to_owned()))
-}
-
-/// `jwks_uri`: a URL, required for `jwks` (it has no other way to its keys).
-pub(super) fn jwks_uri(
-    cx: &Ctx,
-    url: Option<&str>,
-    provider: Provider,
-) -> Result<Option<Url>, RegistrationError> {
-    let url = cx.optional_url("jwks_uri", url)?;
-    if provider == Provider::Jwks && url.is_none() {
-        return Err(cx.err("jwks_uri", "is required for provider jwks"));
-    }
-    Ok(url)
 }
 
 /// `algorithms`: the provider's default when absent; otherwise known
@@ -85,10 +64,13 @@ pub(super) fn jwks_uri(
 pub(super) fn algorithms(
     cx: &Ctx,
     names: Option<&[String]>,
-    provider: Provider,
+    tokens: Tokens,
 ) -> Result<Vec<Algorithm>, RegistrationError> {
     let Some(names) = names else {
-        return Ok(default_algorithms(provider));
+        return Ok(match tokens {
+            Tokens::Signed { algorithms, .. } => algorithms.to_vec(),
+            Tokens::Opaque => Vec::new(),
+        });
     };
     if names.is_empty() {
         return Err(cx.err(
@@ -143,15 +125,18 @@ fn algorithm(cx: &Ctx, name: &str) -> Result<Algorithm, RegistrationError> {
         })
 }
 
-/// `token_use`: the provider's default when absent. Cognito tokens say
-/// which kind they are, so a Cognito registration must pick one.
+/// `token_use`: the provider's default when absent (`any` for opaque
+/// tokens).
 pub(super) fn token_use(
     cx: &Ctx,
     name: Option<&str>,
-    provider: Provider,
+    tokens: Tokens,
 ) -> Result<TokenUse, RegistrationError> {
-    let token_use = match name {
-        None => default_token_use(provider),
+    match name {
+        None => Ok(match tokens {
+            Tokens::Signed { token_use, .. } => token_use,
+            Tokens::Opaque => TokenUse::Any,
+        }),
         Some(name) => TokenUse::from_name(name).ok_or_else(|| {
             cx.err(
                 "token_use",
@@ -160,15 +145,8 @@ pub(super) fn token_use(
                     shown(name)
                 ),
             )
-        })?,
-    };
-    if provider == Provider::Cognito && token_use == TokenUse::Any {
-        return Err(cx.err(
-            "token_use",
-            "cognito registrations accept access or id tokens, not any",
-        ));
+        }),
     }
-    Ok(token_use)
 }
 
 /// `leeway_seconds`: 0–300, default 60.
@@ -229,31 +207,21 @@ pub(super) fn claims(
     Ok(claims)
 }
 
-/// `client_id`: required, except where the provider names the audience
-/// itself (Firebase: the project id, which a given client id must equal) or
-/// has none (a verification endpoint).
+/// `client_id`: a plain string; required unless the preset names the
+/// audience itself (Firebase: the project id) or checks none.
 pub(super) fn client_id(
     cx: &Ctx,
     client_id: Option<&str>,
+    rule: ClientId<'_>,
     provider: Provider,
-    project_id: Option<&str>,
 ) -> Result<Option<String>, RegistrationError> {
-    let Some(c) = client_id else {
-        return match provider {
-            Provider::VerificationEndpoint | Provider::Firebase => Ok(None),
-            p => Err(cx.err("client_id", format!("is required for provider {p}"))),
-        };
-    };
-    cx.text("client_id", c)?;
-    if let Some(p) = project_id.filter(|p| p != &c) {
-        return Err(cx.err(
-            "client_id",
-            format!(
-                "must equal project_id ({p:?}) for provider firebase: Firebase tokens name the project as audience"
-            ),
-        ));
+    match client_id {
+        Some(c) => cx.text("client_id", c).map(|()| Some(c.to_owned())),
+        None if rule == ClientId::Required => {
+            Err(cx.err("client_id", format!("is required for provider {provider}")))
+        }
+        None => Ok(None),
     }
-    Ok(Some(c.to_owned()))
 }
 
 /// `authorized_party_claims`: claim names, in order, at least one (an empty
@@ -262,6 +230,7 @@ pub(super) fn client_id(
 pub(super) fn authorized_party_claims(
     cx: &Ctx,
     names: Option<&[String]>,
+    tokens: Tokens,
     provider: Provider,
 ) -> Result<Vec<String>, RegistrationError> {
     const FIELD: &str = "authorized_party_claims";
@@ -271,7 +240,7 @@ pub(super) fn authorized_party_claims(
             .map(|&n| n.to_owned())
             .collect());
     };
-    if !provider.uses_signed_tokens() {
+    if tokens == Tokens::Opaque {
         return Err(cx.err(
             FIELD,
             format!("is only used with providers whose tokens are signed JWTs, not {provider}"),
@@ -292,4 +261,18 @@ pub(super) fn authorized_party_claims(
         }
     }
     Ok(out)
+}
+
+/// `cache_seconds` of an introspection or verification table: how long an
+/// answer is reused, at most a day.
+pub(crate) fn cache_seconds(
+    cx: &Ctx,
+    field: &str,
+    value: Option<u64>,
+) -> Result<u64, RegistrationError> {
+    let v = value.unwrap_or(DEFAULT_CACHE_SECONDS);
+    if v > MAX_CACHE_SECONDS {
+        return Err(cx.err(field, format!("{v} is out of range 0-{MAX_CACHE_SECONDS}")));
+    }
+    Ok(v)
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use fedauth_tests::*;
 use tower_fedauth::FedAuthLayer;
-use tower_fedauth::providers::CONSUMERS_TENANT_ID;
+use tower_fedauth::providers::{CONSUMERS_TENANT_ID, ProviderConfig};
 use tower_fedauth::registry::{RegistryFormat, RegistryLoadError, parse_registry_str};
 use tower_fedauth::testkit::{MockIdp, TokenBuilder};
 
@@ -292,8 +292,11 @@ fn the_documented_examples_load() {
         regs.into_iter().next().unwrap()
     };
     let multi = find("quid-azure-multi");
+    let ProviderConfig::AzureAd(azure) = &multi.provider else {
+        panic!("not azure-ad: {multi:?}");
+    };
     assert_eq!(
-        multi.allowed_tenants,
+        azure.allowed_tenants,
         Some(vec![X.to_owned(), Y.to_owned()])
     );
     let custom = find("quid-custom-party");
