@@ -76,7 +76,7 @@ use preset::{Loader, invalid_issuer, issuer_claim};
 
 use crate::error::{AuthError, ErrorCode};
 use crate::keys::{VerificationKey, discovery_url_for};
-use crate::registration::{Ctx, Registration, RegistrationError};
+use crate::registration::{Ctx, RawRegistration, Registration, RegistrationError};
 use crate::token::JoseHeader;
 use crate::verify::printable;
 
@@ -263,12 +263,20 @@ impl ProviderConfig {
                     key,
                     format!("is only used with provider {owner}, not {provider}"),
                 ),
-                None => cx.err(
-                    key,
-                    format!(
-                        "unknown field `{key}`: neither a registration field nor a provider key"
-                    ),
-                ),
+                None => {
+                    let expected: Vec<_> = RawRegistration::keys()
+                        .iter()
+                        .chain(own)
+                        .map(|k| format!("`{k}`"))
+                        .collect();
+                    cx.err(
+                        key,
+                        format!(
+                            "unknown field `{key}`, expected one of {}",
+                            expected.join(", ")
+                        ),
+                    )
+                }
             });
         }
         (loader(provider).load)(cx, keys)

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::field::{Ctx, RegistrationError, field_names, read};
+use super::field::{Ctx, RegistrationError, read};
 use super::model::Registration;
 use super::raw::RawRegistration;
 use super::validate::validate;
@@ -29,7 +29,7 @@ pub(crate) fn from_value(value: &Value) -> Result<Registration, RegistrationErro
         });
     };
     let cx = Ctx::new(map.get("id").and_then(Value::as_str));
-    let common = field_names::<RawRegistration>();
+    let common = RawRegistration::keys();
     let (common_keys, preset_keys): (Map<String, Value>, Map<String, Value>) = map
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))

@@ -22,6 +22,7 @@ pub use field::{DEFAULT_LEEWAY_SECONDS, MAX_CACHE_SECONDS, MAX_LEEWAY_SECONDS, R
 pub(crate) use id::check_id;
 pub use id::{InvalidRegistrationId, MAX_ID_LEN, RegistrationId};
 pub use model::Registration;
+pub(crate) use raw::RawRegistration;
 pub(crate) use rules::cache_seconds;
 pub use values::{
     ALLOWED_ALGORITHMS, ClaimsMapping, DEFAULT_AUTHORIZED_PARTY_CLAIMS, Secret, TokenUse,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::field::field_names;
 use super::values::ClaimsMapping;
 
 /// A registration as written, before any rule: every field optional so that
@@ -36,4 +37,12 @@ pub(crate) struct RawRegistration {
     /// read by the provider preset, which refuses what is not its own.
     #[serde(skip)]
     pub preset_keys: Map<String, Value>,
+}
+
+impl RawRegistration {
+    /// The keys every registration may have (its fields, as serde reads
+    /// them).
+    pub(crate) fn keys() -> &'static [&'static str] {
+        field_names::<Self>()
+    }
 }

@@ -410,3 +410,45 @@ fn registration_deserializes_with_the_same_rules() {
     .unwrap_err();
     assert!(err.to_string().contains("symmetric"), "{err}");
 }
+
+#[test]
+fn a_preset_key_on_another_provider_names_its_preset() {
+    let keys = [
+        ("tenant", json!("common"), "azure-ad"),
+        ("version", json!(2), "azure-ad"),
+        ("allowed_tenants", json!([]), "azure-ad"),
+        ("region", json!("eu-west-1"), "cognito"),
+        ("user_pool_id", json!("eu-west-1_A"), "cognito"),
+        ("domain", json!("acme.auth0.com"), "auth0"),
+        ("project_id", json!("acme"), "firebase"),
+        ("introspection", json!({}), "introspection"),
+        ("verification", json!({}), "verification-endpoint"),
+    ];
+    for (key, value, owner) in keys {
+        let mut doc = json!({
+            "id": "q", "provider": "jwks", "client_id": "a",
+            "jwks_uri": "https://idp.example.com/keys"
+        });
+        doc[key] = value;
+        let err = serde_json::from_value::<Registration>(doc).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                r#"registration "q", field "{key}": is only used with provider {owner}, not jwks"#
+            )
+        );
+    }
+    let err = serde_json::from_value::<Registration>(json!({
+        "id": "q", "provider": "auth0", "domain": "acme.auth0.com", "client_id": "a",
+        "enable": false
+    }))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(
+            r#"field "enable": unknown field `enable`, expected one of `id`, `name`, `enabled`"#
+        ),
+        "{err}"
+    );
+    assert!(err.ends_with("`require_verified_email`, `domain`"), "{err}");
+}
