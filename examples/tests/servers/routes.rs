@@ -58,9 +58,11 @@ const SCOPE_MESSAGE: &str = "The token does not grant the scope this route requi
 const STEP_UP_MESSAGE: &str =
     "The user's authentication is not strong or recent enough for this route.";
 
-/// Each case: path, token claims (besides the IdP's), and the expected
+/// One request: path, token claims (besides the IdP's), and the expected
 /// status, body (`None`: the whoami answer) and challenge.
-fn cases(now: i64) -> Vec<(&'static str, Value, u16, Option<Value>, Option<String>)> {
+type Case = (&'static str, Value, u16, Option<Value>, Option<String>);
+
+fn cases(now: i64) -> Vec<Case> {
     let scope_www = format!(
         "Bearer realm=\"fedauth\", error=\"insufficient_scope\", \
          error_description=\"{SCOPE_MESSAGE}\", scope=\"read\""
