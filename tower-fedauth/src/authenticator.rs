@@ -243,7 +243,7 @@ impl Authenticator {
             fetch: FetchConfig::default(),
             policy: CachePolicy::default(),
             property: PropertyResolver::None,
-            realm: crate::adapter::DEFAULT_REALM.into(),
+            realm: crate::error::DEFAULT_REALM.into(),
             responder: None,
             directory: None,
             token_cache: TokenCacheConfig::default(),

@@ -33,11 +33,7 @@ use crate::context::AuthContext;
 use crate::error::{AuthError, ErrorCode, RenderedRefusal};
 use serde::de::DeserializeOwned;
 
-/// The `realm` of `WWW-Authenticate`: the default of
-/// [`AuthenticatorBuilder::realm`](crate::AuthenticatorBuilder::realm),
-/// and the realm of a refusal rendered with no authenticator at hand (an
-/// extractor's).
-pub const DEFAULT_REALM: &str = "fedauth";
+pub use crate::error::DEFAULT_REALM;
 
 /// A refusal as status, headers and body: with the authenticator's realm
 /// and responder when there is one, else with [`DEFAULT_REALM`] and the

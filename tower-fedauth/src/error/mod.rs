@@ -221,6 +221,12 @@ pub struct ErrorSource {
     pub location: &'static str,
 }
 
+/// The `realm` of `WWW-Authenticate`: the default of
+/// [`AuthenticatorBuilder::realm`](crate::AuthenticatorBuilder::realm),
+/// and the realm of a refusal rendered with no authenticator at hand (an
+/// extractor's).
+pub const DEFAULT_REALM: &str = "fedauth";
+
 /// Largest body of a verification endpoint's answer passed to the caller
 /// (64 KiB); the rest is cut off.
 pub const PASS_THROUGH_MAX_BODY: usize = 64 * 1024;

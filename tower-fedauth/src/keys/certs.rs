@@ -16,7 +16,7 @@ use x509_cert::der::asn1::UintRef;
 use x509_cert::der::{Decode, Reader, SliceReader};
 use x509_cert::spki::ObjectIdentifier;
 
-use super::set::{KeyLiveness, KeyType, VerificationKey, rsa_key_problem};
+use super::key::{KeyLiveness, KeyType, VerificationKey, rsa_key_problem};
 use super::signature::SignatureKey;
 
 const BEGIN: &str = "-----BEGIN CERTIFICATE-----";

@@ -4,14 +4,16 @@
 mod cache;
 mod certs;
 mod discovery;
+mod key;
 mod set;
 mod signature;
 
 pub use crate::egress::{FetchConfig, FetchError, Fetched, Fetcher};
 pub use cache::{CachePolicy, Document, DocumentCache, Snapshot, Unavailable};
 pub use discovery::{DiscoveryDocument, discovery_url_for};
-pub(crate) use set::KeyLiveness;
-pub use set::{KeySet, KeySetError, KeyType, MIN_RSA_BITS, VerificationKey};
+pub(crate) use key::KeyLiveness;
+pub use key::{KeyType, MIN_RSA_BITS, VerificationKey};
+pub use set::{KeySet, KeySetError};
 
 impl Document for KeySet {
     const KIND: &'static str = "key set";

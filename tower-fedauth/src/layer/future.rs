@@ -7,6 +7,7 @@ use pin_project::pin_project;
 use tower_service::Service;
 
 use super::ResponseBody;
+use super::exchange::{insert_context, refusal_response};
 use crate::{AuthContext, AuthError, Authenticator};
 
 /// Verification of one request; a refusal comes back already rendered, so
@@ -41,16 +42,6 @@ where
         #[pin]
         future: S::Future,
     },
-}
-
-/// A refusal as a response, with the typed error in its extensions.
-pub(crate) fn refusal_response(auth: &Authenticator, error: AuthError) -> Response<bytes::Bytes> {
-    let rendered = auth.render(&error);
-    let mut response = Response::new(rendered.body);
-    *response.status_mut() = rendered.status;
-    *response.headers_mut() = rendered.headers;
-    response.extensions_mut().insert(error);
-    response
 }
 
 impl<S, ReqBody> ResponseFuture<S, ReqBody>
@@ -100,7 +91,7 @@ where
                     let (mut service, mut req) = inner.take().expect("polled after completion");
                     match outcome {
                         Ok(ctx) => {
-                            super::service::insert_context(&mut req, ctx);
+                            insert_context(&mut req, ctx);
                             let future = service.call(req);
                             this.state.set(State::Inner { future });
                         }

@@ -6,6 +6,7 @@
 //! [`Claims`]: crate::Claims
 
 mod body;
+mod exchange;
 mod future;
 #[allow(clippy::module_inception)]
 mod layer;

@@ -3,9 +3,9 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::future::refusal_response;
+use super::exchange::{insert_context, refusal_response};
 use super::{ResponseBody, ResponseFuture};
-use crate::{AuthContext, Authenticator, Immediate};
+use crate::{Authenticator, Immediate};
 
 /// Verifies each request before handing it to the inner service.
 #[derive(Debug, Clone)]
@@ -70,10 +70,4 @@ where
             }
         }
     }
-}
-
-/// Hand the context and its claims to the handlers.
-pub(crate) fn insert_context<B>(req: &mut Request<B>, ctx: AuthContext) {
-    req.extensions_mut().insert(ctx.claims().clone());
-    req.extensions_mut().insert(ctx);
 }
