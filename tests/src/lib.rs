@@ -1,8 +1,10 @@
 //! Shared helpers for the cross-crate integration tests: a mock IdP, an
 //! authenticator over registrations written in the registry file format,
-//! and a tower service that echoes what the layer put in extensions.
+//! and a tower service that echoes what the layer put in extensions; a
+//! real PostgreSQL ([`pg`]) and a real OpenID provider ([`oidc_provider`]).
 #![forbid(unsafe_code)]
 
+pub mod oidc_provider;
 pub mod pg;
 
 use std::time::Duration;

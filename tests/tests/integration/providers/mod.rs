@@ -2,13 +2,15 @@
 //! registry format, pointed by override at a mock IdP shaped like the
 //! provider, accepts that provider's token shape and refuses each variation
 //! with the code the order of checks prescribes. Also the
-//! userinfo fallback of the principal mapping.
+//! userinfo fallback of the principal mapping, and access tokens from a real
+//! OpenID provider (node `oidc-provider`).
 
 mod audience;
 mod auth0;
 mod azure;
 mod cognito;
 mod firebase;
+mod oidc_provider;
 mod tenants;
 mod userinfo;
 
