@@ -8,13 +8,16 @@ log() { printf '\n== %s  (%ds so far)\n' "$*" "$SECONDS"; }
 
 # System packages: a C compiler for aws-lc-sys; the PostgreSQL server for
 # the registry tests (they start a throwaway cluster on a free port; a
-# missing PostgreSQL fails them, it never skips them).
+# missing PostgreSQL fails them, it never skips them); Node.js and npm for
+# the test OpenID provider (tests/oidc-provider), likewise.
 missing=()
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   missing+=(postgresql)
 fi
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     log "installing ${missing[*]}"
@@ -26,6 +29,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 command -v cargo >/dev/null 2>&1 || { echo "cargo is required (rustup.rs)" >&2; exit 1; }
+
+# The test OpenID provider: node oidc-provider 9 wants Node.js 20 or later
+# (Debian 12's nodejs is 18: take Debian 13's, or NodeSource's). Installed
+# from its lock file, and again only when the lock file changes.
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "Node.js 20 or later is required by tests/oidc-provider (found $(node --version))" >&2
+  exit 1
+fi
+oidc_lock=$(sha256sum tests/oidc-provider/package-lock.json | cut -d' ' -f1)
+oidc_stamp=tests/oidc-provider/node_modules/.package-lock.sha256
+if [ "$(cat "$oidc_stamp" 2>/dev/null)" != "$oidc_lock" ]; then
+  log "npm ci (tests/oidc-provider: the test OpenID provider)"
+  npm ci --prefix tests/oidc-provider --no-audit --no-fund
+  printf '%s\n' "$oidc_lock" >"$oidc_stamp"
+fi
 
 export CARGO_TERM_COLOR=never
 export RUST_BACKTRACE=1
