@@ -13,9 +13,7 @@ use crate::context::{AuthContext, TokenFacts};
 use crate::directory::{CachedDirectory, DirectoryConfig, UserDirectory, UserGate};
 use crate::egress::EgressPolicy;
 use crate::error::{AuthError, Check, ErrorCode, RefusalResponder, RenderedRefusal};
-use crate::headers::{
-    CredentialRefs, Credentials, HeaderConfig, RequestView, read_credential_refs,
-};
+use crate::headers::{CredentialRefs, HeaderConfig, RequestView, read_credential_refs};
 use crate::keys::{CachePolicy, DiscoveryDocument, DocumentCache, FetchConfig, Fetcher, KeySet};
 use crate::opaque::OpaqueVerifier;
 use crate::property::PropertyResolver;
@@ -34,20 +32,6 @@ mod sizes;
 
 use decision::registration_answer;
 pub use path::{Immediate, Pending};
-
-/// What a request presented, read synchronously before any I/O.
-#[derive(Debug, Clone)]
-pub enum Prepared {
-    /// Neither auth header.
-    Anonymous,
-    /// Credentials to verify, and the request's property.
-    Credentials {
-        /// Token and registration id.
-        credentials: Credentials,
-        /// The property the request is for, if the resolver found one.
-        property: Option<String>,
-    },
-}
 
 struct Inner {
     registry: CachedRegistry,
@@ -287,17 +271,6 @@ impl Authenticator {
     /// Render a refusal with this authenticator's realm and responder.
     pub fn render(&self, error: &AuthError) -> RenderedRefusal {
         error.render(&self.inner.realm, self.inner.responder.as_ref())
-    }
-
-    /// Read the auth headers and the property, without I/O.
-    pub fn prepare(&self, req: &impl RequestView) -> Result<Prepared, AuthError> {
-        Ok(match self.read_request(req)? {
-            None => Prepared::Anonymous,
-            Some((refs, property)) => Prepared::Credentials {
-                credentials: refs.to_owned(),
-                property,
-            },
-        })
     }
 
     /// The credentials borrowed from the headers and the property (read

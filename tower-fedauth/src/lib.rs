@@ -104,7 +104,7 @@ mod verify;
 mod weigh;
 
 pub use authenticator::{
-    Authenticator, AuthenticatorBuilder, Immediate, Pending, Prepared, WarmUpReport,
+    Authenticator, AuthenticatorBuilder, Immediate, Pending, WarmUpReport,
 };
 pub use claims::{Claims, StandardClaims};
 pub use context::{AuthContext, Principal, Roles};

@@ -31,7 +31,7 @@ mod policy;
 mod ranges;
 mod resolve;
 
-pub(crate) use client::{Answer, Outgoing, Redirects};
-pub use client::{CacheAdvice, FetchConfig, FetchError, Fetched, Fetcher, cache_control};
+pub(crate) use client::{Answer, Fetched, Fetcher, Outgoing, Redirects, cache_control};
+pub use client::{FetchConfig, FetchError};
 pub use policy::{EgressPolicy, ParseAllowError, Refusal};
 pub use ranges::{Special, classify};

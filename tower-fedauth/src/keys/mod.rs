@@ -8,8 +8,10 @@ mod key;
 mod set;
 mod signature;
 
-pub use crate::egress::{FetchConfig, FetchError, Fetched, Fetcher};
-pub use cache::{CachePolicy, Document, DocumentCache, Snapshot, Unavailable};
+pub(crate) use crate::egress::Fetcher;
+pub use crate::egress::{FetchConfig, FetchError};
+pub use cache::CachePolicy;
+pub(crate) use cache::{Document, DocumentCache};
 pub use discovery::{DiscoveryDocument, discovery_url_for};
 pub(crate) use key::KeyLiveness;
 pub use key::{KeyType, MIN_RSA_BITS, VerificationKey};

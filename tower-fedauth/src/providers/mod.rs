@@ -70,7 +70,7 @@ pub use config::{
     HttpMethod, IntrospectionConfig, Provider, ProviderConfig, VerificationConfig,
 };
 pub use firebase::FIREBASE_KEYS_URL;
-pub use preset::KeySource;
+pub(crate) use preset::KeySource;
 pub(crate) use preset::{ClientId, Preset, Tokens};
 use preset::{Loader, invalid_issuer, issuer_claim};
 
@@ -82,7 +82,7 @@ use crate::verify::printable;
 
 /// The rules of one registration's provider (see the module docs).
 #[derive(Clone, Copy)]
-pub struct ProviderRules<'r> {
+pub(crate) struct ProviderRules<'r> {
     reg: &'r Registration,
     preset: &'r dyn Preset,
 }
