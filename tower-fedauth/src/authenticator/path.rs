@@ -309,7 +309,8 @@ impl Authenticator {
         self.verify_from(&credentials, decision).await
     }
 
-    /// Verify credentials read by [`Authenticator::prepare`].
+    /// Verify credentials read elsewhere (the token and registration id,
+    /// and the property the request is for).
     pub async fn verify(
         &self,
         credentials: &Credentials,

@@ -5,7 +5,7 @@
 //! introspection and verification endpoints. A registered application must
 //! not be able to make the platform call its own internal network (SSRF), so
 //! every outgoing request — those and the operator's HTTP registry and user
-//! directory — goes through one client ([`Fetcher`]) that applies one
+//! directory — goes through one client (`Fetcher`) that applies one
 //! [`EgressPolicy`]:
 //!
 //! - `https` only, unless plain `http` is allowed;
