@@ -9,7 +9,7 @@
 //! preset with its settings; the one `match` from a preset name or setting
 //! to its file is at the end of this file.
 //!
-//! [`ProviderRules`] answers, for one registration: where its keys are,
+//! `ProviderRules` answers, for one registration: where its keys are,
 //! whether discovery is used, which issuers, audience and token kind it
 //! accepts, and the provider's extra claim rules. The authenticator runs
 //! these checks in its fixed order of checks; this module only decides.
