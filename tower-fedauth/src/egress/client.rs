@@ -316,11 +316,6 @@ impl Fetcher {
         &self.config
     }
 
-    /// The policy in force.
-    pub fn policy(&self) -> &EgressPolicy {
-        &self.config.egress
-    }
-
     /// Check a URL against the policy before any resolution (scheme, and
     /// the host when it is an address).
     pub fn check_url(&self, url: &Url) -> Result<(), FetchError> {

@@ -134,7 +134,8 @@ pub trait Document: Send + Sync + 'static + Sized {
 pub struct Snapshot<T> {
     /// The document.
     pub doc: Arc<T>,
-    /// When it was fetched.
+    /// When it was fetched (the tests measure its lifetimes from it).
+    #[cfg(test)]
     pub fetched_at: Instant,
     /// When its fetch was sent: what it holds was published by then.
     requested_at: Instant,
@@ -255,11 +256,6 @@ impl<T: Document> DocumentCache<T> {
     /// on a fetch (or a back-off check) before answering.
     pub fn waited_count(&self) -> u64 {
         self.waited.load(Ordering::Relaxed)
-    }
-
-    /// The policy in force.
-    pub fn policy(&self) -> &CachePolicy {
-        &self.policy
     }
 
     /// What the cache holds now.
@@ -472,6 +468,7 @@ impl<T: Document> DocumentCache<T> {
                 let generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
                 let snap = Arc::new(Snapshot {
                     doc: Arc::new(doc),
+                    #[cfg(test)]
                     fetched_at: now,
                     requested_at: started,
                     fresh_until: now + ttl,
@@ -499,10 +496,6 @@ impl<T: Document> DocumentCache<T> {
         }
     }
 
-    /// Drop every cached document.
-    pub fn invalidate_all(&self) {
-        self.states.invalidate_all();
-    }
 }
 
 /// When, as a fraction of its TTL, a document is refreshed ahead: between
