@@ -209,6 +209,7 @@ pub async fn setup(args: &Args) -> Result<Setup, String> {
         Some(path) => {
             let registry = FileRegistry::load(path).map_err(|e| e.to_string())?;
             let ids: Vec<String> = registry
+                .registrations()
                 .ids()
                 .iter()
                 .map(|id| id.as_str().to_owned())

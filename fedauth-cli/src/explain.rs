@@ -116,7 +116,7 @@ pub fn run(mut args: Args) -> Result<ExitCode, UsageError> {
 }
 
 async fn explain(input: &Input, registry: Arc<FileRegistry>) -> ExitCode {
-    let registration = registry.lookup(&input.registration);
+    let registration = registry.registrations().get(&input.registration);
     let mut builder = Authenticator::builder_arc(registry).egress(input.egress.clone());
     if input.property.is_some() {
         builder = builder.property(PropertyResolver::Header(http::HeaderName::from_static(

@@ -403,7 +403,7 @@ mod tests {
                 if self.fail.load(Ordering::SeqCst) {
                     return Err(SourceError::unavailable("database down"));
                 }
-                Ok(self.inner.lookup(id))
+                Ok(self.inner.registrations().get(id))
             })
         }
     }
@@ -585,7 +585,7 @@ mod tests {
                 if !self.panicked.swap(true, Ordering::SeqCst) {
                     panic!("a bug in the registry source");
                 }
-                Ok(self.inner.lookup(id))
+                Ok(self.inner.registrations().get(id))
             })
         }
     }

@@ -1,18 +1,16 @@
 //! A registry file (TOML or JSON), reloaded on demand or when it changes.
 //! A bad edit never takes the service down: the last good registry stays.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use futures_util::future::BoxFuture;
 
+use super::map::Registrations;
 use super::parse::{RegistryFormat, RegistryLoadError, parse_registry_str};
 use super::{RegistrySource, SourceError};
-use crate::registration::{Registration, RegistrationId};
-
-type Map = HashMap<RegistrationId, Arc<Registration>>;
+use crate::registration::Registration;
 
 /// What the watcher compares to notice a change without reading the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +37,7 @@ pub struct FileRegistry {
     path: PathBuf,
     format: RegistryFormat,
     // std lock: held only to clone or swap the map, never across an await.
-    current: RwLock<Arc<Map>>,
+    current: RwLock<Arc<Registrations>>,
     // Serializes reloads (so an older read never replaces a newer one) and
     // remembers the stamp of the last attempt, good or bad, so the watcher
     // does not retry (and re-log) the same bad file on every tick.
@@ -86,7 +84,7 @@ impl FileRegistry {
                 tracing::error!(
                     path = %self.path.display(),
                     error = %error,
-                    kept = self.len(),
+                    kept = self.registrations().len(),
                     "registry reload failed; keeping the last good registry"
                 );
                 Err(error)
@@ -146,33 +144,12 @@ impl FileRegistry {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn snapshot(&self) -> Arc<Map> {
+    /// What it serves now: the last good file's registrations.
+    pub fn registrations(&self) -> Arc<Registrations> {
         self.current
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
-    }
-
-    /// The registration with this id, without going through a future.
-    pub fn lookup(&self, id: &str) -> Option<Arc<Registration>> {
-        self.snapshot().get(id).cloned()
-    }
-
-    /// How many registrations are served.
-    pub fn len(&self) -> usize {
-        self.snapshot().len()
-    }
-
-    /// Whether none are served.
-    pub fn is_empty(&self) -> bool {
-        self.snapshot().is_empty()
-    }
-
-    /// The served ids, sorted.
-    pub fn ids(&self) -> Vec<RegistrationId> {
-        let mut ids: Vec<_> = self.snapshot().keys().cloned().collect();
-        ids.sort();
-        ids
     }
 
     /// The registry file.
@@ -186,16 +163,14 @@ impl FileRegistry {
     }
 }
 
-fn read(path: &Path, format: RegistryFormat) -> Result<Map, RegistryLoadError> {
+fn read(path: &Path, format: RegistryFormat) -> Result<Registrations, RegistryLoadError> {
     let text = std::fs::read_to_string(path).map_err(|source| RegistryLoadError::Read {
         path: path.to_path_buf(),
         source,
     })?;
     let registrations = parse_registry_str(&text, format).map_err(|e| e.in_path(path))?;
-    Ok(registrations
-        .into_iter()
-        .map(|r| (r.id.clone(), Arc::new(r)))
-        .collect())
+    // The parser refused duplicate ids already.
+    Registrations::build(registrations).map_err(|e| e.in_path(path))
 }
 
 impl RegistrySource for FileRegistry {
@@ -203,7 +178,7 @@ impl RegistrySource for FileRegistry {
         &'a self,
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<Arc<Registration>>, SourceError>> {
-        let found = self.lookup(id);
+        let found = self.registrations().get(id);
         Box::pin(async move { Ok(found) })
     }
 
@@ -211,7 +186,7 @@ impl RegistrySource for FileRegistry {
         format!(
             "registry file {} ({} registrations)",
             self.path.display(),
-            self.len()
+            self.registrations().len()
         )
     }
 }
@@ -221,7 +196,7 @@ impl std::fmt::Debug for FileRegistry {
         f.debug_struct("FileRegistry")
             .field("path", &self.path)
             .field("format", &self.format)
-            .field("registrations", &self.len())
+            .field("registrations", &self.registrations().len())
             .finish()
     }
 }

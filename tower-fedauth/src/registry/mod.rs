@@ -12,6 +12,7 @@ mod cache;
 mod check;
 mod file;
 mod http;
+mod map;
 mod memory;
 mod parse;
 #[cfg(feature = "postgres")]
@@ -24,6 +25,7 @@ pub use check::{RegistryEntry, check_registry_file, check_registry_str, parse_re
 pub use file::FileRegistry;
 pub use http::{BaseUrlError, HttpClientConfig, HttpRegistry, HttpRegistryConfig};
 pub(crate) use http::{SourceClient, base_url, item_url};
+pub use map::Registrations;
 pub use memory::InMemoryRegistry;
 pub use parse::{RegistryFormat, RegistryLoadError, parse_registry_str};
 #[cfg(feature = "postgres")]

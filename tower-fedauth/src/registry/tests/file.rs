@@ -47,7 +47,7 @@ async fn reload_keeps_the_last_good_registry() {
         registry.reload(),
         Err(RegistryLoadError::Read { .. })
     ));
-    assert_eq!(registry.len(), 1);
+    assert_eq!(registry.registrations().len(), 1);
 
     file.write(&format!(
         "{}{}",
@@ -61,6 +61,7 @@ async fn reload_keeps_the_last_good_registry() {
     );
     assert_eq!(
         registry
+            .registrations()
             .ids()
             .iter()
             .map(|i| i.as_str())
@@ -85,7 +86,7 @@ async fn eventually(what: &str, check: impl Fn() -> bool) {
 async fn watch_picks_up_changes_and_survives_bad_ones() {
     let file = TempFile::new("json", r#"{"registrations": []}"#);
     let registry = Arc::new(FileRegistry::load(&file.path).unwrap());
-    assert!(registry.is_empty());
+    assert!(registry.registrations().is_empty());
     let handle = registry.watch(Duration::from_millis(20));
 
     file.write(
@@ -93,14 +94,14 @@ async fn watch_picks_up_changes_and_survives_bad_ones() {
             "jwks_uri": "https://idp.example.com/keys"}]}"#,
     );
     eventually("the new registration", || {
-        registry.lookup("quid-new").is_some()
+        registry.registrations().get("quid-new").is_some()
     })
     .await;
 
     // A bad edit: the watcher logs and keeps serving the last good set.
     file.write(r#"{"registrations": [{"id": "quid-new", "provider": "okta"}]}"#);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(registry.lookup("quid-new").is_some());
+    assert!(registry.registrations().get("quid-new").is_some());
     assert!(!handle.is_finished());
 
     // A good edit after the bad one is picked up.
@@ -110,10 +111,10 @@ async fn watch_picks_up_changes_and_survives_bad_ones() {
             "client_id": "a", "jwks_uri": "https://idp.example.com/keys"}]}"#,
     );
     eventually("the second change", || {
-        registry.lookup("quid-newer").is_some()
+        registry.registrations().get("quid-newer").is_some()
     })
     .await;
-    assert_eq!(registry.len(), 2);
+    assert_eq!(registry.registrations().len(), 2);
 
     // The task ends once the registry is dropped.
     drop(registry);
@@ -141,14 +142,19 @@ async fn in_memory_registry() {
     assert!(registry.get("q1").await.unwrap().is_some());
     assert!(registry.insert(reg("q2")).is_none());
     assert!(registry.insert(reg("q2")).is_some());
-    assert_eq!(registry.len(), 2);
+    assert_eq!(registry.registrations().len(), 2);
     assert!(registry.remove("q1").is_some());
     assert!(registry.get("q1").await.unwrap().is_none());
     assert!(registry.replace_all(vec![reg("q3"), reg("q3")]).is_err());
-    assert_eq!(registry.ids().len(), 1, "a refused replace changes nothing");
+    assert_eq!(
+        registry.registrations().ids().len(),
+        1,
+        "a refused replace changes nothing"
+    );
     registry.replace_all(vec![reg("q3"), reg("q4")]).unwrap();
     assert_eq!(
         registry
+            .registrations()
             .ids()
             .iter()
             .map(|i| i.as_str())

@@ -243,13 +243,13 @@ fn spec_examples_load_from_files() {
     for (ext, text) in [("toml", SPEC_TOML), ("json", SPEC_JSON)] {
         let file = TempFile::new(ext, text);
         let reg = FileRegistry::load(&file.path).unwrap();
-        assert_eq!(reg.len(), 8);
-        assert_eq!(reg.ids()[0].as_str(), "quid-auth0-1");
+        assert_eq!(reg.registrations().len(), 8);
+        assert_eq!(reg.registrations().ids()[0].as_str(), "quid-auth0-1");
         assert_eq!(
-            reg.lookup("quid-cognito-1").unwrap().provider.kind(),
+            reg.registrations().get("quid-cognito-1").unwrap().provider.kind(),
             Provider::Cognito
         );
-        assert!(reg.lookup("quid-nope").is_none());
+        assert!(reg.registrations().get("quid-nope").is_none());
     }
 }
 
