@@ -185,7 +185,7 @@ async fn a_registration_that_verifies_differently_verifies_again() {
     let token = s.idp.mint();
     assert!(s.code(&token, None).await.is_ok());
     let mut changed = registration(&s.idp, "quid-1");
-    changed.issuer = Some("https://elsewhere.example.com".into());
+    changed.issuer = vec!["https://elsewhere.example.com".into()];
     s.edit(changed).await;
     assert_eq!(s.code(&token, None).await, Err(ErrorCode::InvalidIssuer));
 }

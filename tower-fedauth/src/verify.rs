@@ -275,6 +275,59 @@ pub(crate) fn check_authorized_party(
     party_claims: &[String],
     claims: &Map<String, Value>,
 ) -> Result<(), AuthError> {
+    check_party(
+        client_id,
+        party_claims,
+        claims,
+        "aud names several audiences and the token names no authorized party",
+    )
+}
+
+/// With the registration's `audiences` (the platform's API identifiers):
+/// `aud` (a string or an array) must name one of them — `names_api` says
+/// whether one value does — and the token's authorized party must be
+/// present and be `client_id`, however many audiences `aud` names: the API
+/// being the audience does not show which application the token was issued
+/// to.
+pub(crate) fn check_api_audience(
+    names_api: impl Fn(&str) -> bool,
+    client_id: &str,
+    party_claims: &[String],
+    claims: &Map<String, Value>,
+) -> Result<(), AuthError> {
+    let named = match claims.get("aud") {
+        Some(Value::String(aud)) => names_api(aud),
+        Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).any(names_api),
+        Some(_) => {
+            return Err(refuse(
+                ErrorCode::InvalidAudience,
+                "aud is neither a string nor an array",
+            ));
+        }
+        None => return Err(refuse(ErrorCode::InvalidAudience, "aud is missing")),
+    };
+    if !named {
+        return Err(refuse(
+            ErrorCode::InvalidAudience,
+            "aud does not name one of the registration's audiences",
+        ));
+    }
+    check_party(
+        client_id,
+        party_claims,
+        claims,
+        "the token names no authorized party",
+    )
+}
+
+/// The authorized party is `client_id`; `none` says why its absence is
+/// refused.
+fn check_party(
+    client_id: &str,
+    party_claims: &[String],
+    claims: &Map<String, Value>,
+    none: &str,
+) -> Result<(), AuthError> {
     match authorized_party(party_claims, claims) {
         Some((_, Value::String(party))) if party == client_id => Ok(()),
         Some((name, Value::String(_))) => Err(refuse(
@@ -294,7 +347,7 @@ pub(crate) fn check_authorized_party(
         None => Err(refuse(
             ErrorCode::InvalidAudience,
             format!(
-                "aud names several audiences and the token names no authorized party ({})",
+                "{none} ({})",
                 party_claims
                     .iter()
                     .map(|n| printable(n, 64))
@@ -477,6 +530,48 @@ mod tests {
                 .unwrap_err()
                 .detail(),
             "aud names several audiences and the token names no authorized party (client)"
+        );
+    }
+
+    /// With `audiences`: `aud` names an API, and the party is the client
+    /// even for a single audience.
+    #[test]
+    fn api_audiences_need_the_client_as_party() {
+        let apis = ["https://api".to_owned()];
+        let check = |claims: Value| {
+            check_api_audience(
+                |a| apis.contains(&a.to_owned()),
+                "app",
+                &party_claims(),
+                &map(claims),
+            )
+            .err()
+            .inspect(|e| assert_eq!(e.code(), ErrorCode::InvalidAudience))
+            .map(|e| e.detail().to_owned())
+        };
+        assert_eq!(check(json!({"aud": "https://api", "azp": "app"})), None);
+        assert_eq!(
+            check(json!({"aud": ["x", "https://api"], "cid": "app"})),
+            None
+        );
+        assert_eq!(
+            check(json!({"aud": "https://api"})).as_deref(),
+            Some("the token names no authorized party (azp, client_id, appid, cid)")
+        );
+        assert_eq!(
+            check(json!({"aud": "https://api", "azp": "other"})).as_deref(),
+            Some("the authorized party (azp) is not the registration's client")
+        );
+        let not_named = Some("aud does not name one of the registration's audiences".to_owned());
+        assert_eq!(check(json!({"aud": "app", "azp": "app"})), not_named);
+        assert_eq!(check(json!({"aud": [7], "azp": "app"})), not_named);
+        assert_eq!(
+            check(json!({"azp": "app"})).as_deref(),
+            Some("aud is missing")
+        );
+        assert_eq!(
+            check(json!({"aud": {"x": 1}, "azp": "app"})).as_deref(),
+            Some("aud is neither a string nor an array")
         );
     }
 

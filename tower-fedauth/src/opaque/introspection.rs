@@ -5,10 +5,12 @@
 //! §2.3.1: id and secret form-urlencoded, then base64) or
 //! `client_secret_post`. `active: false` is `inactive_token`. An active
 //! answer is checked in the order of a token's claims: `iss` (when the
-//! registration names an issuer), then `client_id` or `aud` naming the
-//! registration's client, then `exp` (optional in RFC 7662: without it the
-//! server's `active: true` is trusted for at most `cache_seconds`), `nbf`
-//! and `iat`, with the registration's leeway.
+//! registration names an issuer, or several: any of them), then `client_id`
+//! or `aud` naming the registration's client (with `audiences`: `aud`
+//! naming one of them and `client_id` the client), then `exp` (optional in
+//! RFC 7662: without it the server's `active: true` is trusted for at most
+//! `cache_seconds`), `nbf` and `iat`, with the registration's leeway, then
+//! the registration's `required_claims`.
 //!
 //! Principal: the `claims` mapping over the answer. RFC 7662 names the user
 //! `username`, so with the default mapping `username` stands in for a
@@ -143,11 +145,11 @@ fn names(aud: Option<&Value>, client: &str) -> bool {
 }
 
 /// The checks of an active answer, in the order of a token's: issuer,
-/// audience, time.
+/// audience, time, then the registration's `required_claims`.
 pub(crate) fn check(reg: &Registration, answer: &Answer, now: i64) -> Result<(), AuthError> {
-    if let Some(expected) = &reg.issuer {
+    if !reg.issuer.is_empty() {
         match answer.get("iss") {
-            Some(Value::String(iss)) if iss == expected => {}
+            Some(Value::String(iss)) if reg.issuer.contains(iss) => {}
             Some(_) => {
                 return Err(refuse(
                     ErrorCode::InvalidIssuer,
@@ -162,14 +164,7 @@ pub(crate) fn check(reg: &Registration, answer: &Answer, now: i64) -> Result<(),
             }
         }
     }
-    let client = reg.client_id().unwrap_or_default();
-    let by_client = answer.get("client_id").and_then(Value::as_str) == Some(client);
-    if client.is_empty() || !(by_client || names(answer.get("aud"), client)) {
-        return Err(refuse(
-            ErrorCode::InvalidAudience,
-            "neither client_id nor aud of the introspection answer names the registration's client",
-        ));
-    }
+    check_audience(reg, answer)?;
     let leeway = i64::try_from(reg.leeway_seconds).unwrap_or(0);
     if let Some(v) = answer.get("exp") {
         let exp = as_numeric_date(v)
@@ -196,6 +191,42 @@ pub(crate) fn check(reg: &Registration, answer: &Answer, now: i64) -> Result<(),
                 ));
             }
         }
+    }
+    reg.required_claims.check(answer)
+}
+
+/// Without `audiences`: the answer's `client_id` or `aud` names the
+/// registration's client. With them (RFC 7662 §2.2: `aud` is whom the
+/// token is for, `client_id` the client it was issued to): `aud` names one
+/// of them and `client_id` is the registration's client.
+fn check_audience(reg: &Registration, answer: &Answer) -> Result<(), AuthError> {
+    let client = reg.client_id().unwrap_or_default();
+    let by_client =
+        !client.is_empty() && answer.get("client_id").and_then(Value::as_str) == Some(client);
+    if reg.audiences.is_empty() {
+        if by_client || (!client.is_empty() && names(answer.get("aud"), client)) {
+            return Ok(());
+        }
+        return Err(refuse(
+            ErrorCode::InvalidAudience,
+            "neither client_id nor aud of the introspection answer names the registration's client",
+        ));
+    }
+    if !reg
+        .audiences
+        .iter()
+        .any(|api| names(answer.get("aud"), api))
+    {
+        return Err(refuse(
+            ErrorCode::InvalidAudience,
+            "aud of the introspection answer does not name one of the registration's audiences",
+        ));
+    }
+    if !by_client {
+        return Err(refuse(
+            ErrorCode::InvalidAudience,
+            "client_id of the introspection answer is not the registration's client",
+        ));
     }
     Ok(())
 }

@@ -160,8 +160,10 @@ impl OpaqueVerifier {
                 Ok((Arc::new(answer), ttl, size))
             })
             .await?;
-        let principal = verification::principal(reg, cfg, &answer)?;
         let map = answer.as_object().cloned().unwrap_or_default();
+        // The answer's JSON stands for the token's claims (docs/registry.md).
+        reg.required_claims.check(&map)?;
+        let principal = verification::principal(reg, cfg, &answer)?;
         Ok((principal, Claims::from_map(map), None))
     }
 }

@@ -4,8 +4,12 @@
 //!   lowercased.
 //! - Issuer `https://{domain}/` (with the trailing slash); keys
 //!   `https://{domain}/.well-known/jwks.json`.
-//! - Audience: `aud` (string or array) names `client_id`. Token kind by
-//!   explicit typing. RS256 only (an HS256 token is
+//! - Audience: ID tokens: `aud` (string or array) names `client_id`.
+//!   Access tokens for the platform's API (`audiences`, the API's
+//!   *identifier* in Auth0): `aud` names it — alongside
+//!   `https://{domain}/userinfo` when `openid` was asked — and `azp` (in
+//!   the default `authorized_party_claims`) names the calling application.
+//!   Token kind by explicit typing. RS256 only (an HS256 token is
 //!   `unsupported_algorithm`).
 
 use serde::Deserialize;

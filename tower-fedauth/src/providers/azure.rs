@@ -15,8 +15,14 @@
 //! - Keys: `https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys`
 //!   (`/discovery/keys` when `version = 1`); a key whose `issuer` member is
 //!   a concrete tenant signs only that tenant's tokens (either version).
-//! - Discovery: the tenant's own document. Audience: `aud` names
-//!   `client_id`. Token kind by explicit typing. RS256.
+//! - Discovery: the tenant's own document. Token kind by explicit typing.
+//!   RS256.
+//! - Audience: ID tokens: `aud` names `client_id`. Access tokens for the
+//!   platform's API (`audiences`): `aud` names the API — `api://{GUID}`
+//!   (v1, the Application ID URI) or the bare GUID (v2) — and either form
+//!   listed accepts the other (`AzureAd::names_api`); the calling
+//!   application is the authorized party, `azp` in v2 tokens and `appid`
+//!   in v1, both in the default `authorized_party_claims`.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -96,16 +102,18 @@ impl Preset for AzureAd {
 
     /// `ver` selects the issuer form (as `version` allows), `tid` (a GUID
     /// of the registration's tenants) fills it, and `iss` must equal the
-    /// result exactly. With an `issuer` override, the override is the only
-    /// form (its `{tenantid}`, if any, filled from `tid`).
+    /// result exactly. With an `issuer` override, its forms are the only
+    /// ones (each `{tenantid}` filled from `tid`), and `iss` must equal one.
     fn check_issuer(&self, reg: &Registration, _: &[String], claims: &Claims) -> Checked {
         let iss = issuer_claim(claims)?;
         let tid = self.tenant_id(claims)?;
-        let expected = match reg.issuer.as_deref() {
-            Some(custom) => custom.replace(TENANT_TEMPLATE, tid),
-            None => issuer(self.token_version(claims)?, tid),
+        let matches = match reg.issuer.as_slice() {
+            [] => iss == issuer(self.token_version(claims)?, tid),
+            custom => custom
+                .iter()
+                .any(|form| iss == form.replace(TENANT_TEMPLATE, tid)),
         };
-        if iss == expected {
+        if matches {
             Ok(())
         } else {
             Err(invalid_issuer(format!(
@@ -113,6 +121,23 @@ impl Preset for AzureAd {
                 printable(iss, 128)
             )))
         }
+    }
+
+    /// Entra ID names one API two ways: v1 access tokens by its Application
+    /// ID URI (`api://{GUID}` unless the API set another), v2 ones by its
+    /// application (client) id, the bare GUID. So a listed `api://{GUID}`
+    /// also accepts `{GUID}` and a listed GUID also accepts `api://{GUID}`
+    /// (GUIDs compared case-insensitively). Only forms the registration
+    /// lists count: the calling application's `client_id` never names the
+    /// API, and a custom Application ID URI (`https://…`) matches only as
+    /// written.
+    fn names_api(&self, audiences: &[String], aud: &str) -> bool {
+        audiences.iter().any(|api| {
+            api == aud
+                || api_guid(api)
+                    .zip(api_guid(aud))
+                    .is_some_and(|(a, b)| a.eq_ignore_ascii_case(b))
+        })
     }
 
     /// A key's concrete `issuer` names the token's issuer, or the same
@@ -303,6 +328,12 @@ impl Ver {
     }
 }
 
+/// The GUID an API audience names, as `api://{GUID}` or `{GUID}`.
+fn api_guid(aud: &str) -> Option<&str> {
+    let guid = aud.strip_prefix("api://").unwrap_or(aud);
+    is_guid(guid).then_some(guid)
+}
+
 /// Whether `s` is a GUID (`8-4-4-4-12` hex digits).
 pub(crate) fn is_guid(s: &str) -> bool {
     s.len() == 36
@@ -408,6 +439,35 @@ mod tests {
             code(&reg("organizations", AzureVersion::Any), v2(msa, msa)),
             Some(ErrorCode::InvalidIssuer)
         );
+    }
+
+    /// `api://{GUID}` and `{GUID}` name one API, only when one is listed.
+    #[test]
+    fn api_audience_forms() {
+        let reg = reg(X, AzureVersion::Any);
+        let ProviderConfig::AzureAd(azure) = &reg.provider else {
+            panic!("not azure-ad: {reg:?}");
+        };
+        let names = |listed: &[&str], aud: &str| {
+            let listed: Vec<String> = listed.iter().map(|s| (*s).to_owned()).collect();
+            azure.names_api(&listed, aud)
+        };
+        let uri = format!("api://{Y}");
+        assert!(names(&[&uri], &uri));
+        assert!(names(&[&uri], Y));
+        assert!(names(&[Y], &uri));
+        assert!(names(&[Y], &Y.to_uppercase()));
+        assert!(!names(&[&uri], X), "another GUID");
+        assert!(!names(
+            &["api://contoso.example/api"],
+            "contoso.example/api"
+        ));
+        assert!(!names(&["https://api.contoso.example"], Y));
+        assert!(
+            !names(&[&format!("api://{Y}/x")], Y),
+            "a path is another URI"
+        );
+        assert!(!names(&[], Y));
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! - Token kind: the `token_use` claim must equal the registration's
 //!   `token_use`: default `access`, never `any` (the claim always says).
 //! - Audience: access tokens have no `aud`: their `client_id` claim must be
-//!   the client id; ID tokens: `aud`.
+//!   the client id; ID tokens: `aud`. `audiences` is refused at load: no
+//!   Cognito token names the platform's API in `aud`.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -106,6 +107,12 @@ impl Preset for Cognito {
     fn key_source(&self, issuers: &[String]) -> Option<KeySource> {
         let issuer = issuers.first()?.trim_end_matches('/');
         KeySource::direct(&format!("{issuer}/.well-known/jwks.json"))
+    }
+
+    fn without_api_audience(&self) -> Option<&'static str> {
+        Some(
+            "Cognito access tokens carry no aud (their client_id claim names the client) and ID tokens name the client",
+        )
     }
 
     /// By the `token_use` claim, not by typing.

@@ -3,7 +3,7 @@
 //! - Keys: `project_id`; `client_id` may then be omitted (the audience is
 //!   the project), and if given must equal it.
 //! - Issuer `https://securetoken.google.com/{project_id}`; `aud` = the
-//!   project id; keys from Google's X.509 certificate map
+//!   project id (`audiences` is refused at load); keys from Google's X.509 certificate map
 //!   ([`FIREBASE_KEYS_URL`], `Cache-Control: max-age` honoured); RS256.
 //! - The header must carry a `kid` (else `unknown_key`, before any fetch).
 //! - `sub` a non-empty string of at most 128 characters; `iat` present;
@@ -67,6 +67,10 @@ impl Preset for Firebase {
 
     fn client_id(&self) -> ClientId<'_> {
         ClientId::DefaultsTo(&self.project_id)
+    }
+
+    fn without_api_audience(&self) -> Option<&'static str> {
+        Some("Firebase ID tokens name the project as their audience")
     }
 
     /// Firebase tokens name the project as audience: another client id

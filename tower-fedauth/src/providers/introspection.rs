@@ -5,7 +5,10 @@
 //!   `client_secret`, optional `auth_method` and `cache_seconds`, at most a
 //!   day). `client_id` of the registration is required.
 //! - Tokens are opaque: no algorithms, keys or issuer rules; the endpoint's
-//!   answer is checked where it is read (`crate::opaque`).
+//!   answer is checked where it is read (`crate::opaque`): `iss` against
+//!   the registration's `issuer` (any of a list), `client_id` or `aud`
+//!   against the client — with `audiences`, `aud` naming one of them and
+//!   `client_id` the client — time, then `required_claims`.
 
 use serde::Deserialize;
 

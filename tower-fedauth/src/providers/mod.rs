@@ -25,13 +25,24 @@
 //!   refused (RFC 9068, RFC 8725 §3.11). `typ` is a media type: compared
 //!   case-insensitively, with or without `application/` (RFC 7515 §4.1.9),
 //!   so `Application/AT+JWT` is an access token.
+//! - Issuer: `issuer`, a string or a list (an IdP moving to a custom
+//!   domain), overrides the preset's forms: `iss` may be any of them, and
+//!   discovery starts at the first.
 //! - Audience: `aud`, a string or an array, must name the client id. An
 //!   array of more than one value also needs the token's authorized party —
 //!   the first of the registration's `authorized_party_claims` (default
 //!   `azp`, `client_id`, `appid`, `cid`) that the token carries — to be
 //!   present and equal the client id (OpenID Connect Core §3.1.3.7); else
-//!   `invalid_audience`. Cognito access tokens have no `aud` and are
-//!   checked by their `client_id` claim alone.
+//!   `invalid_audience`. With `audiences` (the platform's API identifiers:
+//!   OAuth access tokens), `aud` must name one of them instead, and the
+//!   authorized party must be present and equal the client id however many
+//!   audiences there are; each preset says how a value names an API
+//!   (`Preset::names_api`; Entra ID: `api://{GUID}` and `{GUID}` alike).
+//!   Cognito access tokens have no `aud` and are checked by their
+//!   `client_id` claim alone; Cognito and Firebase refuse `audiences`.
+//! - Claims: after time, the preset's own rules, then the registration's
+//!   `required_claims` (`invalid_claims` naming the claim, never its
+//!   value).
 //! - A key whose JWKS entry names a concrete `issuer` signs only that
 //!   issuer's tokens.
 //!
@@ -129,7 +140,7 @@ impl<'r> ProviderRules<'r> {
         if let Some(url) = &reg.discovery_url {
             return Some(url.clone());
         }
-        if reg.issuer.is_none()
+        if reg.issuer.is_empty()
             && let Some(url) = self.preset.discovery_url()
         {
             return Some(url);
@@ -150,9 +161,9 @@ impl<'r> ProviderRules<'r> {
     /// [`ProviderRules::issuers`], borrowed when the registration names its
     /// issuer: this runs on every full verification.
     fn accepted_issuers(&self) -> Cow<'r, [String]> {
-        match &self.reg.issuer {
-            Some(issuer) => Cow::Borrowed(std::slice::from_ref(issuer)),
-            None => Cow::Owned(self.preset.issuers()),
+        match self.reg.issuer.as_slice() {
+            [] => Cow::Owned(self.preset.issuers()),
+            written => Cow::Borrowed(written),
         }
     }
 
@@ -202,7 +213,9 @@ impl<'r> ProviderRules<'r> {
         Ok(())
     }
 
-    /// Audience: `aud` names the client; Cognito access tokens: `client_id`.
+    /// Audience: `aud` names the client, or with `audiences` one of them
+    /// and the authorized party the client; Cognito access tokens:
+    /// `client_id`.
     pub(crate) fn check_audience(&self, claims: &Map<String, Value>) -> Result<(), AuthError> {
         let client_id = self.reg.client_id().ok_or_else(|| {
             AuthError::token(
@@ -213,15 +226,16 @@ impl<'r> ProviderRules<'r> {
         self.preset.check_audience(self.reg, client_id, claims)
     }
 
-    /// Other claims the preset requires (Firebase: `sub`, `iat`,
-    /// `auth_time`).
+    /// Other claims: those the preset requires (Firebase: `sub`, `iat`,
+    /// `auth_time`), then the registration's `required_claims`.
     pub(crate) fn check_claims(
         &self,
         now: i64,
         leeway: i64,
         claims: &Map<String, Value>,
     ) -> Result<(), AuthError> {
-        self.preset.check_claims(now, leeway, claims)
+        self.preset.check_claims(now, leeway, claims)?;
+        self.reg.required_claims.check(claims)
     }
 }
 

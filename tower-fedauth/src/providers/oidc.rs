@@ -1,12 +1,15 @@
 //! `oidc` and `jwks`: plain OpenID Connect, the rules every other preset
 //! starts from. Neither takes keys of its own.
 //!
-//! - `oidc`: `issuer` is required (a URL); keys and the userinfo endpoint
-//!   by discovery from it; `iss` must equal it.
+//! - `oidc`: `issuer` is required (a URL, or a list of them: an IdP moving
+//!   to a custom domain); keys and the userinfo endpoint by discovery from
+//!   the first; `iss` must equal one of them.
 //! - `jwks`: `jwks_uri` is required (the minimal registration: client id +
 //!   key URL); `iss` is checked only if `issuer` is given (a warning is
 //!   logged at load otherwise).
-//! - Both: audience `aud` names `client_id` (required); token kind by
+//! - Both: audience `aud` names `client_id` (required), or with
+//!   `audiences` one of them, the authorized party naming `client_id`
+//!   (OAuth access tokens: `aud` is the API); token kind by
 //!   explicit typing (`typ: at+jwt`), default `any`; every supported
 //!   asymmetric algorithm.
 
@@ -48,17 +51,19 @@ impl Preset for Oidc {
     fn check(&self, cx: &Ctx, reg: &Registration) -> Result<(), RegistrationError> {
         match self {
             Oidc::Discovery => {
-                let issuer = reg
-                    .issuer
-                    .as_deref()
-                    .ok_or_else(|| cx.err("issuer", "is required for provider oidc"))?;
-                cx.url("issuer", issuer).map(drop)
+                if reg.issuer.is_empty() {
+                    return Err(cx.err("issuer", "is required for provider oidc"));
+                }
+                for issuer in &reg.issuer {
+                    cx.url("issuer", issuer)?;
+                }
+                Ok(())
             }
             Oidc::KeyUrl => {
                 if reg.jwks_uri.is_none() {
                     return Err(cx.err("jwks_uri", "is required for provider jwks"));
                 }
-                if reg.issuer.is_none() {
+                if reg.issuer.is_empty() {
                     tracing::warn!(
                         registration = %reg.id,
                         "jwks registration without issuer: the token's iss claim is not checked"

@@ -120,10 +120,34 @@ pub(crate) trait Preset: Sync {
         iss == key_issuer
     }
 
-    /// Audience: `aud` names the client (with its authorized party when
-    /// `aud` names several).
+    /// Why a registration of this preset cannot name `audiences` (its
+    /// tokens never name the platform's API in `aud`), refused at load;
+    /// `None`: it can.
+    fn without_api_audience(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Whether one value of a token's `aud` names one of the registration's
+    /// `audiences`: by default, it is one of them exactly.
+    fn names_api(&self, audiences: &[String], aud: &str) -> bool {
+        audiences.iter().any(|a| a == aud)
+    }
+
+    /// Audience: without `audiences`, `aud` names the client (with its
+    /// authorized party when `aud` names several); with them, `aud` names
+    /// one of them (see [`Preset::names_api`]) and the authorized party is
+    /// the client.
     fn check_audience(&self, reg: &Registration, client_id: &str, claims: &Claims) -> Checked {
-        verify::check_audience(client_id, &reg.authorized_party_claims, claims)
+        let party = &reg.authorized_party_claims;
+        match reg.audiences.as_slice() {
+            [] => verify::check_audience(client_id, party, claims),
+            apis => verify::check_api_audience(
+                |aud| self.names_api(apis, aud),
+                client_id,
+                party,
+                claims,
+            ),
+        }
     }
 
     /// Claims the preset requires beyond the common ones.

@@ -6,7 +6,9 @@
 //!   Request templates may use `#{token}`, `#{registration}` and
 //!   `#{client_id}` only; `response` templates name paths of the answer.
 //! - `client_id` may be omitted: the endpoint decides who the token is.
-//! - Tokens are opaque: no algorithms, keys or issuer rules.
+//! - Tokens are opaque: no algorithms, keys or issuer rules; `audiences`
+//!   is refused at load. `required_claims` applies to the endpoint's JSON
+//!   answer, as to a token's claims.
 
 use std::collections::BTreeMap;
 
@@ -166,5 +168,9 @@ impl Preset for VerificationConfig {
 
     fn key_source(&self, _: &[String]) -> Option<KeySource> {
         None
+    }
+
+    fn without_api_audience(&self) -> Option<&'static str> {
+        Some("the verification endpoint decides whom a token is for; no aud is read")
     }
 }

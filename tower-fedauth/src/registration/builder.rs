@@ -10,7 +10,7 @@ use super::field::RegistrationError;
 use serde_json::{Value, json};
 
 use super::model::Registration;
-use super::raw::RawRegistration;
+use super::raw::{OneOrMany, RawRegistration};
 use super::validate::validate;
 use super::values::{ClaimsMapping, TokenUse};
 use crate::providers::{AzureVersion, IntrospectionConfig, Provider, VerificationConfig};
@@ -65,9 +65,36 @@ impl RegistrationBuilder {
         self
     }
 
-    /// Exact expected `iss`.
+    /// Exact expected `iss` (replaces earlier ones).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.raw.issuer = Some(issuer.into());
+        self.raw.issuer = Some(OneOrMany(vec![issuer.into()]));
+        self
+    }
+
+    /// Several accepted `iss` values, e.g. an IdP moving to a custom domain:
+    /// a token passes with any of them, discovery starts at the first
+    /// (replaces earlier ones).
+    pub fn issuers<S: Into<String>>(mut self, issuers: impl IntoIterator<Item = S>) -> Self {
+        self.raw.issuer = Some(OneOrMany(issuers.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// The platform's API identifiers: `aud` must name one of them instead
+    /// of the client id, and the token's authorized party must be the
+    /// client id (replaces earlier ones).
+    pub fn audiences<S: Into<String>>(mut self, audiences: impl IntoIterator<Item = S>) -> Self {
+        self.raw.audiences = Some(audiences.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Require `claim` to have `value` (a string, number or boolean, with
+    /// its JSON type), or one of the values of a JSON array; an array
+    /// claim passes when it holds one of them.
+    pub fn required_claim(mut self, claim: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.raw
+            .required_claims
+            .get_or_insert_with(serde_json::Map::new)
+            .insert(claim.into(), value.into());
         self
     }
 

@@ -11,6 +11,7 @@ mod field;
 mod id;
 mod model;
 mod raw;
+mod required;
 mod rules;
 mod validate;
 mod values;
@@ -23,6 +24,7 @@ pub(crate) use id::check_id;
 pub use id::{InvalidRegistrationId, MAX_ID_LEN, RegistrationId};
 pub use model::Registration;
 pub(crate) use raw::RawRegistration;
+pub use required::RequiredClaims;
 pub(crate) use rules::cache_seconds;
 pub use values::{
     ALLOWED_ALGORITHMS, ClaimsMapping, DEFAULT_AUTHORIZED_PARTY_CLAIMS, Secret, TokenUse,

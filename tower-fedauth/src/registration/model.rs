@@ -8,6 +8,7 @@ use jsonwebtoken::Algorithm;
 use url::Url;
 
 use super::id::RegistrationId;
+use super::required::RequiredClaims;
 use super::values::{ClaimsMapping, TokenUse};
 use crate::providers::ProviderConfig;
 
@@ -29,8 +30,10 @@ pub struct Registration {
     pub client_id: Option<String>,
     /// The identity provider preset, with its own settings.
     pub provider: ProviderConfig,
-    /// Exact expected `iss`, when configured (not derived here).
-    pub issuer: Option<String>,
+    /// Exact expected `iss` when configured (not derived here): a token
+    /// passes with any of them, and discovery starts at the first. Empty:
+    /// none configured (the preset's issuers apply).
+    pub issuer: Vec<String>,
     /// Where the signing keys are, when configured.
     pub jwks_uri: Option<Url>,
     /// Override of `{issuer}/.well-known/openid-configuration`.
@@ -57,6 +60,15 @@ pub struct Registration {
     /// Connect Core §3.1.3.7). Default
     /// [`DEFAULT_AUTHORIZED_PARTY_CLAIMS`](super::DEFAULT_AUTHORIZED_PARTY_CLAIMS).
     pub authorized_party_claims: Vec<String>,
+    /// The platform's API identifiers (`audiences`): when not empty, `aud`
+    /// must name one of them instead of the client id, and the token's
+    /// authorized party must be the client id, whatever the number of
+    /// audiences (`docs/access-tokens.md` in the repository). Empty: `aud`
+    /// names the client.
+    pub audiences: Vec<String>,
+    /// Claims a token must carry with one of the listed values; they
+    /// narrow who may call and never grant a role.
+    pub required_claims: RequiredClaims,
     /// With a user directory: refuse users it does not know (403
     /// `user_unknown`); `None` follows the authenticator's setting.
     pub require_known_user: Option<bool>,
@@ -89,6 +101,8 @@ impl Registration {
             properties: _,
             claims,
             authorized_party_claims,
+            audiences,
+            required_claims,
             require_known_user,
             require_verified_email,
         } = self;
@@ -103,6 +117,8 @@ impl Registration {
             && *leeway_seconds == other.leeway_seconds
             && *claims == other.claims
             && *authorized_party_claims == other.authorized_party_claims
+            && *audiences == other.audiences
+            && *required_claims == other.required_claims
             && *require_known_user == other.require_known_user
             && *require_verified_email == other.require_verified_email
     }

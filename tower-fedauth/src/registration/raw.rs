@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::field::field_names;
@@ -21,7 +22,7 @@ pub(crate) struct RawRegistration {
     pub enabled: Option<bool>,
     pub client_id: Option<String>,
     pub provider: Option<String>,
-    pub issuer: Option<String>,
+    pub issuer: Option<OneOrMany>,
     pub jwks_uri: Option<String>,
     pub discovery_url: Option<String>,
     pub algorithms: Option<Vec<String>>,
@@ -31,6 +32,8 @@ pub(crate) struct RawRegistration {
     pub properties: Option<BTreeMap<String, Vec<String>>>,
     pub claims: Option<ClaimsMapping>,
     pub authorized_party_claims: Option<Vec<String>>,
+    pub audiences: Option<Vec<String>>,
+    pub required_claims: Option<Map<String, Value>>,
     pub require_known_user: Option<bool>,
     pub require_verified_email: Option<bool>,
     /// Every other key (`tenant`, `region`, the `introspection` table, …),
@@ -44,5 +47,33 @@ impl RawRegistration {
     /// them).
     pub(crate) fn keys() -> &'static [&'static str] {
         field_names::<Self>()
+    }
+}
+
+/// A key that takes a string or a list of strings (`issuer`), as written:
+/// one string is a list of one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OneOrMany(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![v.to_owned()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(16));
+                while let Some(item) = seq.next_element::<String>()? {
+                    out.push(item);
+                }
+                Ok(OneOrMany(out))
+            }
+        }
+        d.deserialize_any(V)
     }
 }

@@ -11,7 +11,7 @@ use super::field::{
 };
 use super::id::RegistrationId;
 use super::values::{ALLOWED_ALGORITHMS, ClaimsMapping, DEFAULT_AUTHORIZED_PARTY_CLAIMS, TokenUse};
-use crate::providers::{ClientId, DEFAULT_CACHE_SECONDS, Provider, Tokens};
+use crate::providers::{ClientId, DEFAULT_CACHE_SECONDS, Preset, Provider, Tokens};
 
 /// `id`: required, and a valid [`RegistrationId`].
 pub(super) fn id(cx: &Ctx, id: Option<&str>) -> Result<RegistrationId, RegistrationError> {
@@ -45,18 +45,71 @@ pub(super) fn name(cx: &Ctx, name: Option<&str>) -> Result<Option<String>, Regis
     Ok(name.map(str::to_owned))
 }
 
-/// `issuer`: a plain string, and a URL if it looks like one. Issuers are
-/// compared as strings, so the value is kept verbatim (presets add their
-/// own rule: `oidc` requires one, a URL).
-pub(super) fn issuer(cx: &Ctx, issuer: Option<&str>) -> Result<Option<String>, RegistrationError> {
-    let Some(iss) = issuer else {
-        return Ok(None);
+/// `issuer`: a plain string, or a non-empty list of them (an IdP moving to
+/// a custom domain: `iss` may be any of them, discovery uses the first);
+/// each a URL if it looks like one. Issuers are compared as strings, so
+/// the values are kept verbatim, deduplicated in order (presets add their
+/// own rule: `oidc` requires one, a URL). Empty: none written.
+pub(super) fn issuer(
+    cx: &Ctx,
+    issuers: Option<&[String]>,
+) -> Result<Vec<String>, RegistrationError> {
+    let Some(issuers) = issuers else {
+        return Ok(Vec::new());
     };
-    cx.text("issuer", iss)?;
-    if iss.contains("://") {
-        cx.url("issuer", iss)?;
+    if issuers.is_empty() {
+        return Err(cx.err(
+            "issuer",
+            "must not be an empty list (omit the key to use the provider's issuer)",
+        ));
     }
-    Ok(Some(iss.to_owned()))
+    let mut out: Vec<String> = Vec::with_capacity(issuers.len());
+    for iss in issuers {
+        cx.text("issuer", iss)?;
+        if iss.contains("://") {
+            cx.url("issuer", iss)?;
+        }
+        if !out.contains(iss) {
+            out.push(iss.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// `audiences`: the platform's API identifiers, a non-empty list of plain
+/// strings, deduplicated in order; refused where the preset's tokens never
+/// name an API (Cognito, Firebase, verification endpoints). Empty: the
+/// key is absent, and `aud` names the client.
+pub(super) fn audiences(
+    cx: &Ctx,
+    names: Option<&[String]>,
+    preset: &dyn Preset,
+    provider: Provider,
+) -> Result<Vec<String>, RegistrationError> {
+    const FIELD: &str = "audiences";
+    let Some(names) = names else {
+        return Ok(Vec::new());
+    };
+    if let Some(why) = preset.without_api_audience() {
+        return Err(cx.err(
+            FIELD,
+            format!("is not used with provider {provider}: {why}"),
+        ));
+    }
+    if names.is_empty() {
+        return Err(cx.err(
+            FIELD,
+            "must not be empty (omit the key for tokens whose aud names the client)",
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(names.len());
+    for name in names {
+        cx.text(FIELD, name)?;
+        if !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// `algorithms`: the provider's default when absent; otherwise known

@@ -102,7 +102,7 @@ fn builder_applies_provider_defaults() {
         .unwrap();
     assert_eq!(reg.algorithms, ALLOWED_ALGORITHMS);
     assert_eq!(reg.token_use, TokenUse::Any);
-    assert_eq!(reg.issuer, None);
+    assert!(reg.issuer.is_empty());
 
     let reg = Registration::builder("quid-3", Provider::Oidc)
         .issuer("https://idp.example.com")
@@ -264,7 +264,7 @@ fn urls_must_be_absolute_http() {
         .issuer("my-issuer")
         .build()
         .unwrap();
-    assert_eq!(reg.issuer.as_deref(), Some("my-issuer"));
+    assert_eq!(reg.issuer, ["my-issuer"]);
     // ... but an oidc issuer is where discovery starts: it must be a URL.
     let err = Registration::builder("q", Provider::Oidc)
         .client_id("a")
@@ -278,7 +278,7 @@ fn urls_must_be_absolute_http() {
         .issuer("https://idp.example.com")
         .build()
         .unwrap();
-    assert_eq!(reg.issuer.as_deref(), Some("https://idp.example.com"));
+    assert_eq!(reg.issuer, ["https://idp.example.com"]);
 }
 
 #[test]

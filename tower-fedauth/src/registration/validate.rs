@@ -5,7 +5,7 @@
 use super::field::{Ctx, RegistrationError};
 use super::model::Registration;
 use super::raw::RawRegistration;
-use super::rules;
+use super::{required, rules};
 use crate::providers::ProviderConfig;
 
 /// Apply every rule of the registry file format and the provider defaults:
@@ -19,7 +19,7 @@ pub(crate) fn validate(raw: RawRegistration) -> Result<Registration, Registratio
     let provider = ProviderConfig::load(kind, &cx, &raw.preset_keys)?;
     let tokens = provider.preset().tokens();
     let name = rules::name(&cx, raw.name.as_deref())?;
-    let issuer = rules::issuer(&cx, raw.issuer.as_deref())?;
+    let issuer = rules::issuer(&cx, raw.issuer.as_ref().map(|i| i.0.as_slice()))?;
     let jwks_uri = cx.optional_url("jwks_uri", raw.jwks_uri.as_deref())?;
     let discovery_url = cx.optional_url("discovery_url", raw.discovery_url.as_deref())?;
     let algorithms = rules::algorithms(&cx, raw.algorithms.as_deref(), tokens)?;
@@ -36,6 +36,8 @@ pub(crate) fn validate(raw: RawRegistration) -> Result<Registration, Registratio
     )?;
     let authorized_party_claims =
         rules::authorized_party_claims(&cx, raw.authorized_party_claims.as_deref(), tokens, kind)?;
+    let audiences = rules::audiences(&cx, raw.audiences.as_deref(), provider.preset(), kind)?;
+    let required_claims = required::required_claims(&cx, raw.required_claims.as_ref())?;
     let registration = Registration {
         id,
         name,
@@ -52,6 +54,8 @@ pub(crate) fn validate(raw: RawRegistration) -> Result<Registration, Registratio
         properties,
         claims,
         authorized_party_claims,
+        audiences,
+        required_claims,
         require_known_user: raw.require_known_user,
         require_verified_email: raw.require_verified_email,
     };

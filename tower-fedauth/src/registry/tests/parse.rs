@@ -201,7 +201,7 @@ fn check_spec_examples(regs: &[Registration]) {
     };
     assert_eq!(auth0.domain, "acme.eu.auth0.com");
     let oidc = &regs[4];
-    assert_eq!(oidc.issuer.as_deref(), Some("https://idp.example.com"));
+    assert_eq!(oidc.issuer, ["https://idp.example.com"]);
     assert!(oidc.claims.userinfo);
     assert_eq!(oidc.claims.persist, ["email", "name"]);
     assert_eq!(oidc.claims.subject, "sub");
@@ -246,7 +246,11 @@ fn spec_examples_load_from_files() {
         assert_eq!(reg.registrations().len(), 8);
         assert_eq!(reg.registrations().ids()[0].as_str(), "quid-auth0-1");
         assert_eq!(
-            reg.registrations().get("quid-cognito-1").unwrap().provider.kind(),
+            reg.registrations()
+                .get("quid-cognito-1")
+                .unwrap()
+                .provider
+                .kind(),
             Provider::Cognito
         );
         assert!(reg.registrations().get("quid-nope").is_none());
@@ -424,4 +428,112 @@ fn error_display_format() {
     let inner = err.registration_error().unwrap();
     assert_eq!(inner.registration.as_deref(), Some("quid-1"));
     assert_eq!(inner.field, "algorithms");
+}
+
+/// Issue 22's keys in both forms: an issuer list (an IdP moving to a custom
+/// domain), the platform's API `audiences` and `required_claims`.
+const PROFILES_TOML: &str = r#"
+[[registrations]]
+id = "quid-moving-1"
+provider = "oidc"
+issuer = ["https://login.acme.example", "https://acme.eu.auth0.com/"]
+client_id = "app-1"
+audiences = ["https://api.platform.example", "api://platform"]
+required_claims = { email_verified = true, tid = ["t1", "t2"], level = 2 }
+
+[[registrations]]
+id = "quid-single-1"
+provider = "oidc"
+issuer = "https://login.acme.example"
+client_id = "app-1"
+"#;
+
+#[test]
+fn issuer_lists_round_trip_through_toml_and_json() {
+    use crate::providers::ProviderRules;
+    use serde_json::json;
+
+    let from_toml = parse_registry_str(PROFILES_TOML, RegistryFormat::Toml).unwrap();
+    let [moving, single] = &from_toml[..] else {
+        panic!("two registrations: {from_toml:?}");
+    };
+    assert_eq!(
+        moving.issuer,
+        ["https://login.acme.example", "https://acme.eu.auth0.com/"]
+    );
+    assert_eq!(single.issuer, ["https://login.acme.example"]);
+    // Discovery starts at the first issuer; `iss` may be any of them.
+    let rules = ProviderRules::new(moving);
+    assert_eq!(
+        rules.discovery_url().unwrap().as_str(),
+        "https://login.acme.example/.well-known/openid-configuration"
+    );
+    assert_eq!(rules.issuers(), moving.issuer);
+    assert_eq!(
+        moving.audiences,
+        ["https://api.platform.example", "api://platform"]
+    );
+    let required = &moving.required_claims;
+    assert_eq!(required.get("email_verified"), Some(&[json!(true)][..]));
+    assert_eq!(required.get("tid"), Some(&[json!("t1"), json!("t2")][..]));
+    assert_eq!(required.get("level"), Some(&[json!(2)][..]));
+    assert!(single.audiences.is_empty() && single.required_claims.is_empty());
+
+    // TOML → JSON text → the same registrations, and back to TOML.
+    let doc = super::super::parse::document(PROFILES_TOML, RegistryFormat::Toml).unwrap();
+    assert_eq!(doc["registrations"][0]["issuer"], json!(moving.issuer));
+    assert_eq!(doc["registrations"][1]["issuer"], json!(single.issuer[0]));
+    let json_text = serde_json::to_string_pretty(&doc).unwrap();
+    let from_json = parse_registry_str(&json_text, RegistryFormat::Json).unwrap();
+    assert_eq!(from_json, from_toml);
+    let toml_text = toml::to_string(&doc).unwrap();
+    assert!(toml_text.contains("issuer = ["), "{toml_text}");
+    let back = parse_registry_str(&toml_text, RegistryFormat::Toml).unwrap();
+    assert_eq!(back, from_toml);
+
+    // A list of one is the string form.
+    let one = PROFILES_TOML.replace(
+        "issuer = \"https://login.acme.example\"",
+        "issuer = [\"https://login.acme.example\"]",
+    );
+    let one = parse_registry_str(&one, RegistryFormat::Toml).unwrap();
+    assert_eq!(one[1], *single);
+}
+
+#[test]
+fn profile_keys_are_checked_at_load() {
+    let reg = |extra: &str| format!("[[registrations]]\nid = \"quid-bad\"\n{JWKS}{extra}\n");
+    let cognito = "[[registrations]]\nid = \"quid-bad\"\nprovider = \"cognito\"\nclient_id = \"a\"\n\
+                   region = \"eu-west-1\"\nuser_pool_id = \"eu-west-1_Ab1\"\naudiences = [\"https://api\"]\n";
+    let cases: &[(String, &[&str])] = &[
+        (reg("issuer = []"), &["\"issuer\"", "empty list"]),
+        (reg("issuer = [\"https://a\", 7]"), &["\"issuer\"", "integer"]),
+        (reg("issuer = [\"https://a\", \"\"]"), &["\"issuer\"", "empty"]),
+        (reg("issuer = { url = \"https://a\" }"), &["\"issuer\"", "a string or a list of strings"]),
+        (
+            "[[registrations]]\nid = \"quid-bad\"\nprovider = \"oidc\"\nclient_id = \"a\"\nissuer = [\"https://a\", \"not-a-url\"]\n".into(),
+            &["\"issuer\"", "not-a-url"],
+        ),
+        (reg("audiences = []"), &["\"audiences\"", "empty"]),
+        (reg("audiences = [\" api\"]"), &["\"audiences\"", "whitespace"]),
+        (reg("audiences = \"https://api\""), &["\"audiences\"", "sequence"]),
+        (cognito.into(), &["\"audiences\"", "cognito", "client_id claim"]),
+        (reg("required_claims = {}"), &["\"required_claims\"", "empty"]),
+        (reg("required_claims = { tid = { id = \"t1\" } }"), &["\"required_claims.tid\"", "not a table"]),
+        (reg("required_claims = { tid = [] }"), &["\"required_claims.tid\"", "empty list"]),
+        (reg("required_claims = { tid = [[\"t1\"]] }"), &["\"required_claims.tid\"", "a list inside the list"]),
+        (reg("required_claims = [\"tid\"]"), &["\"required_claims\"", "map"]),
+    ];
+    for (body, parts) in cases {
+        let shown = file_error("toml", body);
+        assert_names(&shown, parts);
+        assert_names(&shown, &["registration \"quid-bad\"", "registrations[1]"]);
+    }
+    // JSON's null is no value to require.
+    let json = r#"{"registrations": [{"id": "quid-bad", "provider": "jwks", "client_id": "a",
+        "jwks_uri": "https://idp.example.com/keys", "required_claims": {"tid": null}}]}"#;
+    assert_names(
+        &file_error("json", json),
+        &["\"required_claims.tid\"", "null"],
+    );
 }
