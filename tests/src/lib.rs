@@ -37,11 +37,9 @@ pub fn jwks_registration(idp: &MockIdp, id: &str, extra: &str) -> String {
 
 /// A key-cache policy with short timings for tests.
 pub fn fast_policy() -> CachePolicy {
-    CachePolicy {
-        refresh_cooldown: Duration::from_secs(30),
-        failure_backoff: Duration::from_millis(0),
-        ..CachePolicy::default()
-    }
+    CachePolicy::default()
+        .refresh_cooldown(Duration::from_secs(30))
+        .failure_backoff(Duration::from_millis(0))
 }
 
 /// An authenticator builder over in-memory registrations, http allowed.

@@ -21,7 +21,6 @@ use http_body_util::{BodyExt, Full};
 use serde_json::json;
 use tower::{Service, ServiceExt};
 use tower_fedauth::egress::FetchConfig;
-use tower_fedauth::keys::CachePolicy;
 use tower_fedauth::testkit::{MockIdp, local_egress};
 use tower_fedauth::{AuthContext, FedAuthLayer, TokenCacheConfig};
 
@@ -90,20 +89,14 @@ async fn large_userinfo_answers_keep_memory_within_the_byte_bounds() {
         idp.client_id()
     );
     let auth = fedauth_tests::builder(&toml)
-        .fetch(FetchConfig {
-            // The answers are accepted: what is bounded is what is kept.
-            max_userinfo_bytes: 1024 * 1024,
-            egress: local_egress(),
-            ..FetchConfig::default()
-        })
-        .key_cache(CachePolicy {
-            userinfo_max_bytes: USERINFO_BOUND,
-            ..fedauth_tests::fast_policy()
-        })
-        .token_cache(TokenCacheConfig {
-            max_bytes: TOKEN_BOUND,
-            ..TokenCacheConfig::default()
-        })
+        .fetch(
+            FetchConfig::default()
+                // The answers are accepted: what is bounded is what is kept.
+                .max_userinfo_bytes(1024 * 1024)
+                .egress(local_egress()),
+        )
+        .key_cache(fedauth_tests::fast_policy().userinfo_max_bytes(USERINFO_BOUND))
+        .token_cache(TokenCacheConfig::default().max_bytes(TOKEN_BOUND))
         .build();
     let svc = tower::ServiceBuilder::new()
         .layer(FedAuthLayer::new(auth.clone()))

@@ -47,6 +47,7 @@ impl<B> RequestView for http::Request<B> {
 
 /// Header names and size limits.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct HeaderConfig {
     /// The token header (default `authorization`).
     pub token_header: HeaderName,
@@ -65,6 +66,12 @@ impl Default for HeaderConfig {
         }
     }
 }
+
+crate::setters::setters!(HeaderConfig {
+    token_header: HeaderName,
+    registration_header: HeaderName,
+    max_token_bytes: usize,
+});
 
 /// Longest registration id: ids are 1 to this many visible ASCII characters.
 pub const MAX_REGISTRATION_ID: usize = crate::registration::MAX_ID_LEN;

@@ -96,6 +96,7 @@ pub mod property;
 pub mod providers;
 pub mod registration;
 pub mod registry;
+mod setters;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod token;

@@ -31,6 +31,7 @@ use crate::registration::Registration;
 
 /// Bounds of the verified-token cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TokenCacheConfig {
     /// Off: every request verifies its token in full.
     pub enabled: bool,
@@ -65,6 +66,13 @@ impl TokenCacheConfig {
         }
     }
 }
+
+crate::setters::setters!(TokenCacheConfig {
+    enabled: bool,
+    max_ttl: Duration,
+    max_entries: u64,
+    max_bytes: u64,
+});
 
 /// What the verified-token cache holds now (entries past their lifetime
 /// count until they are looked up again or evicted).

@@ -61,11 +61,9 @@ fn parse_args() -> Result<Args, String> {
 fn config(name: &str) -> TokenCacheConfig {
     match name {
         "off" => TokenCacheConfig::disabled(),
-        "small" => TokenCacheConfig {
-            max_entries: 10_000,
-            max_bytes: 8 * 1024 * 1024,
-            ..TokenCacheConfig::default()
-        },
+        "small" => TokenCacheConfig::default()
+            .max_entries(10_000)
+            .max_bytes(8 * 1024 * 1024),
         _ => TokenCacheConfig::default(),
     }
 }

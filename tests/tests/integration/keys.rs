@@ -85,14 +85,12 @@ async fn concurrent_cold_requests_cause_one_fetch() {
 }
 
 fn short_policy(stale_for: Duration) -> CachePolicy {
-    CachePolicy {
-        default_ttl: Duration::from_millis(200),
-        min_ttl: Duration::from_millis(200),
-        max_ttl: Duration::from_millis(200),
-        stale_for,
-        failure_backoff: Duration::ZERO,
-        ..CachePolicy::default()
-    }
+    CachePolicy::default()
+        .default_ttl(Duration::from_millis(200))
+        .min_ttl(Duration::from_millis(200))
+        .max_ttl(Duration::from_millis(200))
+        .stale_for(stale_for)
+        .failure_backoff(Duration::ZERO)
 }
 
 #[tokio::test]
@@ -187,11 +185,9 @@ async fn without_kid_only_a_single_candidate_is_used() {
 #[tokio::test]
 async fn max_age_is_clamped_to_the_policy() {
     let idp = MockIdp::start().await;
-    let policy = CachePolicy {
-        min_ttl: Duration::from_millis(300),
-        max_ttl: Duration::from_millis(300),
-        ..fast_policy()
-    };
+    let policy = fast_policy()
+        .min_ttl(Duration::from_millis(300))
+        .max_ttl(Duration::from_millis(300));
     let layer = FedAuthLayer::new(
         builder(&jwks_registration(&idp, "quid-1", ""))
             .key_cache(policy)
@@ -216,11 +212,9 @@ async fn max_age_is_clamped_to_the_policy() {
 #[tokio::test]
 async fn oversized_slow_and_redirecting_key_urls_are_bounded() {
     use tower_fedauth::keys::FetchConfig;
-    let fetch = FetchConfig {
-        timeout: Duration::from_millis(500),
-        egress: tower_fedauth::testkit::local_egress(),
-        ..FetchConfig::default()
-    };
+    let fetch = FetchConfig::default()
+        .timeout(Duration::from_millis(500))
+        .egress(tower_fedauth::testkit::local_egress());
     // Over the 1 MiB cap.
     let idp = MockIdp::start().await;
     idp.set_raw_jwks(Some(format!(
@@ -282,11 +276,9 @@ async fn oversized_slow_and_redirecting_key_urls_are_bounded() {
 #[tokio::test]
 async fn a_key_published_during_an_outage_is_found_once_the_idp_is_back() {
     let idp = MockIdp::start().await;
-    let policy = CachePolicy {
-        refresh_cooldown: Duration::from_secs(60),
-        failure_backoff: Duration::from_millis(300),
-        ..CachePolicy::default()
-    };
+    let policy = CachePolicy::default()
+        .refresh_cooldown(Duration::from_secs(60))
+        .failure_backoff(Duration::from_millis(300));
     let layer = FedAuthLayer::new(
         builder(&jwks_registration(&idp, "quid-1", ""))
             .key_cache(policy)

@@ -56,12 +56,12 @@ fn verification_toml(idp: &MockOpaqueIdp, id: &str, method: &str, table: &str) -
 /// `max_body_bytes`.
 fn limited(toml: &str, timeout: Duration, max_body_bytes: usize) -> Authenticator {
     fedauth_tests::builder(toml)
-        .fetch(FetchConfig {
-            timeout,
-            max_body_bytes,
-            egress: tower_fedauth::testkit::local_egress(),
-            ..FetchConfig::default()
-        })
+        .fetch(
+            FetchConfig::default()
+                .timeout(timeout)
+                .max_body_bytes(max_body_bytes)
+                .egress(tower_fedauth::testkit::local_egress()),
+        )
         .build()
 }
 

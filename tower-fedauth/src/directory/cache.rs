@@ -12,6 +12,7 @@ use crate::cache::{Cache, Remote, Shape};
 
 /// Lifetimes and size of a [`CachedDirectory`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DirectoryCacheConfig {
     /// How long a found user is reused: the delay before a change in the
     /// directory (e.g. `blocked`) takes effect. Default 60 s.
@@ -47,6 +48,15 @@ impl Default for DirectoryCacheConfig {
         }
     }
 }
+
+crate::setters::setters!(DirectoryCacheConfig {
+    ttl: Duration,
+    negative_ttl: Duration,
+    max_stale: Duration,
+    failure_backoff: Duration,
+    max_entries: u64,
+    max_bytes: u64,
+});
 
 /// What a [`CachedDirectory`] holds now (answers past their lifetime count
 /// until they are evicted).

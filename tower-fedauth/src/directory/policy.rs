@@ -15,6 +15,7 @@ use crate::registration::Registration;
 /// (403 `user_blocked`), and a directory that fails with nothing cached
 /// refuses the request (503 `directory_unavailable`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DirectoryConfig {
     /// Refuse users the directory does not know: 403 `user_unknown`
     /// (the platform admits only users it already knows).
@@ -28,6 +29,12 @@ pub struct DirectoryConfig {
     /// The cache in front of the directory.
     pub cache: DirectoryCacheConfig,
 }
+
+crate::setters::setters!(DirectoryConfig {
+    require_known_user: bool,
+    require_verified_email: bool,
+    cache: DirectoryCacheConfig,
+});
 
 /// The configured directory and its policy, as the authenticator holds it.
 #[derive(Debug, Clone)]

@@ -12,6 +12,7 @@ use super::resolve::PolicyResolver;
 
 /// Limits and policy of every outgoing request.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct FetchConfig {
     /// Whole-request timeout (connect, headers and body). Default 5 s.
     pub timeout: Duration,
@@ -40,6 +41,14 @@ impl Default for FetchConfig {
         }
     }
 }
+
+crate::setters::setters!(FetchConfig {
+    timeout: Duration,
+    max_body_bytes: usize,
+    max_userinfo_bytes: usize,
+    max_redirects: usize,
+    egress: EgressPolicy,
+});
 
 /// Why an outgoing request failed. Its text names the URL and what the
 /// request met: for logs and `fedauth explain`, never for a response to

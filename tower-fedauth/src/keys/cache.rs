@@ -43,6 +43,7 @@ use crate::weigh::CacheSize;
 /// caches. Every bound is on the estimated bytes the entries keep alive,
 /// so a few large answers cannot take the server's memory.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CachePolicy {
     /// Freshness when the IdP sends no `max-age`. Default 10 min.
     pub default_ttl: Duration,
@@ -100,6 +101,20 @@ impl Default for CachePolicy {
         }
     }
 }
+
+crate::setters::setters!(CachePolicy {
+    default_ttl: Duration,
+    min_ttl: Duration,
+    max_ttl: Duration,
+    stale_for: Duration,
+    refresh_cooldown: Duration,
+    failure_backoff: Duration,
+    max_urls: u64,
+    max_bytes: u64,
+    userinfo_max_bytes: u64,
+    introspection_max_bytes: u64,
+    verification_max_bytes: u64,
+});
 
 /// Bytes a URL's state keeps alive besides its document: the state with
 /// its locks and flags, the snapshot, the cache entry and its key.
@@ -495,7 +510,6 @@ impl<T: Document> DocumentCache<T> {
             }
         }
     }
-
 }
 
 /// When, as a fraction of its TTL, a document is refreshed ahead: between

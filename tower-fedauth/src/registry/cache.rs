@@ -20,6 +20,7 @@ use crate::registration::{Registration, check_id};
 
 /// How long answers are reused and how many are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CacheConfig {
     /// How long a found registration is reused: the delay before a change
     /// at the source (e.g. `enabled = false`) takes effect. Default 30 s.
@@ -41,6 +42,12 @@ impl Default for CacheConfig {
         }
     }
 }
+
+crate::setters::setters!(CacheConfig {
+    ttl: Duration,
+    negative_ttl: Duration,
+    max_entries: u64,
+});
 
 /// A cached answer and when it stops being used.
 #[derive(Debug)]

@@ -19,6 +19,7 @@ use crate::registration::{Registration, Secret, from_value};
 
 /// How an HTTP source (registry service, user directory) is called.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct HttpClientConfig {
     /// Sent as `Authorization: Bearer …` when set. Never printed.
     pub bearer: Option<Secret>,
@@ -40,6 +41,21 @@ impl Default for HttpClientConfig {
             max_body_bytes: 256 * 1024,
             egress: EgressPolicy::default(),
         }
+    }
+}
+
+crate::setters::setters!(HttpClientConfig {
+    timeout: Duration,
+    max_body_bytes: usize,
+    egress: EgressPolicy,
+});
+
+impl HttpClientConfig {
+    /// Sets [`bearer`](Self#structfield.bearer): the token sent to the
+    /// service.
+    pub fn bearer(mut self, token: impl Into<Secret>) -> Self {
+        self.bearer = Some(token.into());
+        self
     }
 }
 
@@ -188,6 +204,7 @@ impl SourceClient {
 
 /// Freshness, stale bound and size of an [`HttpRegistry`]'s own cache.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct HttpRegistryConfig {
     /// How the registry service is called.
     pub client: HttpClientConfig,
@@ -221,6 +238,15 @@ impl Default for HttpRegistryConfig {
         }
     }
 }
+
+crate::setters::setters!(HttpRegistryConfig {
+    client: HttpClientConfig,
+    default_fresh: Duration,
+    max_fresh: Duration,
+    max_stale: Duration,
+    failure_backoff: Duration,
+    max_entries: u64,
+});
 
 /// A registration with the validator of its representation.
 #[derive(Clone)]

@@ -50,6 +50,7 @@ const MIGRATION_LOCK: i64 = 0x0066_6564_6175_7468;
 
 /// Connection and timing settings of a [`PostgresRegistry`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PostgresRegistryConfig {
     /// Pool size. Default 4.
     pub max_connections: u32,
@@ -72,6 +73,13 @@ impl Default for PostgresRegistryConfig {
         }
     }
 }
+
+crate::setters::setters!(PostgresRegistryConfig {
+    max_connections: u32,
+    query_timeout: Duration,
+    migrate: bool,
+    listener_application_name: String,
+});
 
 /// What went wrong with the PostgreSQL registry.
 #[derive(Debug, thiserror::Error)]

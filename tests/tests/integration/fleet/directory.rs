@@ -34,11 +34,9 @@ fn user(id: &str, blocked: bool, verified: bool) -> Value {
 
 /// The directory's client: plain http to 127.0.0.1, short timeout.
 fn client_config() -> HttpClientConfig {
-    HttpClientConfig {
-        timeout: Duration::from_millis(500),
-        egress: local_egress(),
-        ..HttpClientConfig::default()
-    }
+    HttpClientConfig::default()
+        .timeout(Duration::from_millis(500))
+        .egress(local_egress())
 }
 
 struct Fixture {
@@ -75,13 +73,11 @@ impl Fixture {
 }
 
 fn no_cache() -> DirectoryCacheConfig {
-    DirectoryCacheConfig {
-        ttl: Duration::ZERO,
-        negative_ttl: Duration::ZERO,
-        max_stale: Duration::ZERO,
-        failure_backoff: Duration::ZERO,
-        ..DirectoryCacheConfig::default()
-    }
+    DirectoryCacheConfig::default()
+        .ttl(Duration::ZERO)
+        .negative_ttl(Duration::ZERO)
+        .max_stale(Duration::ZERO)
+        .failure_backoff(Duration::ZERO)
 }
 
 async fn context(auth: &Authenticator, token: &str) -> Result<tower_fedauth::AuthContext, String> {
@@ -136,14 +132,14 @@ async fn unknown_blocked_and_unverified_users_are_refused() {
         200
     );
 
-    let strict = FedAuthLayer::new(f.auth(
-        "",
-        DirectoryConfig {
-            require_known_user: true,
-            require_verified_email: true,
-            ..DirectoryConfig::default()
-        },
-    ));
+    let strict = FedAuthLayer::new(
+        f.auth(
+            "",
+            DirectoryConfig::default()
+                .require_known_user(true)
+                .require_verified_email(true),
+        ),
+    );
     assert_refused(
         &call_with(&strict, &f.token("nobody"), "quid-1").await,
         403,
@@ -174,10 +170,7 @@ async fn unknown_blocked_and_unverified_users_are_refused() {
     );
     let relaxed = FedAuthLayer::new(f.auth(
         "require_known_user = false\n",
-        DirectoryConfig {
-            require_known_user: true,
-            ..DirectoryConfig::default()
-        },
+        DirectoryConfig::default().require_known_user(true),
     ));
     assert_eq!(
         call_with(&relaxed, &f.token("nobody"), "quid-1")
@@ -190,17 +183,16 @@ async fn unknown_blocked_and_unverified_users_are_refused() {
 #[tokio::test]
 async fn directory_down_is_503_unless_a_cached_answer_serves() {
     let f = Fixture::start().await;
-    let cached = FedAuthLayer::new(f.auth(
-        "",
-        DirectoryConfig {
-            cache: DirectoryCacheConfig {
-                ttl: Duration::ZERO,
-                failure_backoff: Duration::ZERO,
-                ..DirectoryCacheConfig::default()
-            },
-            ..DirectoryConfig::default()
-        },
-    ));
+    let cached = FedAuthLayer::new(
+        f.auth(
+            "",
+            DirectoryConfig::default().cache(
+                DirectoryCacheConfig::default()
+                    .ttl(Duration::ZERO)
+                    .failure_backoff(Duration::ZERO),
+            ),
+        ),
+    );
     assert_eq!(
         call_with(&cached, &f.token("alice"), "quid-1").await.status,
         200
@@ -214,13 +206,7 @@ async fn directory_down_is_503_unless_a_cached_answer_serves() {
     let a = call_with(&cached, &f.token("dave"), "quid-1").await;
     assert_refused(&a, 503, "directory_unavailable", None);
 
-    let uncached = FedAuthLayer::new(f.auth(
-        "",
-        DirectoryConfig {
-            cache: no_cache(),
-            ..DirectoryConfig::default()
-        },
-    ));
+    let uncached = FedAuthLayer::new(f.auth("", DirectoryConfig::default().cache(no_cache())));
     assert_refused(
         &call_with(&uncached, &f.token("alice"), "quid-1").await,
         503,
@@ -250,10 +236,7 @@ async fn the_directory_is_step_12() {
     let f = Fixture::start().await;
     let layer = FedAuthLayer::new(f.auth(
         "[registrations.properties]\n\"property-1\" = [\"reader\"]\n",
-        DirectoryConfig {
-            require_known_user: true,
-            ..DirectoryConfig::default()
-        },
+        DirectoryConfig::default().require_known_user(true),
     ));
     // A token that fails an earlier check never reaches the directory.
     let expired = f
@@ -292,13 +275,7 @@ async fn the_directory_is_step_12() {
 async fn a_cached_token_still_asks_the_directory_every_time() {
     let f = Fixture::start().await;
     f.users.knobs.put("dave", user("dave", false, true));
-    let auth = f.auth(
-        "",
-        DirectoryConfig {
-            cache: no_cache(),
-            ..DirectoryConfig::default()
-        },
-    );
+    let auth = f.auth("", DirectoryConfig::default().cache(no_cache()));
     let layer = FedAuthLayer::new(auth.clone());
     let token = f.token("dave");
     for round in 1..=2 {
@@ -473,10 +450,7 @@ async fn a_record_of_another_tenant_is_not_used() {
         builder(&toml).user_directory(directory, config).build()
     };
     let lax = auth(DirectoryConfig::default());
-    let strict = auth(DirectoryConfig {
-        require_known_user: true,
-        ..DirectoryConfig::default()
-    });
+    let strict = auth(DirectoryConfig::default().require_known_user(true));
 
     let own = context_as(&lax, &f.token("alice"), "quid-1").await.unwrap();
     assert_eq!(own.user().unwrap().customer, "cust-alice");

@@ -15,14 +15,9 @@ use tower_fedauth::{Authenticator, FedAuthLayer};
 use super::suite::{Http, registration};
 
 fn quick() -> HttpRegistryConfig {
-    HttpRegistryConfig {
-        client: HttpClientConfig {
-            timeout: Duration::from_millis(500),
-            ..HttpClientConfig::default()
-        },
-        failure_backoff: Duration::ZERO,
-        ..HttpRegistryConfig::default()
-    }
+    HttpRegistryConfig::default()
+        .client(HttpClientConfig::default().timeout(Duration::from_millis(500)))
+        .failure_backoff(Duration::ZERO)
 }
 
 #[tokio::test]
@@ -65,11 +60,7 @@ async fn revalidates_with_etag_and_honours_max_age() {
 
 #[tokio::test]
 async fn outage_serves_the_last_good_registration_for_a_bounded_time() {
-    let h = Http::start(HttpRegistryConfig {
-        max_stale: Duration::from_millis(600),
-        ..quick()
-    })
-    .await;
+    let h = Http::start(quick().max_stale(Duration::from_millis(600))).await;
     let knobs = &h.service.knobs;
     knobs.put("quid-1", registration("quid-1", "app-1"));
     assert!(h.registry.get("quid-1").await.unwrap().is_some());
@@ -93,16 +84,16 @@ async fn outage_serves_the_last_good_registration_for_a_bounded_time() {
 
 #[tokio::test]
 async fn slow_garbage_oversize_and_foreign_answers_fail() {
-    let h = Http::start(HttpRegistryConfig {
-        client: HttpClientConfig {
-            timeout: Duration::from_millis(300),
-            max_body_bytes: 4096,
-            ..HttpClientConfig::default()
-        },
-        failure_backoff: Duration::ZERO,
-        max_stale: Duration::ZERO,
-        ..HttpRegistryConfig::default()
-    })
+    let h = Http::start(
+        HttpRegistryConfig::default()
+            .client(
+                HttpClientConfig::default()
+                    .timeout(Duration::from_millis(300))
+                    .max_body_bytes(4096),
+            )
+            .failure_backoff(Duration::ZERO)
+            .max_stale(Duration::ZERO),
+    )
     .await;
     let knobs = &h.service.knobs;
     knobs.put("quid-1", registration("quid-1", "app-1"));
@@ -133,13 +124,8 @@ async fn slow_garbage_oversize_and_foreign_answers_fail() {
     // Nothing listening at all.
     let closed = tower_fedauth::registry::HttpRegistry::new(
         "http://127.0.0.1:9",
-        HttpRegistryConfig {
-            client: HttpClientConfig {
-                egress: tower_fedauth::testkit::local_egress(),
-                ..HttpClientConfig::default()
-            },
-            ..HttpRegistryConfig::default()
-        },
+        HttpRegistryConfig::default()
+            .client(HttpClientConfig::default().egress(tower_fedauth::testkit::local_egress())),
     )
     .unwrap();
     assert!(closed.get("quid-1").await.is_err());
@@ -147,13 +133,9 @@ async fn slow_garbage_oversize_and_foreign_answers_fail() {
 
 #[tokio::test]
 async fn bearer_credential_and_encoded_ids() {
-    let h = Http::start(HttpRegistryConfig {
-        client: HttpClientConfig {
-            bearer: Some(Secret::new("registry-token")),
-            ..HttpClientConfig::default()
-        },
-        ..quick()
-    })
+    let h = Http::start(
+        quick().client(HttpClientConfig::default().bearer(Secret::new("registry-token"))),
+    )
     .await;
     let knobs = &h.service.knobs;
     *knobs.bearer.lock().unwrap() = Some("registry-token".into());
@@ -166,14 +148,8 @@ async fn bearer_credential_and_encoded_ids() {
     );
     assert!(!format!("{:?}", h.registry).contains("registry-token"));
 
-    let wrong = Http::start(HttpRegistryConfig {
-        client: HttpClientConfig {
-            bearer: Some(Secret::new("wrong")),
-            ..HttpClientConfig::default()
-        },
-        ..quick()
-    })
-    .await;
+    let wrong =
+        Http::start(quick().client(HttpClientConfig::default().bearer(Secret::new("wrong")))).await;
     *wrong.service.knobs.bearer.lock().unwrap() = Some("registry-token".into());
     wrong
         .service
@@ -186,11 +162,7 @@ async fn bearer_credential_and_encoded_ids() {
 #[tokio::test]
 async fn through_the_authenticator_503_then_stale_then_recovery() {
     let idp = MockIdp::start().await;
-    let h = Http::start(HttpRegistryConfig {
-        max_stale: Duration::from_secs(60),
-        ..quick()
-    })
-    .await;
+    let h = Http::start(quick().max_stale(Duration::from_secs(60))).await;
     let knobs = &h.service.knobs;
     let toml = jwks_registration(&idp, "quid-1", "");
     let reg = &registrations(&toml)[0];
@@ -199,11 +171,11 @@ async fn through_the_authenticator_503_then_stale_then_recovery() {
         "issuer": reg.issuer, "jwks_uri": reg.jwks_uri.as_ref().map(|u| u.as_str()),
     });
     let auth = Authenticator::builder_arc(h.registry.clone())
-        .registry_cache(tower_fedauth::registry::CacheConfig {
-            ttl: Duration::ZERO,
-            negative_ttl: Duration::ZERO,
-            ..Default::default()
-        })
+        .registry_cache(
+            tower_fedauth::registry::CacheConfig::default()
+                .ttl(Duration::ZERO)
+                .negative_ttl(Duration::ZERO),
+        )
         .egress(tower_fedauth::testkit::local_egress())
         .key_cache(fast_policy())
         .build();

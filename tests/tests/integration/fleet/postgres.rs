@@ -18,10 +18,7 @@ use tower_fedauth::{Authenticator, FedAuthLayer};
 use super::suite::{self, Harness, WhenDown, eventually};
 
 fn config() -> PostgresRegistryConfig {
-    PostgresRegistryConfig {
-        query_timeout: Duration::from_secs(2),
-        ..PostgresRegistryConfig::default()
-    }
+    PostgresRegistryConfig::default().query_timeout(Duration::from_secs(2))
 }
 
 fn database_name(url: &str) -> String {
@@ -183,10 +180,7 @@ async fn a_killed_listener_reconnects_and_drops_the_cache() {
     let db = database_name(&url);
     let registry = PostgresRegistry::connect_with(
         &url,
-        PostgresRegistryConfig {
-            listener_application_name: format!("listener-{db}"),
-            ..config()
-        },
+        config().listener_application_name(format!("listener-{db}")),
     )
     .await
     .unwrap();

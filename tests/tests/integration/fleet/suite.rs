@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tower_fedauth::Registration;
 use tower_fedauth::registry::{
-    CacheConfig, CachedRegistry, FileRegistry, HttpClientConfig, HttpRegistry, HttpRegistryConfig,
-    InMemoryRegistry, RegistrySource,
+    CacheConfig, CachedRegistry, FileRegistry, HttpRegistry, HttpRegistryConfig, InMemoryRegistry,
+    RegistrySource,
 };
 
 use super::servers::{self, Service};
@@ -91,11 +91,10 @@ pub async fn run(name: &str, h: &impl Harness) {
     h.put(registration("quid-cold", "app-cold")).await;
     let cache = CachedRegistry::new(
         h.source(),
-        CacheConfig {
-            ttl: Duration::from_secs(600),
-            negative_ttl: Duration::from_secs(600),
-            max_entries: 1000,
-        },
+        CacheConfig::default()
+            .ttl(Duration::from_secs(600))
+            .negative_ttl(Duration::from_secs(600))
+            .max_entries(1000),
     );
     h.attach(&cache).await;
 
@@ -304,13 +303,9 @@ impl Http {
         let service = servers::start("registrations").await;
         let registry = HttpRegistry::new(
             &service.base,
-            HttpRegistryConfig {
-                client: HttpClientConfig {
-                    egress: tower_fedauth::testkit::local_egress(),
-                    ..config.client
-                },
-                ..config
-            },
+            config
+                .clone()
+                .client(config.client.egress(tower_fedauth::testkit::local_egress())),
         )
         .unwrap();
         Self {

@@ -420,23 +420,19 @@ struct Scenario {
 }
 
 fn fetch_config() -> FetchConfig {
-    FetchConfig {
-        timeout: TIMEOUT,
-        egress: tower_fedauth::testkit::local_egress(),
-        ..FetchConfig::default()
-    }
+    FetchConfig::default()
+        .timeout(TIMEOUT)
+        .egress(tower_fedauth::testkit::local_egress())
 }
 
 fn policy() -> CachePolicy {
-    CachePolicy {
-        default_ttl: TTL,
-        min_ttl: TTL,
-        max_ttl: TTL,
-        stale_for: STALE_FOR,
-        refresh_cooldown: Duration::ZERO,
-        failure_backoff: Duration::ZERO,
-        ..CachePolicy::default()
-    }
+    CachePolicy::default()
+        .default_ttl(TTL)
+        .min_ttl(TTL)
+        .max_ttl(TTL)
+        .stale_for(STALE_FOR)
+        .refresh_cooldown(Duration::ZERO)
+        .failure_backoff(Duration::ZERO)
 }
 
 impl Scenario {
@@ -484,25 +480,20 @@ impl Scenario {
                 .insert("quid-1".into(), doc["registrations"][0].clone());
             let source = HttpRegistry::new(
                 &f,
-                HttpRegistryConfig {
-                    client: HttpClientConfig {
-                        timeout: TIMEOUT,
-                        egress: tower_fedauth::testkit::local_egress(),
-                        ..HttpClientConfig::default()
-                    },
-                    default_fresh: Duration::ZERO,
-                    max_fresh: TTL,
-                    max_stale: STALE_FOR,
-                    failure_backoff: Duration::ZERO,
-                    ..HttpRegistryConfig::default()
-                },
+                HttpRegistryConfig::default()
+                    .client(
+                        HttpClientConfig::default()
+                            .timeout(TIMEOUT)
+                            .egress(tower_fedauth::testkit::local_egress()),
+                    )
+                    .default_fresh(Duration::ZERO)
+                    .max_fresh(TTL)
+                    .max_stale(STALE_FOR)
+                    .failure_backoff(Duration::ZERO),
             )
             .unwrap();
-            Authenticator::builder(source).registry_cache(CacheConfig {
-                ttl: TTL,
-                negative_ttl: TTL,
-                ..CacheConfig::default()
-            })
+            Authenticator::builder(source)
+                .registry_cache(CacheConfig::default().ttl(TTL).negative_ttl(TTL))
         } else {
             builder(&toml)
         };
@@ -679,14 +670,8 @@ async fn faulty_registry_service() {
 async fn keys_rotating_mid_load_are_picked_up_without_refusals() {
     // Timings for load on a small, shared machine: what is tested is the
     // rotation, not how fast a debug build answers under 16 workers.
-    let fetch = FetchConfig {
-        timeout: Duration::from_secs(3),
-        ..fetch_config()
-    };
-    let policy = CachePolicy {
-        stale_for: Duration::from_secs(30),
-        ..policy()
-    };
+    let fetch = fetch_config().timeout(Duration::from_secs(3));
+    let policy = policy().stale_for(Duration::from_secs(30));
     let s = Scenario::with(Endpoint::Keys, fetch, policy).await;
     assert_eq!(
         call_with(&s.layer, &s.idp.mint(), "quid-1").await.status,
