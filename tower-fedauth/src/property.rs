@@ -13,6 +13,7 @@ pub type PropertyFn = Arc<dyn Fn(&str, Option<&str>) -> Option<String> + Send + 
 
 /// How the property of a request is found. Default: none (registration-wide roles).
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub enum PropertyResolver {
     /// Requests are not scoped to a property.
     #[default]

@@ -156,6 +156,7 @@ impl CacheSize {
 /// holds what an identity provider answered holds now
 /// ([`Authenticator::cache_sizes`](crate::Authenticator::cache_sizes)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct CacheSizes {
     /// Key sets, one per URL.
     pub key_sets: CacheSize,

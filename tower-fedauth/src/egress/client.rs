@@ -54,6 +54,7 @@ crate::setters::setters!(FetchConfig {
 /// request met: for logs and `fedauth explain`, never for a response to
 /// the caller. Never contains a credential.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum FetchError {
     /// The egress policy refused the destination (or a redirect's); nothing
     /// was sent there.

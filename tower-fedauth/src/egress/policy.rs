@@ -38,6 +38,7 @@ pub struct ParseAllowError(String);
 
 /// Why the policy refused a destination. Goes to logs, never to the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Refusal {
     /// The scheme is not `https` (or `http` where allowed).
     #[error("scheme `{0}` is not allowed")]

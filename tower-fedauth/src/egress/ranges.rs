@@ -10,6 +10,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 /// Why an address is not public unicast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Special {
     /// `0.0.0.0/8`, `::/128`: "this host", connects to the local machine.
     Unspecified,

@@ -13,6 +13,7 @@ pub const MIN_RSA_BITS: usize = 2048;
 
 /// The kind of a verification key, which fixes the algorithms it can serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum KeyType {
     /// RSA: RS* and PS*.
     Rsa,

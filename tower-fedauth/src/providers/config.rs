@@ -251,6 +251,7 @@ impl<'de> Deserialize<'de> for AzureVersion {
 /// (RFC 7662 §2.1 leaves it to the IdP).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ClientAuthMethod {
     /// HTTP Basic with client id and secret.
     #[default]

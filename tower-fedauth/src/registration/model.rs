@@ -19,6 +19,7 @@ use crate::providers::ProviderConfig;
 /// (see `crate::registry`). `algorithms` and `token_use` hold the
 /// *effective* values (provider defaults applied).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Registration {
     /// The QUID sent in `x-sc-auth`.
     pub id: RegistrationId,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 /// replayed where an access token is meant, or the other way round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum TokenUse {
     /// Access tokens only.
     Access,

@@ -12,6 +12,7 @@ use crate::registration::{Registration, RegistrationError, from_value};
 /// The syntax of a registry document; both have the same shape (a
 /// top-level `registrations` array of tables).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RegistryFormat {
     /// TOML: `[[registrations]]` tables.
     Toml,

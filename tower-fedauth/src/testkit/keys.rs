@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 /// The kind of asymmetric key a [`TestKey`] holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum KeyKind {
     /// RSA with a 2048-bit modulus (RS256/384/512, PS256/384/512).
     Rsa2048,
