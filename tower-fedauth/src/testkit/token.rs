@@ -205,6 +205,101 @@ impl TokenBuilder {
         self.assemble(&header, |_| Vec::new())
     }
 
+    /// Sets `scope`, the space-separated scopes of RFC 9068 access tokens
+    /// (Auth0, Cognito, Keycloak).
+    pub fn scope(self, scopes: &str) -> Self {
+        self.claim("scope", scopes)
+    }
+
+    /// Sets `scp` as a space-separated string (Microsoft Entra ID).
+    pub fn scp(self, scopes: &str) -> Self {
+        self.claim("scp", scopes)
+    }
+
+    /// Sets `scp` as an array of strings (Okta).
+    pub fn scp_list<S: Into<String>>(self, scopes: impl IntoIterator<Item = S>) -> Self {
+        let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
+        self.claim("scp", scopes)
+    }
+
+    /// Sets `acr`, the authentication context class the user met.
+    pub fn acr(self, acr: &str) -> Self {
+        self.claim("acr", acr)
+    }
+
+    /// Sets `auth_time` to `at` (seconds since the epoch).
+    pub fn auth_time(self, at: i64) -> Self {
+        self.claim("auth_time", at)
+    }
+
+    /// Sets `auth_time` to `secs` seconds ago.
+    pub fn authenticated_ago(self, secs: i64) -> Self {
+        self.auth_time(now() - secs)
+    }
+
+    /// Claims shaped like an RFC 9068 JWT access token of any OpenID
+    /// provider: header `typ: at+jwt`, `aud` the API (resource), the
+    /// calling application in `client_id`, scopes in `scope`.
+    pub fn rfc9068_access(issuer: &str, api: &str, client_id: &str) -> Self {
+        Self::new()
+            .header("typ", "at+jwt")
+            .issuer(issuer)
+            .audience(api)
+            .subject("alice")
+            .claim("client_id", client_id)
+            .claim("jti", random_id())
+            .scope("openid read")
+    }
+
+    /// Claims shaped like an Auth0 access token for the API whose
+    /// identifier is `api`: `aud` names it and Auth0's userinfo endpoint
+    /// (as when `openid` is asked), the calling application is `azp`,
+    /// scopes in `scope`. `domain_issuer` is used as given (with its slash).
+    pub fn auth0_access(domain_issuer: &str, api: &str, client_id: &str) -> Self {
+        Self::new()
+            .issuer(domain_issuer)
+            .claim("aud", [api.to_owned(), format!("{domain_issuer}userinfo")])
+            .subject("auth0|alice")
+            .claim("azp", client_id)
+            .scope("openid profile read:reports")
+    }
+
+    /// Claims shaped like an Okta access token of a custom authorization
+    /// server (`issuer` such as `https://{domain}/oauth2/default`): `aud`
+    /// the server's audience (`api://default` or the API's), the calling
+    /// application in `cid`, the user in `uid`, scopes as an `scp` array.
+    pub fn okta_access(issuer: &str, api: &str, client_id: &str) -> Self {
+        Self::new()
+            .issuer(issuer)
+            .audience(api)
+            .subject("alice@example.com")
+            .claim("cid", client_id)
+            .claim("uid", "00u1a2b3c4d5e6f7g8h9")
+            .claim("ver", 1)
+            .claim("jti", format!("AT.{}", random_id()))
+            .scp_list(["openid", "email", "read"])
+    }
+
+    /// Claims shaped like a Microsoft Entra ID v2.0 access token for an
+    /// API: `aud` is the API's application (client) id, a GUID; the calling
+    /// application is `azp`; delegated scopes in `scp` (a string).
+    pub fn azure_ad_v2_access(tenant_id: &str, api: &str, client_id: &str) -> Self {
+        Self::azure_ad_v2(tenant_id, api)
+            .claim("azp", client_id)
+            .claim("azpacr", "0")
+            .scp("access_as_user")
+    }
+
+    /// Claims shaped like a Microsoft Entra ID v1.0 access token for an
+    /// API: `aud` is the API's Application ID URI (`api://…`); the calling
+    /// application is `appid`; delegated scopes in `scp` (a string).
+    pub fn azure_ad_v1_access(tenant_id: &str, api: &str, client_id: &str) -> Self {
+        Self::azure_ad_v1(tenant_id, api)
+            .claim("appid", client_id)
+            .claim("appidacr", "0")
+            .scp("access_as_user")
+    }
+
     /// Claims shaped like a Microsoft Entra ID (Azure AD) v2.0 token.
     pub fn azure_ad_v2(tenant_id: &str, client_id: &str) -> Self {
         Self::new()

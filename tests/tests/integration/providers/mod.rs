@@ -2,15 +2,19 @@
 //! registry format, pointed by override at a mock IdP shaped like the
 //! provider, accepts that provider's token shape and refuses each variation
 //! with the code the order of checks prescribes. Also the
-//! userinfo fallback of the principal mapping, and access tokens from a real
-//! OpenID provider (node `oidc-provider`).
+//! userinfo fallback of the principal mapping, access tokens for the
+//! platform's API (`audiences`) and the other token profiles (issuer lists,
+//! `required_claims`), and access tokens from a real OpenID provider (node
+//! `oidc-provider`).
 
+mod api_audience;
 mod audience;
 mod auth0;
 mod azure;
 mod cognito;
 mod firebase;
 mod oidc_provider;
+mod profiles;
 mod tenants;
 mod userinfo;
 
