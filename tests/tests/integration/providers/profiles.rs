@@ -271,3 +271,84 @@ fn profile_keys_are_refused_at_load_naming_the_field() {
     let err = parse_registry_str(firebase, RegistryFormat::Toml).unwrap_err();
     assert_eq!(err.registration_error().unwrap().field, "audiences");
 }
+
+/// Every registration of `docs/access-tokens.md` (one per IdP) and the
+/// token-profile examples of `docs/registry.md` load as written.
+#[test]
+fn the_documented_registrations_load() {
+    let blocks = |page: &'static str| -> Vec<&'static str> {
+        page.split("```toml\n")
+            .skip(1)
+            .filter_map(|rest| rest.split("```").next())
+            .filter(|b| b.contains("[[registrations]]"))
+            .collect()
+    };
+    let load = |block: &str| {
+        let regs = parse_registry_str(block, RegistryFormat::Toml)
+            .unwrap_or_else(|e| panic!("{e}\n{block}"));
+        assert_eq!(regs.len(), 1, "{block}");
+        regs.into_iter().next().unwrap()
+    };
+    let page: Vec<_> = blocks(include_str!("../../../../docs/access-tokens.md"))
+        .into_iter()
+        .map(load)
+        .collect();
+    let ids: Vec<&str> = page.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "quid-auth0-api",
+            "quid-okta-api",
+            "quid-entra-api",
+            "quid-cognito-api",
+            "quid-oidc-api",
+            "quid-narrow-api"
+        ]
+    );
+    for reg in &page {
+        let cognito = reg.id.as_str() == "quid-cognito-api";
+        assert_eq!(reg.audiences.is_empty(), cognito, "{}", reg.id);
+    }
+    assert_eq!(page[5].issuer.len(), 2);
+    assert_eq!(
+        page[5].required_claims.get("https://shop.example/plan"),
+        Some(&[json!("pro"), json!("enterprise")][..])
+    );
+    let mut moving = 0;
+    for block in blocks(include_str!("../../../../docs/registry.md")) {
+        let regs = parse_registry_str(block, RegistryFormat::Toml)
+            .unwrap_or_else(|e| panic!("{e}\n{block}"));
+        for reg in regs.iter().filter(|r| r.id.as_str() == "quid-moving-1") {
+            assert_eq!(reg.issuer.len(), 2);
+            moving += 1;
+        }
+    }
+    assert_eq!(moving, 1, "the issuer-list example of docs/registry.md");
+}
+
+/// The test kit's helpers for what route requirements read.
+#[tokio::test]
+async fn testkit_scope_and_step_up_helpers() {
+    let idp = MockIdp::start().await;
+    let l = layer(
+        &idp,
+        &format!("id = \"{QUID}\"\nprovider = \"jwks\"\nclient_id = \"app-1\""),
+        "",
+    );
+    let token = idp
+        .token()
+        .scope("read write")
+        .scp("user.read")
+        .acr("urn:mfa")
+        .authenticated_ago(30)
+        .sign(&idp.signing_key());
+    let claims = &accepted(&l, &token, QUID).await["claims"];
+    assert_eq!(claims["scope"], "read write");
+    assert_eq!(claims["scp"], "user.read");
+    assert_eq!(claims["acr"], "urn:mfa");
+    let ago = now() - claims["auth_time"].as_i64().unwrap();
+    assert!((30..35).contains(&ago), "{ago}");
+    let list = idp.token().scp_list(["a", "b"]).auth_time(7);
+    assert_eq!(list.claims()["scp"], json!(["a", "b"]));
+    assert_eq!(list.claims()["auth_time"], 7);
+}
