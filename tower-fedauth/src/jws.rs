@@ -72,8 +72,7 @@ pub fn __fuzz_jwt_front(
     let (header, claims) = token.into_verified();
     let checks = (|| {
         verify::check_token_use(reg, &header)?;
-        let issuer: Vec<String> = reg.issuer.iter().cloned().collect();
-        verify::check_issuer(&issuer, &claims)?;
+        verify::check_issuer(&reg.issuer, &claims)?;
         let client_id = reg.client_id.as_deref().unwrap_or_default();
         verify::check_audience(client_id, &reg.authorized_party_claims, &claims)?;
         verify::check_time(now, reg.leeway_seconds as i64, &claims)
