@@ -364,16 +364,30 @@ pub(crate) fn check_time(
     leeway: i64,
     claims: &Map<String, Value>,
 ) -> Result<(), AuthError> {
-    let exp = match claims.get("exp") {
-        None => return Err(refuse(ErrorCode::TokenExpired, "exp is missing")),
-        Some(v) => as_numeric_date(v)
-            .ok_or_else(|| refuse(ErrorCode::TokenExpired, "exp is not a number"))?,
-    };
-    if now >= exp.saturating_add(leeway) {
-        return Err(refuse(
-            ErrorCode::TokenExpired,
-            format!("exp {exp} is before now minus leeway"),
-        ));
+    check_time_of(now, leeway, claims, true)
+}
+
+/// [`check_time`], with `exp` optional when `exp_required` is false (an
+/// RFC 7662 introspection answer need not carry one).
+pub(crate) fn check_time_of(
+    now: i64,
+    leeway: i64,
+    claims: &Map<String, Value>,
+    exp_required: bool,
+) -> Result<(), AuthError> {
+    match claims.get("exp") {
+        None if exp_required => return Err(refuse(ErrorCode::TokenExpired, "exp is missing")),
+        None => {}
+        Some(v) => {
+            let exp = as_numeric_date(v)
+                .ok_or_else(|| refuse(ErrorCode::TokenExpired, "exp is not a number"))?;
+            if now >= exp.saturating_add(leeway) {
+                return Err(refuse(
+                    ErrorCode::TokenExpired,
+                    format!("exp {exp} is before now minus leeway"),
+                ));
+            }
+        }
     }
     for name in ["nbf", "iat"] {
         if let Some(v) = claims.get(name) {

@@ -166,32 +166,7 @@ pub(crate) fn check(reg: &Registration, answer: &Answer, now: i64) -> Result<(),
     }
     check_audience(reg, answer)?;
     let leeway = i64::try_from(reg.leeway_seconds).unwrap_or(0);
-    if let Some(v) = answer.get("exp") {
-        let exp = as_numeric_date(v)
-            .ok_or_else(|| refuse(ErrorCode::TokenExpired, "exp is not a number"))?;
-        if now >= exp.saturating_add(leeway) {
-            return Err(refuse(
-                ErrorCode::TokenExpired,
-                format!("exp {exp} is before now minus leeway"),
-            ));
-        }
-    }
-    for name in ["nbf", "iat"] {
-        if let Some(v) = answer.get(name) {
-            let t = as_numeric_date(v).ok_or_else(|| {
-                refuse(
-                    ErrorCode::TokenNotYetValid,
-                    format!("{name} is not a number"),
-                )
-            })?;
-            if t > now.saturating_add(leeway) {
-                return Err(refuse(
-                    ErrorCode::TokenNotYetValid,
-                    format!("{name} {t} is after now plus leeway"),
-                ));
-            }
-        }
-    }
+    crate::verify::check_time_of(now, leeway, answer, false)?;
     reg.required_claims.check(answer)
 }
 
