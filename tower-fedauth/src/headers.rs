@@ -74,7 +74,7 @@ crate::setters::setters!(HeaderConfig {
 });
 
 /// Longest registration id: ids are 1 to this many visible ASCII characters.
-pub const MAX_REGISTRATION_ID: usize = crate::registration::MAX_ID_LEN;
+pub(crate) const MAX_REGISTRATION_ID: usize = crate::registration::MAX_ID_LEN;
 
 /// The credentials of a request, before anything is verified.
 #[derive(Clone, PartialEq, Eq)]
@@ -104,9 +104,10 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// What a request carried.
+/// What a request carried, owned (the request path borrows it instead).
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Presented {
+pub(crate) enum Presented {
     /// Both headers present and well-formed.
     Credentials(Credentials),
     /// Neither header: an anonymous request (let through in optional mode).
@@ -280,9 +281,9 @@ impl CredentialRefs<'_> {
     }
 }
 
-/// Read both headers. Shape errors (400) come first, then `missing_token`,
-/// then `missing_registration`, as the order of checks says.
-pub fn read_credentials(
+/// [`read_credential_refs`], owned: the form the header tests assert on.
+#[cfg(test)]
+pub(crate) fn read_credentials(
     req: &impl RequestView,
     cfg: &HeaderConfig,
 ) -> Result<Presented, AuthError> {
@@ -292,7 +293,9 @@ pub fn read_credentials(
     })
 }
 
-/// [`read_credentials`] without copying: `None` is an anonymous request.
+/// Read both headers without copying. Shape errors (400) come first, then
+/// `missing_token`, then `missing_registration`, as the order of checks
+/// says; `None` is an anonymous request.
 pub(crate) fn read_credential_refs<'a>(
     req: &'a impl RequestView,
     cfg: &HeaderConfig,

@@ -69,6 +69,7 @@
 //! bounds. Metrics go through the `metrics` facade: see [`metrics`] for the
 //! table of names and labels.
 #![deny(missing_docs)]
+#![deny(unreachable_pub)]
 #![forbid(unsafe_code)]
 
 #[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]

@@ -186,7 +186,7 @@ impl<'t> JwsParts<'t> {
     /// Split and decode. Refuses anything but three base64url parts whose
     /// header is a JSON object with a string `alg`; an unknown `crit` is
     /// refused here too. The payload may be empty (RFC 7515 allows it).
-    pub fn parse(compact: &'t str) -> Result<Self, AuthError> {
+    pub(crate) fn parse(compact: &'t str) -> Result<Self, AuthError> {
         let split = Split::parse(compact)?;
         Ok(Self {
             payload: decode_part(split.payload, "payload")?,
@@ -299,7 +299,7 @@ fn header_from_object(header: &Map<String, Value>) -> Result<JoseHeader, AuthErr
 impl<'t> UnverifiedToken<'t> {
     /// Split and decode. Refuses anything but three base64url parts whose
     /// first two are JSON objects; an unknown `crit` is refused here too.
-    pub fn parse(token: &'t str) -> Result<Self, AuthError> {
+    pub(crate) fn parse(token: &'t str) -> Result<Self, AuthError> {
         let split = Split::parse(token)?;
         // A JWT's payload is a JSON object (RFC 7519 §7.2, step 10).
         let payload = with_decoded(split.payload, "payload", |bytes| {
@@ -314,7 +314,7 @@ impl<'t> UnverifiedToken<'t> {
     }
 
     /// The header and the claims; call only after the signature has verified.
-    pub fn into_verified(self) -> (JoseHeader, Map<String, Value>) {
+    pub(crate) fn into_verified(self) -> (JoseHeader, Map<String, Value>) {
         (self.header, self.payload)
     }
 }

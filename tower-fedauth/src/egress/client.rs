@@ -112,7 +112,7 @@ impl FetchError {
 
 /// A fetched document with the caching advice of its response.
 #[derive(Debug, Clone)]
-pub struct Fetched {
+pub(crate) struct Fetched {
     /// The body.
     pub body: Bytes,
     /// `Cache-Control: s-maxage` or `max-age`, if given.
@@ -200,7 +200,7 @@ impl Answer {
 
 /// What `Cache-Control` advises.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CacheAdvice {
+pub(crate) struct CacheAdvice {
     /// `s-maxage` (fedauth is a cache shared by every caller of the
     /// platform, so it takes precedence), else `max-age`.
     pub max_age: Option<Duration>,
@@ -212,7 +212,7 @@ pub struct CacheAdvice {
 
 /// Parse `Cache-Control` (RFC 9111 §5.2.2), the one parser of every
 /// outgoing client.
-pub fn cache_control(value: Option<&str>) -> CacheAdvice {
+pub(crate) fn cache_control(value: Option<&str>) -> CacheAdvice {
     let mut advice = CacheAdvice::default();
     let mut shared = None;
     for directive in value.unwrap_or("").split(',') {
@@ -242,7 +242,7 @@ pub fn cache_control(value: Option<&str>) -> CacheAdvice {
 /// The HTTP client of every outgoing request: the egress policy on every
 /// destination and redirect hop, a timeout, a size cap. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Fetcher {
+pub(crate) struct Fetcher {
     follow: reqwest::Client,
     direct: reqwest::Client,
     config: Arc<FetchConfig>,
@@ -263,7 +263,7 @@ struct TooManyRedirects(usize);
 
 impl Fetcher {
     /// Build the client with these limits and this policy.
-    pub fn new(config: FetchConfig) -> Self {
+    pub(crate) fn new(config: FetchConfig) -> Self {
         let policy = Arc::new(config.egress.clone());
         let max_redirects = config.max_redirects;
         let hops = Arc::clone(&policy);
@@ -322,13 +322,13 @@ impl Fetcher {
     }
 
     /// The limits and policy in force.
-    pub fn config(&self) -> &FetchConfig {
+    pub(crate) fn config(&self) -> &FetchConfig {
         &self.config
     }
 
     /// Check a URL against the policy before any resolution (scheme, and
     /// the host when it is an address).
-    pub fn check_url(&self, url: &Url) -> Result<(), FetchError> {
+    pub(crate) fn check_url(&self, url: &Url) -> Result<(), FetchError> {
         self.config
             .egress
             .check_url(url)
@@ -359,7 +359,7 @@ impl Fetcher {
 
     /// GET a document (key set, discovery), following redirects: a 2xx
     /// answer within the size cap.
-    pub async fn get(&self, url: &Url) -> Result<Fetched, FetchError> {
+    pub(crate) async fn get(&self, url: &Url) -> Result<Fetched, FetchError> {
         let out = self
             .request(Method::GET, url, Redirects::Follow)?
             .with(|b| b.header(http::header::ACCEPT, "application/json"));

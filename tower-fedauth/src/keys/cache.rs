@@ -124,7 +124,7 @@ const STATE_OVERHEAD: usize = 1024;
 const TYPICAL_BYTES: u64 = 8 * 1024;
 
 /// A document kind this cache can hold.
-pub trait Document: Send + Sync + 'static + Sized {
+pub(crate) trait Document: Send + Sync + 'static + Sized {
     /// Name used in logs (`key set`, `discovery document`).
     const KIND: &'static str;
     /// The `kind` / `cache` label of its metrics (`jwks`, `discovery`).
@@ -146,7 +146,7 @@ pub trait Document: Send + Sync + 'static + Sized {
 
 /// A cached document and when it was fetched.
 #[derive(Debug)]
-pub struct Snapshot<T> {
+pub(crate) struct Snapshot<T> {
     /// The document.
     pub doc: Arc<T>,
     /// When it was fetched (the tests measure its lifetimes from it).
@@ -161,7 +161,7 @@ pub struct Snapshot<T> {
 
 impl<T> Snapshot<T> {
     /// Whether it is still within its freshness.
-    pub fn is_fresh(&self, now: Instant) -> bool {
+    pub(crate) fn is_fresh(&self, now: Instant) -> bool {
         now < self.fresh_until
     }
 }
@@ -207,10 +207,10 @@ impl<T> UrlState<T> {
 /// Why no document can serve.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
-pub struct Unavailable(pub String);
+pub(crate) struct Unavailable(pub String);
 
 /// The cache. Cheap to clone.
-pub struct DocumentCache<T: Document> {
+pub(crate) struct DocumentCache<T: Document> {
     /// Keyed by URL: looked up on every full verification. Never expire by
     /// themselves (a snapshot carries its own freshness and stale bound).
     states: Cache<String, Arc<UrlState<T>>, Infallible>,
@@ -239,7 +239,7 @@ impl<T: Document> Clone for DocumentCache<T> {
 
 impl<T: Document> DocumentCache<T> {
     /// An empty cache.
-    pub fn new(fetcher: Fetcher, policy: CachePolicy) -> Self {
+    pub(crate) fn new(fetcher: Fetcher, policy: CachePolicy) -> Self {
         let shape = Shape {
             max_entries: policy.max_urls,
             ..Shape::bytes(policy.max_bytes, TYPICAL_BYTES)
@@ -263,18 +263,18 @@ impl<T: Document> DocumentCache<T> {
     }
 
     /// Fetches attempted so far (all URLs).
-    pub fn fetch_count(&self) -> u64 {
+    pub(crate) fn fetch_count(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
     }
 
     /// Lookups that could not be answered from the cache at once and waited
     /// on a fetch (or a back-off check) before answering.
-    pub fn waited_count(&self) -> u64 {
+    pub(crate) fn waited_count(&self) -> u64 {
         self.waited.load(Ordering::Relaxed)
     }
 
     /// What the cache holds now.
-    pub fn size(&self) -> CacheSize {
+    pub(crate) fn size(&self) -> CacheSize {
         self.states.size()
     }
 
@@ -297,7 +297,7 @@ impl<T: Document> DocumentCache<T> {
 
     /// The document at `url`: fresh, refreshed, or last-known-good within
     /// the stale bound.
-    pub async fn get(&self, url: &Url) -> Result<Arc<Snapshot<T>>, Unavailable> {
+    pub(crate) async fn get(&self, url: &Url) -> Result<Arc<Snapshot<T>>, Unavailable> {
         let state = self.state(url).await;
         let now = Instant::now();
         let current = state.current();
@@ -365,7 +365,7 @@ impl<T: Document> DocumentCache<T> {
     /// is `Unavailable` (within the failure back-off, without a fetch), and
     /// the first miss after the back-off tries again, so a key published
     /// during an outage is found as soon as the source is back.
-    pub async fn refresh_for_miss(
+    pub(crate) async fn refresh_for_miss(
         &self,
         url: &Url,
         seen: &Snapshot<T>,

@@ -7,7 +7,7 @@ use super::Document;
 
 /// The members of a discovery document that fedauth uses.
 #[derive(Debug, Clone, Deserialize)]
-pub struct DiscoveryDocument {
+pub(crate) struct DiscoveryDocument {
     /// Must equal the configured issuer exactly (§4.3).
     pub issuer: String,
     /// Where the signing keys are.
@@ -15,9 +15,6 @@ pub struct DiscoveryDocument {
     /// Where userinfo is served, if anywhere.
     #[serde(default)]
     pub userinfo_endpoint: Option<Url>,
-    /// Where introspection is served, if anywhere.
-    #[serde(default)]
-    pub introspection_endpoint: Option<Url>,
 }
 
 impl Document for DiscoveryDocument {
@@ -29,7 +26,7 @@ impl Document for DiscoveryDocument {
 }
 
 /// `{issuer}/.well-known/openid-configuration`, keeping any issuer path.
-pub fn discovery_url_for(issuer: &str) -> Option<Url> {
+pub(crate) fn discovery_url_for(issuer: &str) -> Option<Url> {
     let base = issuer.trim_end_matches('/');
     Url::parse(&format!("{base}/.well-known/openid-configuration")).ok()
 }

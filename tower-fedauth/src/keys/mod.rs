@@ -12,7 +12,7 @@ pub(crate) use crate::egress::Fetcher;
 pub use crate::egress::{FetchConfig, FetchError};
 pub use cache::CachePolicy;
 pub(crate) use cache::{Document, DocumentCache};
-pub use discovery::{DiscoveryDocument, discovery_url_for};
+pub(crate) use discovery::{DiscoveryDocument, discovery_url_for};
 pub(crate) use key::KeyLiveness;
 pub use key::{KeyType, MIN_RSA_BITS, VerificationKey};
 pub use set::{KeySet, KeySetError};

@@ -262,6 +262,7 @@ pub enum ClientAuthMethod {
 
 /// An RFC 7662 introspection endpoint for opaque tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct IntrospectionConfig {
     /// The introspection URL.
     pub endpoint: Url,
@@ -310,6 +311,7 @@ pub enum HttpMethod {
 /// A custom verification endpoint (the token is checked by a call to the
 /// application's own server).
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VerificationConfig {
     /// The verification URL.
     pub url: Url,

@@ -109,7 +109,7 @@ impl std::fmt::Debug for ProviderRules<'_> {
 
 impl<'r> ProviderRules<'r> {
     /// The rules of `reg`.
-    pub fn new(reg: &'r Registration) -> Self {
+    pub(crate) fn new(reg: &'r Registration) -> Self {
         Self {
             reg,
             preset: reg.provider.preset(),
@@ -119,7 +119,7 @@ impl<'r> ProviderRules<'r> {
     /// Where the keys are: `jwks_uri`, else discovery from `discovery_url`,
     /// else the preset's key URL (`oidc`: discovery from `issuer`). `None`
     /// for providers without signed tokens.
-    pub fn key_source(&self) -> Option<KeySource> {
+    pub(crate) fn key_source(&self) -> Option<KeySource> {
         let reg = self.reg;
         if let Some(url) = &reg.jwks_uri {
             return Some(KeySource::Direct(url.clone()));
@@ -135,7 +135,7 @@ impl<'r> ProviderRules<'r> {
     /// overridden (Entra ID: the tenant's, whose issuer is the `{tenantid}`
     /// template), else `{issuer}/.well-known/openid-configuration` of the
     /// (overridden or derived) issuer.
-    pub fn discovery_url(&self) -> Option<Url> {
+    pub(crate) fn discovery_url(&self) -> Option<Url> {
         let reg = self.reg;
         if let Some(url) = &reg.discovery_url {
             return Some(url.clone());
@@ -154,7 +154,7 @@ impl<'r> ProviderRules<'r> {
     /// Every form `iss` may take (Entra ID multi-tenant forms hold
     /// [`TENANT_TEMPLATE`]); empty when `iss` is not checked (`jwks`
     /// without `issuer`).
-    pub fn issuers(&self) -> Vec<String> {
+    pub(crate) fn issuers(&self) -> Vec<String> {
         self.accepted_issuers().into_owned()
     }
 
@@ -169,7 +169,7 @@ impl<'r> ProviderRules<'r> {
 
     /// Whether a discovery document naming `issuer` belongs to this
     /// registration (OIDC Discovery §4.3: exact match).
-    pub fn accepts_discovery_issuer(&self, issuer: &str) -> bool {
+    pub(crate) fn accepts_discovery_issuer(&self, issuer: &str) -> bool {
         let forms = self.accepted_issuers();
         forms.is_empty() || forms.iter().any(|f| f == issuer)
     }

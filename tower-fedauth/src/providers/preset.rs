@@ -165,7 +165,7 @@ pub(crate) type Checked = Result<(), AuthError>;
 
 /// Where a registration's keys come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySource {
+pub(crate) enum KeySource {
     /// A key document at this URL (JWKS or X.509 certificate map).
     Direct(Url),
     /// The `jwks_uri` of the discovery document at this URL.

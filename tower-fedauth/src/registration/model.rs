@@ -84,7 +84,7 @@ impl Registration {
     /// Whether a token this registration accepted would be accepted by
     /// `other` too: every field that verification reads is equal. Name,
     /// `enabled`, roles and properties are decided per request, not here.
-    pub fn verifies_like(&self, other: &Registration) -> bool {
+    pub(crate) fn verifies_like(&self, other: &Registration) -> bool {
         // Destructured so that a new field must be placed on one side.
         let Registration {
             id,

@@ -13,7 +13,7 @@ pub(super) struct TempFile {
 }
 
 impl TempFile {
-    pub fn new(ext: &str, content: &str) -> Self {
+    pub(crate) fn new(ext: &str, content: &str) -> Self {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -30,7 +30,7 @@ impl TempFile {
         file
     }
 
-    pub fn write(&self, content: &str) {
+    pub(crate) fn write(&self, content: &str) {
         std::fs::write(&self.path, content).expect("write temp registry file");
     }
 }
