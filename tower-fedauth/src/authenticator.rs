@@ -425,12 +425,8 @@ impl Authenticator {
             let iss = tracing::field::display(verify::Printable(iss, 128));
             tracing::Span::current().record("issuer", iss);
         }
-        rules.check_token_use(&header, &claims)?;
-        rules.check_issuer(key, &claims)?;
-        rules.check_audience(&claims)?;
-        let (now, leeway) = (verify::now_unix(), reg.leeway_seconds as i64);
-        verify::check_time(now, leeway, &claims)?;
-        rules.check_claims(now, leeway, &claims)?;
+        let now = verify::now_unix();
+        rules.check_verified(Some(key), &header, &claims, now)?;
 
         let userinfo = match userinfo::wanted(reg, &claims) {
             true => Some(

@@ -57,10 +57,12 @@ pub fn verify_compact(
 }
 
 /// Not an API: the JWT front of the request path for fuzzing and property
-/// tests — parse (JSON-object payload), algorithm selection for `reg`,
-/// then the claim checks (token kind, issuer, audience, time) and the
-/// claim wrappers, run here on claims whose signature was NOT verified, so
-/// that no input can make them panic. Never use it to accept a token.
+/// tests — parse (JSON-object payload), algorithm selection for `reg`, then
+/// the very claim checks the request path runs after a signature
+/// (`ProviderRules::check_verified`: token kind, issuer, audience, time,
+/// the provider's and the registration's claim rules) and the claim
+/// wrappers, here on claims whose signature was NOT verified, so that no
+/// input can make them panic. Never use it to accept a token.
 #[doc(hidden)]
 pub fn __fuzz_jwt_front(
     reg: &crate::registration::Registration,
@@ -70,13 +72,8 @@ pub fn __fuzz_jwt_front(
     let token = crate::token::UnverifiedToken::parse(token)?;
     verify::select_algorithm(reg, &token.header)?;
     let (header, claims) = token.into_verified();
-    let checks = (|| {
-        verify::check_token_use(reg, &header)?;
-        verify::check_issuer(&reg.issuer, &claims)?;
-        let client_id = reg.client_id.as_deref().unwrap_or_default();
-        verify::check_audience(client_id, &reg.authorized_party_claims, &claims)?;
-        verify::check_time(now, reg.leeway_seconds as i64, &claims)
-    })();
+    let checks =
+        crate::providers::ProviderRules::new(reg).check_verified(None, &header, &claims, now);
     let wrapped = crate::claims::Claims::from_map(claims);
     let _ = wrapped.deserialize::<crate::claims::StandardClaims>();
     checks

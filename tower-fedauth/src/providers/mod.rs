@@ -151,15 +151,16 @@ impl<'r> ProviderRules<'r> {
             .and_then(|i| discovery_url_for(i))
     }
 
-    /// Every form `iss` may take (Entra ID multi-tenant forms hold
-    /// [`TENANT_TEMPLATE`]); empty when `iss` is not checked (`jwks`
-    /// without `issuer`).
+    /// Every form `iss` may take, owned (tests).
+    #[cfg(test)]
     pub(crate) fn issuers(&self) -> Vec<String> {
         self.accepted_issuers().into_owned()
     }
 
-    /// [`ProviderRules::issuers`], borrowed when the registration names its
-    /// issuer: this runs on every full verification.
+    /// Every form `iss` may take (Entra ID multi-tenant forms hold
+    /// [`TENANT_TEMPLATE`]), borrowed when the registration names its
+    /// issuers: this runs on every full verification; empty when `iss` is
+    /// not checked (`jwks` without `issuer`).
     fn accepted_issuers(&self) -> Cow<'r, [String]> {
         match self.reg.issuer.as_slice() {
             [] => Cow::Owned(self.preset.issuers()),
@@ -193,13 +194,14 @@ impl<'r> ProviderRules<'r> {
     /// restriction.
     pub(crate) fn check_issuer(
         &self,
-        key: &VerificationKey,
+        key: Option<&VerificationKey>,
         claims: &Map<String, Value>,
     ) -> Result<(), AuthError> {
         self.preset
             .check_issuer(self.reg, &self.accepted_issuers(), claims)?;
         // A key that names a concrete issuer signs only that issuer's tokens.
-        if let Some(key_issuer) = key.issuer.as_deref().filter(|i| !i.contains('{')) {
+        let restriction = key.and_then(|k| Some((k, k.issuer.as_deref()?)));
+        if let Some((key, key_issuer)) = restriction.filter(|(_, i)| !i.contains('{')) {
             let iss = issuer_claim(claims)?;
             if !self.preset.key_may_sign(key_issuer, iss, claims) {
                 return Err(invalid_issuer(format!(
@@ -224,6 +226,25 @@ impl<'r> ProviderRules<'r> {
             )
         })?;
         self.preset.check_audience(self.reg, client_id, claims)
+    }
+
+    /// Steps 7–11 on claims whose signature verified with `key`, in the
+    /// order of checks: token kind, issuer (and the key's own issuer
+    /// restriction), audience, time, other claims. The one sequence the
+    /// request path and the fuzz targets run.
+    pub(crate) fn check_verified(
+        &self,
+        key: Option<&VerificationKey>,
+        header: &JoseHeader,
+        claims: &Map<String, Value>,
+        now: i64,
+    ) -> Result<(), AuthError> {
+        let leeway = i64::try_from(self.reg.leeway_seconds).unwrap_or(0);
+        self.check_token_use(header, claims)?;
+        self.check_issuer(key, claims)?;
+        self.check_audience(claims)?;
+        crate::verify::check_time(now, leeway, claims)?;
+        self.check_claims(now, leeway, claims)
     }
 
     /// Other claims: those the preset requires (Firebase: `sub`, `iat`,
