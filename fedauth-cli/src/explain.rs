@@ -13,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use serde_json::{Map, Value};
+use tower_fedauth::adapter::Requirement;
 use tower_fedauth::egress::EgressPolicy;
 use tower_fedauth::registry::FileRegistry;
 use tower_fedauth::{AuthContext, AuthError, Authenticator, Check, PropertyResolver, Registration};
@@ -39,6 +40,8 @@ Options:
                         prefer that: command lines are visible to others)
   --token-file PATH     read the token from a file instead
   --property ID         the property the request is for
+  --scope SCOPE         a route's required OAuth scope (repeatable): checked
+                        in the token's scope / scp claims after the rest
   --allow-http          accept http:// IdP URLs (local IdPs)
   --allow-network CIDR  also fetch from this network or exact host name
                         (repeatable); by default only public unicast
@@ -56,6 +59,7 @@ struct Input {
     token: String,
     property: Option<String>,
     egress: EgressPolicy,
+    scopes: Vec<String>,
 }
 
 fn read_token(args: &mut Args) -> Result<String, UsageError> {
@@ -100,6 +104,7 @@ pub fn run(mut args: Args) -> Result<ExitCode, UsageError> {
         token: read_token(&mut args)?,
         property: args.option("property")?,
         egress: egress(&mut args)?,
+        scopes: args.options("scope")?,
     };
     args.positionals().and_then(|rest| match rest.first() {
         Some(extra) => Err(UsageError(format!("unexpected argument {extra:?}"))),
@@ -180,6 +185,7 @@ async fn explain(input: &Input, registry: Arc<FileRegistry>) -> ExitCode {
         };
         println!("{line}");
     }
+    let outcome = outcome.and_then(|ctx| route_scopes(&input.scopes, ctx));
     println!();
     match outcome {
         Ok(ctx) => {
@@ -290,6 +296,42 @@ fn describe_token(header: &Map<String, Value>, claims: &Map<String, Value>) {
     }
 }
 
+/// The route's scopes, after the decision: a line each; the first missing
+/// one refuses.
+fn route_scopes(scopes: &[String], ctx: AuthContext) -> Result<AuthContext, AuthError> {
+    for scope in scopes {
+        match Requirement::scope(scope.as_str()).check(&ctx) {
+            Ok(()) => println!("PASS  {:<15} {} granted", "scope", shown(scope)),
+            Err(e) => {
+                println!("FAIL  {:<15} {}: {}", "scope", e.code(), e.detail());
+                return Err(e);
+            }
+        }
+    }
+    Ok(ctx)
+}
+
+/// Which audience and authorized party a token that passed the audience
+/// check named.
+fn audience_matched(reg: &Registration, claims: &Map<String, Value>) -> String {
+    let client = reg.client_id().map(shown).unwrap_or_else(|| "-".into());
+    let names = |want: &str| match claims.get("aud") {
+        Some(Value::String(a)) => a == want,
+        Some(Value::Array(all)) => all.iter().any(|a| a.as_str() == Some(want)),
+        _ => false,
+    };
+    let party = reg
+        .authorized_party_claims
+        .iter()
+        .find(|c| claims.contains_key(c.as_str()))
+        .map(|c| format!("; authorized party `{c}` is the client {client}"))
+        .unwrap_or_default();
+    match reg.audiences.iter().find(|a| names(a)) {
+        Some(api) => format!("names the API {}{party}", shown(api)),
+        None => format!("names client {client}{party}"),
+    }
+}
+
 /// What a passed check established.
 fn passed(
     check: Check,
@@ -335,17 +377,21 @@ fn passed(
         Check::Issuer => {
             value(claims, "iss").unwrap_or_else(|| "not checked for this registration".into())
         }
-        Check::Audience => format!(
-            "names client {}",
-            reg.and_then(|r| r.client_id())
-                .map(shown)
-                .unwrap_or_else(none)
-        ),
+        Check::Audience => reg.map_or_else(none, |r| audience_matched(r, claims)),
         Check::Time => "within exp / nbf / iat, with leeway".into(),
-        Check::Claims => format!(
-            "subject {}",
-            ctx.map(|c| shown(c.subject())).unwrap_or_else(none)
-        ),
+        Check::Claims => {
+            let required: Vec<&str> = reg
+                .map(|r| r.required_claims.iter().map(|(name, _)| name).collect())
+                .unwrap_or_default();
+            let met = match required.is_empty() {
+                true => String::new(),
+                false => format!("; required claims met: {}", required.join(", ")),
+            };
+            format!(
+                "subject {}{met}",
+                ctx.map(|c| shown(c.subject())).unwrap_or_else(none)
+            )
+        }
         Check::User => match ctx.and_then(|c| c.user()) {
             Some(user) => format!("known user {}", shown(&user.id)),
             None => "no user directory configured".into(),

@@ -474,3 +474,70 @@ async fn explain_names_the_egress_refusal_that_the_caller_never_sees() {
         r.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_shows_the_audience_party_required_claims_and_scopes_that_matched() {
+    let idp = MockIdp::start().await;
+    let registry = Temp::new(
+        "toml",
+        &format!(
+            "[[registrations]]\nid = \"quid-api\"\nprovider = \"jwks\"\nclient_id = \"{}\"\nissuer = \"{}\"\njwks_uri = \"{}\"\n\
+             audiences = [\"https://api.platform.example\"]\nrequired_claims = {{ email_verified = true }}\n",
+            idp.client_id(),
+            idp.issuer(),
+            idp.jwks_uri()
+        ),
+    );
+    let token = idp
+        .token()
+        .claim("aud", "https://api.platform.example")
+        .claim("azp", idp.client_id())
+        .claim("email_verified", true)
+        .claim("scope", "read")
+        .sign(&idp.signing_key());
+    let args = |scopes: &[&str]| {
+        let mut args = vec![
+            "explain".to_owned(),
+            "--registry".into(),
+            registry.path().into(),
+            "--registration".into(),
+            "quid-api".into(),
+            "--allow-http".into(),
+            "--allow-network".into(),
+            "127.0.0.1/32".into(),
+            "--token".into(),
+            token.clone(),
+        ];
+        for scope in scopes {
+            args.extend(["--scope".to_owned(), (*scope).to_owned()]);
+        }
+        args
+    };
+    let r = fedauth_async(args(&["read"]), None).await;
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let audience = format!(
+        "PASS  audience        names the API https://api.platform.example; authorized party `azp` is the client {}",
+        idp.client_id()
+    );
+    for line in [
+        audience.as_str(),
+        "PASS  claims          subject alice; required claims met: email_verified",
+        "PASS  scope           read granted",
+    ] {
+        assert!(r.stdout.contains(line), "no `{line}` in\n{}", r.stdout);
+    }
+    let r = fedauth_async(args(&["read", "write"]), None).await;
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("FAIL  scope           insufficient_scope:"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("result: refused, HTTP 403, code insufficient_scope"),
+        "{}",
+        r.stdout
+    );
+}
