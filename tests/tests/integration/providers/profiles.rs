@@ -202,31 +202,34 @@ async fn required_claims_on_introspection_and_verification_answers() {
         "in-3",
         json!({"active": true, "sub": "alice", "client_id": "app-3"}),
     );
-    assert_eq!(
-        accepted(&l, "in-1", "quid-i").await["claims"]["tid"],
-        "tenant-b"
-    );
-    let msg = refusal(&l, "in-2", "quid-i", "invalid_claims").await;
-    assert_eq!(
-        msg,
-        "the required claim `tid` does not have a required value"
-    );
-    let msg = refusal(&l, "in-3", "quid-i", "invalid_claims").await;
-    assert_eq!(msg, "the required claim `tid` is missing");
-
     // A verification endpoint's JSON answer stands for the claims.
     let answer = |verified: Value| json!({"user": {"id": 7}, "verified": verified});
     idp.set_verification_answer_for("v-ok", MockAnswer::json(200, answer(json!(true))));
     idp.set_verification_answer_for("v-str", MockAnswer::json(200, answer(json!("true"))));
     idp.set_verification_answer_for("v-none", MockAnswer::json(200, json!({"user": {"id": 7}})));
+
+    let body = accepted(&l, "in-1", "quid-i").await;
+    assert_eq!(body["claims"]["tid"], "tenant-b");
     assert_eq!(accepted(&l, "v-ok", "quid-v").await["subject"], "7");
-    let msg = refusal(&l, "v-str", "quid-v", "invalid_claims").await;
-    assert_eq!(
-        msg,
-        "the required claim `verified` does not have a required value"
-    );
-    let msg = refusal(&l, "v-none", "quid-v", "invalid_claims").await;
-    assert_eq!(msg, "the required claim `verified` is missing");
+    for (quid, token, claim, why) in [
+        ("quid-i", "in-2", "tid", "does not have a required value"),
+        ("quid-i", "in-3", "tid", "is missing"),
+        (
+            "quid-v",
+            "v-str",
+            "verified",
+            "does not have a required value",
+        ),
+        ("quid-v", "v-none", "verified", "is missing"),
+    ] {
+        let msg = refusal(&l, token, quid, "invalid_claims").await;
+        assert_eq!(
+            msg,
+            format!("the required claim `{claim}` {why}"),
+            "{token}"
+        );
+        assert!(!msg.contains("tenant-secret-c"));
+    }
 }
 
 /// Each bad value of the new keys is refused at load, naming the field.
@@ -351,4 +354,35 @@ async fn testkit_scope_and_step_up_helpers() {
     let list = idp.token().scp_list(["a", "b"]).auth_time(7);
     assert_eq!(list.claims()["scp"], json!(["a", "b"]));
     assert_eq!(list.claims()["auth_time"], 7);
+}
+
+/// The README's "Access tokens for your API" block: one registration per
+/// IdP, each with the audience rule it documents.
+#[test]
+fn the_readme_access_token_registrations_load() {
+    let readme = include_str!("../../../../README.md");
+    let block = readme
+        .split("## Access tokens for your API")
+        .nth(1)
+        .and_then(|rest| rest.split("```toml\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README has the access-token block");
+    let regs = parse_registry_str(block, RegistryFormat::Toml).unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<&str> = regs.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "quid-auth0-api",
+            "quid-okta-api",
+            "quid-entra-api",
+            "quid-cognito-api",
+            "quid-oidc-api"
+        ]
+    );
+    assert_eq!(regs[0].audiences, ["https://api.platform.example"]);
+    assert!(
+        regs[3].audiences.is_empty(),
+        "Cognito keeps its client_id rule"
+    );
+    assert!(!regs[4].required_claims.is_empty());
 }
