@@ -57,20 +57,33 @@ pub(super) fn issuer(
     let Some(issuers) = issuers else {
         return Ok(Vec::new());
     };
-    if issuers.is_empty() {
-        return Err(cx.err(
-            "issuer",
-            "must not be an empty list (omit the key to use the provider's issuer)",
-        ));
-    }
-    let mut out: Vec<String> = Vec::with_capacity(issuers.len());
-    for iss in issuers {
+    let empty = "must not be an empty list (omit the key to use the provider's issuer)";
+    text_list(cx, "issuer", issuers, empty, |iss| {
         cx.text("issuer", iss)?;
         if iss.contains("://") {
             cx.url("issuer", iss)?;
         }
-        if !out.contains(iss) {
-            out.push(iss.clone());
+        Ok(())
+    })
+}
+
+/// A list key of plain strings: not empty (`empty` says what to do
+/// instead), each entry passing `check`, deduplicated in order.
+fn text_list(
+    cx: &Ctx,
+    field: &str,
+    entries: &[String],
+    empty: &str,
+    check: impl Fn(&str) -> Result<(), RegistrationError>,
+) -> Result<Vec<String>, RegistrationError> {
+    if entries.is_empty() {
+        return Err(cx.err(field, empty));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        check(entry)?;
+        if !out.contains(entry) {
+            out.push(entry.clone());
         }
     }
     Ok(out)
@@ -96,20 +109,8 @@ pub(super) fn audiences(
             format!("is not used with provider {provider}: {why}"),
         ));
     }
-    if names.is_empty() {
-        return Err(cx.err(
-            FIELD,
-            "must not be empty (omit the key for tokens whose aud names the client)",
-        ));
-    }
-    let mut out: Vec<String> = Vec::with_capacity(names.len());
-    for name in names {
-        cx.text(FIELD, name)?;
-        if !out.contains(name) {
-            out.push(name.clone());
-        }
-    }
-    Ok(out)
+    let empty = "must not be empty (omit the key for tokens whose aud names the client)";
+    text_list(cx, FIELD, names, empty, |name| cx.text(FIELD, name))
 }
 
 /// `algorithms`: the provider's default when absent; otherwise known
@@ -299,21 +300,11 @@ pub(super) fn authorized_party_claims(
             format!("is only used with providers whose tokens are signed JWTs, not {provider}"),
         ));
     }
-    if names.is_empty() {
-        return Err(cx.err(
-            FIELD,
-            "must not be empty (omit the key for azp, client_id, appid, cid)",
-        ));
-    }
-    let mut out: Vec<String> = Vec::with_capacity(names.len());
-    for name in names {
+    let empty = "must not be empty (omit the key for azp, client_id, appid, cid)";
+    text_list(cx, FIELD, names, empty, |name| {
         cx.text(FIELD, name)
-            .map_err(|e| cx.err(FIELD, format!("claim name {}", e.message)))?;
-        if !out.contains(name) {
-            out.push(name.clone());
-        }
-    }
-    Ok(out)
+            .map_err(|e| cx.err(FIELD, format!("claim name {}", e.message)))
+    })
 }
 
 /// `cache_seconds` of an introspection or verification table: how long an

@@ -223,6 +223,12 @@ impl Logs {
 /// subscriber sees everything it does.
 #[tokio::test(flavor = "current_thread")]
 async fn multi_tenant_without_a_list_is_warned_once_at_load() {
+    let idp = MockIdp::start().await;
+    // Register the warning's callsite before the subscriber: tracing caches
+    // a callsite's interest when it is first hit, and a first hit on another
+    // test's thread racing with `set_default` below could cache "never".
+    // Registered first, the callsite is re-evaluated by `set_default`.
+    registrations(&registration(&idp, &azure("quid-warm", "common", ""), ""));
     let logs = Logs::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -232,7 +238,6 @@ async fn multi_tenant_without_a_list_is_warned_once_at_load() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let idp = MockIdp::start().await;
     let list = format!("allowed_tenants = [\"{X}\"]");
     let toml = [
         registration(&idp, &azure("quid-common", "common", ""), ""),
