@@ -1,5 +1,5 @@
 //! Registry tests: the reference examples of the registry format, every
-//! bad-input rule, reload and watch. Cache tests live in `cache.rs`.
+//! bad-input rule, reload and watch. The cache's tests are `cache/tests.rs`.
 
 mod file;
 mod parse;
