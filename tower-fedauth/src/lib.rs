@@ -105,9 +105,7 @@ mod token_cache;
 mod verify;
 mod weigh;
 
-pub use authenticator::{
-    Authenticator, AuthenticatorBuilder, Immediate, Pending, WarmUpReport,
-};
+pub use authenticator::{Authenticator, AuthenticatorBuilder, Immediate, Pending, WarmUpReport};
 pub use claims::{Claims, StandardClaims};
 pub use context::{AuthContext, Principal, Roles};
 pub use directory::{DirectoryConfig, User, UserDirectory};
