@@ -155,6 +155,9 @@ const MFA_WITHIN_300: &str = ", acr_values=\"urn:mfa\", max_age=300";
 const READER: &[&str] = &["reader"];
 const ADMIN_READER: &[&str] = &["admin", "reader"];
 const OK: Reg = Reg::Id("quid-1");
+/// `audiences`, an issuer list and `required_claims` (see `apps.rs`).
+const API: Reg = Reg::Id("quid-api");
+const SCOPED: Expect = Expect::Json(r#"{"scoped":"alice"}"#);
 
 const fn with(claims: &'static str) -> Authz {
     Authz::Bearer(Token::With(claims))
@@ -253,6 +256,38 @@ const CASES: &[Case] = &[
            expect: refused("token_expired", "exp 1000000000 is before now minus leeway") },
     Case { name: "optional x-sc-auth alone", path: "/maybe", authz: Authz::None, reg: OK,
            expect: refused("missing_token", "no Authorization header") },
+    // Access tokens for the platform's API (`quid-api`: `audiences`, an
+    // issuer list, `required_claims`): the route answers `{"scoped":…}`.
+    Case { name: "api audience, party azp", path: "/typed/scope", authz: with(r#"{"aud": "https://api.platform.example", "azp": "app-1", "email_verified": true, "tier": "gold", "groups": ["x", "staff"], "scope": "read"}"#), reg: API,
+           expect: SCOPED },
+    Case { name: "api audience, party client_id", path: "/typed/scope", authz: with(r#"{"aud": ["https://api.platform.example", "other"], "client_id": "app-1", "email_verified": true, "tier": "silver", "groups": ["staff"], "scope": "read"}"#), reg: API,
+           expect: SCOPED },
+    Case { name: "api audience, party appid", path: "/typed/scope", authz: with(r#"{"aud": "https://api.platform.example", "appid": "app-1", "email_verified": true, "tier": "gold", "groups": ["staff"], "scope": "read"}"#), reg: API,
+           expect: SCOPED },
+    Case { name: "api audience, party cid", path: "/typed/scope", authz: with(r#"{"aud": "https://api.platform.example", "cid": "app-1", "email_verified": true, "tier": "gold", "groups": ["staff"], "scope": "read"}"#), reg: API,
+           expect: SCOPED },
+    Case { name: "api audience, wrong party", path: "/typed/scope", authz: with(r#"{"aud": "https://api.platform.example", "azp": "app-2", "email_verified": true, "tier": "gold", "groups": ["staff"], "scope": "read"}"#), reg: API,
+           expect: refused("invalid_audience", "the authorized party (azp) is not the registration's client") },
+    Case { name: "api audience, no party", path: "/typed/scope", authz: with(r#"{"aud": "https://api.platform.example", "email_verified": true, "tier": "gold", "groups": ["staff"], "scope": "read"}"#), reg: API,
+           expect: refused("invalid_audience", "the token names no authorized party (azp, client_id, appid, cid)") },
+    Case { name: "api missing from aud", path: "/typed/scope", authz: with(r#"{"azp": "app-1", "email_verified": true, "tier": "gold", "groups": ["staff"], "scope": "read"}"#), reg: API,
+           expect: refused("invalid_audience", "aud does not name one of the registration's audiences") },
+    Case { name: "issuer list, the other issuer", path: "/typed/scope", authz: with(r#"{"iss": "https://idp.old.example", "aud": "https://api.platform.example", "azp": "app-1", "email_verified": true, "tier": "gold", "groups": ["staff"], "scope": "read"}"#), reg: API,
+           expect: SCOPED },
+    Case { name: "issuer list, another issuer", path: "/typed/scope", authz: with(r#"{"iss": "https://idp.evil.example", "aud": "https://api.platform.example", "azp": "app-1", "email_verified": true, "tier": "gold", "groups": ["staff"], "scope": "read"}"#), reg: API,
+           expect: refused("invalid_issuer", "iss `https://idp.evil.example` is not the registration's issuer") },
+    Case { name: "required claim, wrong type", path: "/typed/scope", authz: with(r#"{"aud": "https://api.platform.example", "azp": "app-1", "email_verified": "true", "tier": "gold", "groups": ["staff"], "scope": "read"}"#), reg: API,
+           expect: refused("invalid_claims", "the required claim `email_verified` does not have a required value") },
+    Case { name: "required claim, none of the values", path: "/typed/scope", authz: with(r#"{"aud": "https://api.platform.example", "azp": "app-1", "email_verified": true, "tier": "bronze", "groups": ["staff"], "scope": "read"}"#), reg: API,
+           expect: refused("invalid_claims", "the required claim `tier` does not have a required value") },
+    Case { name: "required claim, array contains none", path: "/typed/scope", authz: with(r#"{"aud": "https://api.platform.example", "azp": "app-1", "email_verified": true, "tier": "gold", "groups": ["x", "y"], "scope": "read"}"#), reg: API,
+           expect: refused("invalid_claims", "the required claim `groups` does not have a required value") },
+    Case { name: "required claim, missing", path: "/typed/scope", authz: with(r#"{"aud": "https://api.platform.example", "azp": "app-1", "tier": "gold", "groups": ["staff"], "scope": "read"}"#), reg: API,
+           expect: refused("invalid_claims", "the required claim `email_verified` is missing") },
+    Case { name: "cognito access token unchanged", path: "/typed/scope", authz: with(r#"{"token_use": "access", "client_id": "app-1", "scope": "read"}"#), reg: Reg::Id("quid-cognito"),
+           expect: SCOPED },
+    Case { name: "cognito access token, other client", path: "/typed/scope", authz: with(r#"{"token_use": "access", "client_id": "app-2", "scope": "read"}"#), reg: Reg::Id("quid-cognito"),
+           expect: refused("invalid_audience", "client_id does not name the registration's client") },
     // OAuth scopes: `scope` and `scp`, a string (runs of spaces) or an array.
     Case { name: "scope string grants", path: "/scopes/read/whoami", authz: with(r#"{"scope": " openid  read\twrite "}"#), reg: OK,
            expect: WHOAMI },

@@ -30,7 +30,10 @@ pub(super) struct Fixture {
 }
 
 /// `quid-1` (roles everywhere and per property, `email` persisted),
-/// `quid-off` (disabled) and `quid-down` (at an IdP that is down).
+/// `quid-off` (disabled), `quid-down` (at an IdP that is down), `quid-api`
+/// (access tokens for the platform's API: `audiences`, an issuer list whose
+/// first entry is an older domain, `required_claims`) and `quid-cognito`
+/// (Cognito access tokens: `client_id`, no `aud` rule).
 fn registry_toml(idp: &MockIdp, down: &MockIdp) -> String {
     jwks_registration(
         idp,
@@ -43,6 +46,16 @@ fn registry_toml(idp: &MockIdp, down: &MockIdp) -> String {
          persist = [\"email\"]",
     ) + &jwks_registration(idp, "quid-off", "enabled = false")
         + &jwks_registration(down, "quid-down", "")
+        + &format!(
+            "[[registrations]]\nid = \"quid-api\"\nprovider = \"jwks\"\nclient_id = \"app-1\"\n\
+             issuer = [\"https://idp.old.example\", \"{issuer}\"]\njwks_uri = \"{jwks}\"\n\
+             audiences = [\"https://api.platform.example\"]\n\
+             required_claims = {{ email_verified = true, tier = [\"gold\", \"silver\"], groups = [\"staff\"] }}\n\n\
+             [[registrations]]\nid = \"quid-cognito\"\nprovider = \"cognito\"\nregion = \"eu-west-1\"\n\
+             user_pool_id = \"eu-west-1_AbCdEf123\"\nclient_id = \"app-1\"\nissuer = \"{issuer}\"\njwks_uri = \"{jwks}\"\n",
+            issuer = idp.issuer(),
+            jwks = idp.jwks_uri(),
+        )
 }
 
 /// Each app has its own authenticator over the same registry, so that each
