@@ -7,7 +7,7 @@
 # 1. builds the release binaries (idp, baseline-server, axum-server);
 # 2. starts `idp` (a mock IdP on a free port; writes registry.toml, one
 #    token and UNIQUE unique tokens into a temp dir);
-# 3. starts `axum-server --registry registry.toml --allow-http --listen
+# 3. starts `axum-server --registry registry.toml --allow-http --allow-network 127.0.0.1/32 --listen
 #    127.0.0.1:0` and waits for /ready, and `baseline-server` answering
 #    /whoami with the example server's own answer for the token (same body);
 # 4. runs wrk (THREADS threads, CONNECTIONS connections, DURATION, --latency)
@@ -120,7 +120,7 @@ echo
 PIDS+=($!)
 wait_for "$TMP/idp.out" '^idp ready ' 600
 
-RUST_LOG=${RUST_LOG:-warn} "$BIN/axum-server" --registry "$TMP/registry.toml" --allow-http \
+RUST_LOG=${RUST_LOG:-warn} "$BIN/axum-server" --registry "$TMP/registry.toml" --allow-http --allow-network 127.0.0.1/32 \
   --listen 127.0.0.1:0 >"$TMP/server.out" 2>"$TMP/server.err" &
 SERVER_PID=$!
 PIDS+=("$SERVER_PID")
