@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The soak run of issue 8: the release axum-server under load on loopback
-# while a mock IdP rotates keys and goes down once (see tests/src/bin/soak.rs).
+# while a mock IdP rotates keys and goes down once (see tests/src/bin/soak/).
 # Usage: scripts/soak.sh [soak args...]     (default: --duration 300 --connections 200)
 #   e.g. scripts/soak.sh --duration 40 --connections 50 --rotate-every 8 --outage-at 15 --outage-for 6
 # The binaries are built in $CARGO_TARGET_DIR (default target/). The markdown
