@@ -432,21 +432,10 @@ async fn explain_names_the_egress_refusal_that_the_caller_never_sees() {
             idp.jwks_uri().replace("127.0.0.1", "localhost")
         ),
     );
-    let args = |network: Option<&str>| {
-        let mut args = vec![
-            "explain".to_owned(),
-            "--registry".into(),
-            registry.path().into(),
-            "--registration".into(),
-            "quid-1".into(),
-            "--allow-http".into(),
-            "--token".into(),
-            idp.mint(),
-        ];
-        if let Some(network) = network {
-            args.extend(["--allow-network".to_owned(), network.to_owned()]);
-        }
-        args
+    let token = idp.mint();
+    let args = |network: Option<&str>| match network {
+        Some(network) => explain_args(&registry, "quid-1", &token, &["--allow-network", network]),
+        None => explain_args(&registry, "quid-1", &token, &[]),
     };
     let r = fedauth_async(args(None), None).await;
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
@@ -496,22 +485,11 @@ async fn explain_shows_the_audience_party_required_claims_and_scopes_that_matche
         .claim("scope", "read")
         .sign(&idp.signing_key());
     let args = |scopes: &[&str]| {
-        let mut args = vec![
-            "explain".to_owned(),
-            "--registry".into(),
-            registry.path().into(),
-            "--registration".into(),
-            "quid-api".into(),
-            "--allow-http".into(),
-            "--allow-network".into(),
-            "127.0.0.1/32".into(),
-            "--token".into(),
-            token.clone(),
-        ];
-        for scope in scopes {
-            args.extend(["--scope".to_owned(), (*scope).to_owned()]);
-        }
-        args
+        let mut extra = vec!["--allow-network", "127.0.0.1/32"];
+        scopes
+            .iter()
+            .for_each(|scope| extra.extend(["--scope", scope]));
+        explain_args(&registry, "quid-api", &token, &extra)
     };
     let r = fedauth_async(args(&["read"]), None).await;
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
@@ -540,4 +518,23 @@ async fn explain_shows_the_audience_party_required_claims_and_scopes_that_matche
         "{}",
         r.stdout
     );
+}
+
+/// `fedauth explain` for `registration` and `token` in `registry`, plain
+/// http allowed (the mock IdP), then `extra`.
+fn explain_args(registry: &Temp, registration: &str, token: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "explain",
+        "--registry",
+        registry.path(),
+        "--registration",
+        registration,
+        "--allow-http",
+        "--token",
+        token,
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    args
 }

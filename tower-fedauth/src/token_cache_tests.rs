@@ -296,13 +296,10 @@ async fn memory_is_bounded_by_entries_and_by_bytes() {
     }
 }
 
-/// An entry weighs what the token established, userinfo values copied into
-/// its principal included: tokens whose userinfo answers carry a 30 KB user
-/// name fill a 128 KiB cache with four entries, not forty.
-#[tokio::test]
-async fn entries_weigh_the_userinfo_values_copied_into_them() {
-    let idp = MockIdp::start().await;
-    let name = "u".repeat(30_000);
+/// `quid-1` at `idp`, reading the user name from userinfo, whose answer
+/// carries a name of `bytes` bytes (returned).
+pub(crate) fn large_userinfo(idp: &MockIdp, bytes: usize) -> (Registration, String) {
+    let name = "u".repeat(bytes);
     idp.set_userinfo(serde_json::json!({"sub": "alice", "preferred_username": name}));
     let registration = Registration::builder("quid-1", Provider::Oidc)
         .client_id(idp.client_id())
@@ -313,6 +310,16 @@ async fn entries_weigh_the_userinfo_values_copied_into_them() {
         })
         .build()
         .unwrap();
+    (registration, name)
+}
+
+/// An entry weighs what the token established, userinfo values copied into
+/// its principal included: tokens whose userinfo answers carry a 30 KB user
+/// name fill a 128 KiB cache with four entries, not forty.
+#[tokio::test]
+async fn entries_weigh_the_userinfo_values_copied_into_them() {
+    let idp = MockIdp::start().await;
+    let (registration, name) = large_userinfo(&idp, 30_000);
     let max_bytes = 128 * 1024;
     let auth = Authenticator::builder(InMemoryRegistry::new(vec![registration]).unwrap())
         .egress(crate::testkit::local_egress())

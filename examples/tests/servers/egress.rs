@@ -44,6 +44,14 @@ fn with_host(url: &str, host: &str) -> String {
     url.replacen("127.0.0.1", host, 1)
 }
 
+/// `bin` on `registry`, plain http allowed, and `network` beyond public
+/// addresses.
+fn start(bin: &'static str, registry: &RegistryFile, network: Option<&str>) -> Server {
+    let mut args = vec!["--registry", registry.path(), "--allow-http"];
+    args.extend(network.iter().flat_map(|n| ["--allow-network", n]));
+    Server::start(bin, &args)
+}
+
 async fn status_and_body(server: &Server, id: &str, token: &str) -> (u16, String) {
     let client = reqwest::Client::new();
     let bearer = format!("Bearer {token}");
@@ -99,7 +107,7 @@ async fn registered_loopback_urls_are_never_contacted_in_any_spelling() {
 
     for bin in SERVERS {
         // Plain http allowed, no network: every registration is refused.
-        let server = Server::start(bin, &["--registry", registry.path(), "--allow-http"]);
+        let server = start(bin, &registry, None);
         wait_ready(&reqwest::Client::new(), &server).await;
         let mut all: Vec<(String, &str)> = (0..SPELLINGS.len())
             .map(|i| (format!("jwks-{i}"), token.as_str()))
@@ -140,16 +148,7 @@ async fn registered_loopback_urls_are_never_contacted_in_any_spelling() {
     // The same registrations with the range allowed: every spelling inside
     // 127.0.0.0/8 works; 0.0.0.0 and [::1] are outside it.
     for bin in SERVERS {
-        let server = Server::start(
-            bin,
-            &[
-                "--registry",
-                registry.path(),
-                "--allow-http",
-                "--allow-network",
-                "127.0.0.0/8",
-            ],
-        );
+        let server = start(bin, &registry, Some("127.0.0.0/8"));
         for (i, host) in SPELLINGS.iter().enumerate() {
             let (status, body) = status_and_body(&server, &format!("jwks-{i}"), &token).await;
             let want = if i < IN_127_8 { 200 } else { 503 };
@@ -249,16 +248,7 @@ async fn redirects_and_discovered_urls_never_reach_a_refused_address() {
     ];
 
     for bin in SERVERS {
-        let server = Server::start(
-            bin,
-            &[
-                "--registry",
-                registry.path(),
-                "--allow-http",
-                "--allow-network",
-                "127.0.0.1/32",
-            ],
-        );
+        let server = start(bin, &registry, Some("127.0.0.1/32"));
         wait_ready(&reqwest::Client::new(), &server).await;
         for (id, token) in [
             ("redirect", token.as_str()),
@@ -295,16 +285,7 @@ async fn redirects_and_discovered_urls_never_reach_a_refused_address() {
     // followed (the internal service serves the IdP's real keys); the
     // token-carrying redirect still is not.
     for bin in SERVERS {
-        let server = Server::start(
-            bin,
-            &[
-                "--registry",
-                registry.path(),
-                "--allow-http",
-                "--allow-network",
-                "127.0.0.0/8",
-            ],
-        );
+        let server = start(bin, &registry, Some("127.0.0.0/8"));
         let (status, body) = status_and_body(&server, "redirect", &token).await;
         assert_eq!(status, 200, "{bin}: {body}");
         let (status, body) = status_and_body(&server, "discovery", &token_for_discovery).await;

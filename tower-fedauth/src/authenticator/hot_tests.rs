@@ -348,17 +348,7 @@ async fn long_tokens_are_not_kept() {
 #[tokio::test]
 async fn entries_holding_large_userinfo_values_are_not_kept() {
     let idp = MockIdp::start().await;
-    let name = "u".repeat(40_000);
-    idp.set_userinfo(serde_json::json!({"sub": "alice", "preferred_username": name}));
-    let registration = Registration::builder("quid-1", Provider::Oidc)
-        .client_id(idp.client_id())
-        .issuer(idp.issuer())
-        .claims(crate::registration::ClaimsMapping {
-            userinfo: true,
-            ..Default::default()
-        })
-        .build()
-        .unwrap();
+    let (registration, _) = crate::token_cache_tests::large_userinfo(&idp, 40_000);
     let registry = Arc::new(InMemoryRegistry::new(vec![registration]).unwrap());
     let auth = Authenticator::builder_arc(registry.clone())
         .egress(crate::testkit::local_egress())
