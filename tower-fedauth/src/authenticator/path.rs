@@ -112,8 +112,9 @@ pub(super) enum Wait {
 
 /// Where [`Authenticator::advance`] stopped.
 pub(super) enum Step {
-    /// Every check passed: the registration and the context.
-    Done(Arc<Resolved>, AuthContext),
+    /// Every check passed: the context (the registration stays in the
+    /// decision).
+    Done(AuthContext),
     /// A step needs I/O first.
     Wait(Wait),
 }
@@ -129,48 +130,54 @@ impl Authenticator {
         now: Instant,
     ) -> Result<Step, AuthError> {
         let inner = &*self.inner;
+        // Each step's answer stays in `decision`: borrowed here, moved into
+        // the context at the end, so no reference count is touched twice (a
+        // shared-cache hit's counts are cache lines every core writes).
         // 2. The registration exists, is enabled, and the registry answers.
-        let found = match &decision.registration {
-            Some(found) => found.clone(),
-            None => match inner.registry.cached(creds.registration, now) {
-                Some((answer, held)) => {
-                    let found = registration_answer(creds.registration, Ok(answer))?;
-                    decision.held = Some(held);
-                    decision.registration.insert(found).clone()
-                }
-                None => return Ok(Step::Wait(Wait::Registration)),
-            },
+        if decision.registration.is_none() {
+            let Some((answer, held)) = inner.registry.cached(creds.registration, now) else {
+                return Ok(Step::Wait(Wait::Registration));
+            };
+            decision.registration = Some(registration_answer(creds.registration, Ok(answer))?);
+            decision.held = Some(held);
+        }
+        let Some(found) = &decision.registration else {
+            return Ok(Step::Wait(Wait::Registration));
         };
         // 3–11. The token: verified before (the verified-token cache), or
         // structure, algorithm, key, signature, kind, issuer, audience,
         // time and claims now (`Authenticator::verify_signed`, or the
         // opaque token's endpoint).
-        let facts = match &decision.facts {
-            Some(facts) => facts.clone(),
-            None if decision.token_asked => return Ok(Step::Wait(Wait::Token(found))),
-            None => {
-                decision.token_asked = true;
-                match self.cached_facts(found.registration(), creds.token, now) {
-                    Some(hit) => {
-                        let facts = hit.facts.clone();
-                        decision.cached = Some(hit);
-                        decision.facts.insert(facts).clone()
-                    }
-                    None => return Ok(Step::Wait(Wait::Token(found))),
-                }
-            }
-        };
+        if decision.facts.is_none() {
+            let hit = match decision.token_asked {
+                true => None,
+                false => self.cached_facts(found.registration(), creds.token, now),
+            };
+            decision.token_asked = true;
+            let Some(hit) = hit else {
+                return Ok(Step::Wait(Wait::Token(found.clone())));
+            };
+            decision.facts = Some(hit.facts.clone());
+            decision.cached = Some(hit);
+        }
         // 12. The user directory, if one is configured.
-        let user = match (&inner.directory, &decision.user) {
-            (None, _) => None,
-            (Some(_), Some(user)) => user.clone(),
-            (Some(_), None) => return Ok(Step::Wait(Wait::User(found, facts))),
+        let user = match (&inner.directory, &mut decision.user, &decision.facts) {
+            (None, _, _) => None,
+            (Some(_), Some(user), _) => user.take(),
+            (Some(_), None, Some(facts)) => {
+                return Ok(Step::Wait(Wait::User(found.clone(), facts.clone())));
+            }
+            (Some(_), None, None) => return Ok(Step::Wait(Wait::Token(found.clone()))),
         };
         // 13. The property's roles (route requirements are the adapters'
-        // guards, after this).
+        // guards, after this). The last step: the token's facts move into
+        // the context.
+        let Some(facts) = decision.facts.take() else {
+            return Ok(Step::Wait(Wait::Token(found.clone())));
+        };
         let property = decision.property.take();
-        let ctx = decide(&found, property, facts, user, inner.registration_labels)?;
-        Ok(Step::Done(found, ctx))
+        let ctx = decide(found, property, facts, user, inner.registration_labels)?;
+        Ok(Step::Done(ctx))
     }
 
     /// Perform what `wait` waits for, filling its step of `decision`.
@@ -209,7 +216,7 @@ impl Authenticator {
     ) -> Result<AuthContext, AuthError> {
         loop {
             match self.advance(creds.as_refs(), decision, Instant::now())? {
-                Step::Done(_, ctx) => return Ok(ctx),
+                Step::Done(ctx) => return Ok(ctx),
                 Step::Wait(wait) => self.wait(creds, decision, wait).await?,
             }
         }
@@ -271,7 +278,7 @@ impl Authenticator {
         }
         let mut decision = Decision::new(property);
         match self.advance(refs, &mut decision, now) {
-            Ok(Step::Done(found, ctx)) => {
+            Ok(Step::Done(ctx)) => {
                 if let (Some(hash), Some(held), Some(cached)) =
                     (offer_under, decision.held, decision.cached)
                 {
@@ -281,7 +288,12 @@ impl Authenticator {
                     };
                     hot::offer(hash, &offered, &ctx, held, cached);
                 }
-                Ok(Immediate::Accepted(accepted_at_once(&found, ctx)))
+                Ok(Immediate::Accepted(
+                    match decision.registration.as_deref() {
+                        Some(found) => accepted_at_once(found, ctx),
+                        None => ctx,
+                    },
+                ))
             }
             Ok(Step::Wait(_)) => Ok(Immediate::Pending(Pending {
                 credentials: refs.to_owned(),
