@@ -417,48 +417,44 @@ pub(crate) fn shown(url: &Url) -> String {
 /// A transport error as a [`FetchError`]: a refusal by the policy (in the
 /// resolver or on a redirect hop) is told apart from a failure.
 fn transport(url: &Url, e: &reqwest::Error) -> FetchError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
-        if let Some(refusal) = err.downcast_ref::<Refusal>() {
-            return FetchError::Refused {
-                url: shown(url),
-                refusal: refusal.clone(),
-            };
-        }
-        source = err.source();
+    let chain = || {
+        std::iter::successors(Some(e as &(dyn std::error::Error + 'static)), |e| {
+            e.source()
+        })
+    };
+    if let Some(refusal) = chain().find_map(|err| err.downcast_ref::<Refusal>()) {
+        return FetchError::Refused {
+            url: shown(url),
+            refusal: refusal.clone(),
+        };
     }
+    // Our own redirect refusals say what they are; reqwest's kinds the rest.
+    let ours = chain().find_map(|err| {
+        err.downcast_ref::<SchemeChange>()
+            .map(ToString::to_string)
+            .or_else(|| {
+                err.downcast_ref::<TooManyRedirects>()
+                    .map(ToString::to_string)
+            })
+    });
+    let reason = ours.unwrap_or_else(|| {
+        if e.is_timeout() {
+            "timed out".into()
+        } else if e.is_connect() {
+            "connection failed".into()
+        } else if e.is_redirect() {
+            "redirect refused".into()
+        } else {
+            // Without the URL: the error carries it already.
+            let text = e.to_string();
+            e.url()
+                .map_or(text.clone(), |u| text.replace(u.as_str(), ""))
+        }
+    });
     FetchError::Transport {
         url: shown(url),
-        reason: describe(e),
+        reason,
     }
-}
-
-/// A short reason without the URL (the error carries it already).
-fn describe(e: &reqwest::Error) -> String {
-    let mut chain = String::new();
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
-        if let Some(hop) = err.downcast_ref::<SchemeChange>() {
-            return hop.to_string();
-        }
-        if let Some(many) = err.downcast_ref::<TooManyRedirects>() {
-            return many.to_string();
-        }
-        source = err.source();
-    }
-    if e.is_timeout() {
-        chain.push_str("timed out");
-    } else if e.is_connect() {
-        chain.push_str("connection failed");
-    } else if e.is_redirect() {
-        chain.push_str("redirect refused");
-    } else {
-        chain = e.to_string();
-        if let Some(u) = e.url() {
-            chain = chain.replace(u.as_str(), "");
-        }
-    }
-    chain
 }
 
 #[cfg(test)]
