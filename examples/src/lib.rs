@@ -6,12 +6,14 @@
 #![forbid(unsafe_code)]
 
 pub mod actix_app;
+pub mod args;
 pub mod axum_app;
 pub mod requirements;
 
+pub use args::{Args, args_or_exit, parse_args, usage};
+
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -22,6 +24,7 @@ use serde_json::Value;
 use tower_fedauth::egress::EgressPolicy;
 use tower_fedauth::registration::{Provider, Registration};
 use tower_fedauth::registry::{FileRegistry, InMemoryRegistry};
+use tower_fedauth::registry::{ListenerHandle, PostgresError, PostgresRegistry};
 use tower_fedauth::testkit::MockIdp;
 use tower_fedauth::{AuthContext, Authenticator, Principal, PropertyResolver, Roles};
 
@@ -42,111 +45,6 @@ pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8
 
 /// `Content-Type` of `/health` and `/ready`.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
-
-/// The command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Args {
-    /// `--registry PATH`: a `.toml` or `.json` registry; `None` is demo mode.
-    pub registry: Option<PathBuf>,
-    /// `--listen ADDR`.
-    pub listen: SocketAddr,
-    /// `--allow-http`: fetch `http://` IdP URLs too.
-    pub allow_http: bool,
-    /// `--allow-network CIDR` (repeatable): outgoing requests may also go
-    /// to these networks (or exact host names), beyond public unicast.
-    pub allow_network: Vec<String>,
-}
-
-impl Args {
-    /// The egress policy of the command line.
-    pub fn egress(&self) -> EgressPolicy {
-        self.allow_network.iter().fold(
-            EgressPolicy::new().allow_http(self.allow_http),
-            |policy, entry| {
-                // Checked when parsed.
-                policy.clone().allow(entry).unwrap_or(policy)
-            },
-        )
-    }
-}
-
-/// The usage text of `bin`.
-pub fn usage(bin: &str) -> String {
-    format!(
-        "usage: {bin} [--registry PATH] [--listen ADDR] [--allow-http] [--allow-network CIDR]...\n\
-         \n\
-         \x20 --registry PATH  registry file (.toml or .json); without it: demo mode with a local test IdP\n\
-         \x20 --listen ADDR    address to serve on (default {DEFAULT_LISTEN}; port 0 picks a free one)\n\
-         \x20 --allow-http     accept http:// JWKS, discovery, userinfo, introspection and verification URLs\n\
-         \x20 --allow-network CIDR\n\
-         \x20                  also fetch from this network or exact host name (repeatable); without it only\n\
-         \x20                  public unicast addresses are fetched: a local test IdP needs 127.0.0.0/8\n\
-         \x20 -h, --help       print this help\n\
-         \n\
-         RUST_LOG sets the log level (logs go to stderr).\n"
-    )
-}
-
-/// Parse the arguments after the program name: `Ok(None)` asks for help.
-pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Args>, String> {
-    let mut parsed = Args {
-        registry: None,
-        listen: DEFAULT_LISTEN.parse().expect("default address"),
-        allow_http: false,
-        allow_network: Vec::new(),
-    };
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => {
-                (flag.to_owned(), Some(value.to_owned()))
-            }
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--registry" => parsed.registry = Some(PathBuf::from(value("--registry")?)),
-            "--listen" => {
-                let v = value("--listen")?;
-                parsed.listen = v.parse().map_err(|_| {
-                    format!("--listen: `{v}` is not an address like 127.0.0.1:8080")
-                })?;
-            }
-            "--allow-http" if inline.is_none() => parsed.allow_http = true,
-            "--allow-network" => {
-                let v = value("--allow-network")?;
-                EgressPolicy::new()
-                    .allow(&v)
-                    .map_err(|e| format!("--allow-network: {e}"))?;
-                parsed.allow_network.push(v);
-            }
-            _ => return Err(format!("unknown argument `{arg}`")),
-        }
-    }
-    Ok(Some(parsed))
-}
-
-/// The command line of this process; on a bad one, the usage on stderr and
-/// exit status 2; on `--help`, the usage on stdout and exit status 0.
-pub fn args_or_exit(bin: &str) -> Args {
-    match parse_args(std::env::args().skip(1)) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            print!("{}", usage(bin));
-            std::process::exit(0);
-        }
-        Err(e) => {
-            eprint!("{bin}: {e}\n\n{}", usage(bin));
-            std::process::exit(2);
-        }
-    }
-}
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_tracing() {
@@ -191,6 +89,20 @@ pub struct Setup {
     pub ids: Vec<String>,
     /// Demo mode.
     pub demo: Option<Demo>,
+    /// With `--database-url`: the registry and the listener that keeps the
+    /// cache in step with the table (dropped with the setup).
+    pub postgres: Option<(PostgresRegistry, ListenerHandle)>,
+}
+
+impl Setup {
+    fn serving(auth: Authenticator, ids: Vec<String>) -> Self {
+        Self {
+            auth,
+            ids,
+            demo: None,
+            postgres: None,
+        }
+    }
 }
 
 /// An authenticator builder with the servers' settings: the property is
@@ -202,46 +114,63 @@ fn configured(builder: tower_fedauth::AuthenticatorBuilder, egress: EgressPolicy
         .build()
 }
 
-/// The registry of `--registry`, or the demo. Must run inside a Tokio
-/// runtime (the demo IdP serves from it).
+/// The registry of `--registry` or `--database-url`, or the demo. Must
+/// run inside a Tokio runtime (the demo IdP serves from it).
 pub async fn setup(args: &Args) -> Result<Setup, String> {
-    match &args.registry {
-        Some(path) => {
-            let registry = FileRegistry::load(path).map_err(|e| e.to_string())?;
-            let ids: Vec<String> = registry
-                .registrations()
-                .ids()
-                .iter()
-                .map(|id| id.as_str().to_owned())
-                .collect();
-            tracing::info!(path = %path.display(), registrations = ids.len(), "registry loaded");
-            let auth = configured(Authenticator::builder(registry), args.egress());
-            Ok(Setup {
-                auth,
-                ids,
-                demo: None,
-            })
-        }
-        None => {
-            let idp = MockIdp::start().await;
-            let registration = demo_registration(&idp)?;
-            let registry = InMemoryRegistry::new(vec![registration]).map_err(|e| e.to_string())?;
-            // The demo IdP serves plain http on 127.0.0.1: exactly its
-            // address and port are allowed, nothing else on this machine.
-            let egress = args
-                .egress()
-                .allow_http(true)
-                .allow_socket(idp.local_addr());
-            let auth = configured(Authenticator::builder(registry), egress);
-            let token = demo_token(&idp);
-            tracing::info!(issuer = %idp.issuer(), "demo mode: a local test identity provider is running");
-            Ok(Setup {
-                auth,
-                ids: vec![DEMO_REGISTRATION.to_owned()],
-                demo: Some(Demo { idp, token }),
-            })
-        }
+    if let Some(path) = &args.registry {
+        let registry = FileRegistry::load(path).map_err(|e| e.to_string())?;
+        let ids = registry
+            .registrations()
+            .ids()
+            .iter()
+            .map(|id| id.as_str().to_owned())
+            .collect();
+        tracing::info!(path = %path.display(), "registry loaded");
+        let auth = configured(Authenticator::builder(registry), args.egress());
+        return Ok(Setup::serving(auth, ids));
     }
+    if let Some(url) = &args.database_url {
+        return database(url, args.egress()).await;
+    }
+    let idp = MockIdp::start().await;
+    let registration = demo_registration(&idp)?;
+    let registry = InMemoryRegistry::new(vec![registration]).map_err(|e| e.to_string())?;
+    // The demo IdP serves plain http on 127.0.0.1: exactly its address and
+    // port are allowed, nothing else on this machine.
+    let egress = args
+        .egress()
+        .allow_http(true)
+        .allow_socket(idp.local_addr());
+    let auth = configured(Authenticator::builder(registry), egress);
+    let token = demo_token(&idp);
+    tracing::info!(issuer = %idp.issuer(), "demo mode: a local test identity provider is running");
+    Ok(Setup {
+        demo: Some(Demo { idp, token }),
+        ..Setup::serving(auth, vec![DEMO_REGISTRATION.to_owned()])
+    })
+}
+
+/// The PostgreSQL registry of `--database-url`: migrations applied, and a
+/// listener that drops cached entries when any instance (or `psql`)
+/// changes a row.
+async fn database(url: &str, egress: EgressPolicy) -> Result<Setup, String> {
+    let failed = |e: PostgresError| format!("--database-url: {e}");
+    let registry = PostgresRegistry::connect(url).await.map_err(failed)?;
+    registry.migrate().await.map_err(failed)?;
+    let ids = registry
+        .export()
+        .await
+        .map_err(failed)?
+        .into_iter()
+        .map(|entry| entry.registration.id.as_str().to_owned())
+        .collect();
+    let auth = configured(Authenticator::builder(registry.clone()), egress);
+    let listener = registry.spawn_listener(auth.registry().clone());
+    tracing::info!("PostgreSQL registry connected");
+    Ok(Setup {
+        postgres: Some((registry, listener)),
+        ..Setup::serving(auth, ids)
+    })
 }
 
 /// The demo application: `demo`, client `app-1`, role `reader`
@@ -428,73 +357,4 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(args: &[&str]) -> Result<Option<Args>, String> {
-        parse_args(args.iter().map(|s| (*s).to_owned()))
-    }
-
-    #[test]
-    fn command_line() {
-        let defaults = parse(&[]).unwrap().unwrap();
-        assert_eq!(
-            defaults,
-            Args {
-                registry: None,
-                listen: "127.0.0.1:8080".parse().unwrap(),
-                allow_http: false,
-                allow_network: vec![],
-            }
-        );
-        let all = parse(&[
-            "--registry",
-            "r.toml",
-            "--listen=127.0.0.1:0",
-            "--allow-http",
-            "--allow-network",
-            "127.0.0.0/8",
-            "--allow-network=idp.corp.example",
-        ])
-        .unwrap()
-        .unwrap();
-        assert_eq!(
-            all,
-            Args {
-                registry: Some("r.toml".into()),
-                listen: "127.0.0.1:0".parse().unwrap(),
-                allow_http: true,
-                allow_network: vec!["127.0.0.0/8".into(), "idp.corp.example".into()],
-            }
-        );
-        assert_eq!(
-            all.egress(),
-            EgressPolicy::new()
-                .allow_http(true)
-                .allow_network("127.0.0.0/8".parse().unwrap())
-                .allow_host("idp.corp.example")
-        );
-        assert_eq!(parse(&[]).unwrap().unwrap().egress(), EgressPolicy::new());
-        assert_eq!(
-            parse(&["--allow-network", "10.0.0.0/40"]).unwrap_err(),
-            "--allow-network: \"10.0.0.0/40\" is not a CIDR, an IP address or a host name"
-        );
-        assert_eq!(parse(&["--help"]).unwrap(), None);
-        assert_eq!(
-            parse(&["--verbose"]).unwrap_err(),
-            "unknown argument `--verbose`"
-        );
-        assert_eq!(parse(&["--listen"]).unwrap_err(), "--listen needs a value");
-        assert_eq!(
-            parse(&["--listen", "localhost"]).unwrap_err(),
-            "--listen: `localhost` is not an address like 127.0.0.1:8080"
-        );
-        assert_eq!(
-            parse(&["--allow-http=yes"]).unwrap_err(),
-            "unknown argument `--allow-http=yes`"
-        );
-    }
 }
