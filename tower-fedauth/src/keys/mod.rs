@@ -5,6 +5,9 @@ mod cache;
 mod certs;
 mod discovery;
 mod key;
+mod probe;
+#[cfg(all(test, feature = "testkit"))]
+mod probe_tests;
 mod set;
 mod signature;
 
@@ -15,6 +18,7 @@ pub(crate) use cache::{Document, DocumentCache};
 pub(crate) use discovery::{DiscoveryDocument, discovery_url_for};
 pub(crate) use key::KeyLiveness;
 pub use key::{KeyType, MIN_RSA_BITS, VerificationKey};
+pub use probe::{IdpProbe, ProbeFailure, ProbeField, ProbeProblem};
 pub use set::{KeySet, KeySetError};
 
 impl Document for KeySet {

@@ -7,6 +7,7 @@
 
 mod builder;
 mod de;
+mod document;
 mod field;
 mod id;
 mod model;
