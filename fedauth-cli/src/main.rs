@@ -6,6 +6,8 @@
 //!   between a file and PostgreSQL, in one transaction.
 //! - `fedauth explain`: run the real verification of a token and print
 //!   each check, for "my token is refused" tickets.
+//! - `fedauth admin ...`: the admin API of a running server (register,
+//!   enable in a property, audit).
 //!
 //! Arguments are parsed by hand (no clap): the binary builds in seconds on
 //! top of the library.
@@ -14,6 +16,7 @@
 
 use std::process::ExitCode;
 
+mod admin;
 mod args;
 mod check;
 mod database;
@@ -29,12 +32,13 @@ Usage:
   fedauth registry import FILE [--database-url URL] [--replace]
   fedauth registry export FILE [--database-url URL]
   fedauth explain --registry FILE --registration ID --token TOKEN [options]
-  fedauth help [registry|explain|check|import|export]
+  fedauth admin SUBCOMMAND [--url URL] [--token TOKEN] [--output json|table]
+  fedauth help [registry|explain|check|import|export|admin]
 
 Run `fedauth COMMAND --help` for the details of a command.
 
 Exit status: 0 success; 1 problems found, token refused or operation
-failed; 2 usage error.
+failed; 2 usage error (`fedauth admin --help`: its refusals' statuses).
 ";
 
 const REGISTRY_HELP: &str = "\
@@ -72,6 +76,7 @@ fn run(args: Vec<String>) -> Result<ExitCode, UsageError> {
             Some("import") => help(database::IMPORT_HELP),
             Some("export") => help(database::EXPORT_HELP),
             Some("explain") => help(explain::HELP),
+            Some("admin") => help(admin::HELP),
             Some(other) => Err(UsageError(format!("no help for {other:?}"))),
         },
         Some("registry") => {
@@ -87,6 +92,7 @@ fn run(args: Vec<String>) -> Result<ExitCode, UsageError> {
             }
         }
         Some("explain") => explain::run(args),
+        Some("admin") => admin::run(args),
         Some(other) => Err(UsageError(format!("unknown command {other:?}"))),
     }
 }
