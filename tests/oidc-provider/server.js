@@ -2,6 +2,12 @@
 // (tests/src/oidc_provider.rs starts it): node `oidc-provider`, issuing
 // RFC 9068 JWT access tokens through the client-credentials grant for one
 // resource indicator (RFC 8707), as Auth0, Okta and Entra ID do for an API.
+// With a DPoP proof (RFC 9449) on the token request, the access token is
+// DPoP-bound: `token_type: DPoP` and `cnf.jkt`, the RFC 7638 thumbprint of
+// the proof's key. Proofs at the token endpoint must carry a server nonce
+// (the first request is answered 400 `use_dpop_nonce` with a `DPoP-Nonce`
+// header), as providers that require nonces do; a request without a proof
+// gets a bearer token as before.
 //
 // Listens on 127.0.0.1, on a port the system picks, and prints one line
 // `listening on http://127.0.0.1:PORT` when it is ready; that URL is its
@@ -48,6 +54,12 @@ function configuration() {
       devInteractions: { enabled: false },
       rpInitiatedLogout: { enabled: false },
       clientCredentials: { enabled: true },
+      dPoP: {
+        enabled: true,
+        // Server nonces (RFC 9449 §8), derived from this secret and the time.
+        nonceSecret: crypto.randomBytes(32),
+        requireNonce: () => true,
+      },
       resourceIndicators: {
         enabled: true,
         // A token request without `resource` gets no API token.
@@ -64,6 +76,9 @@ function configuration() {
         },
       },
     },
+    // The proof algorithms the token endpoint accepts (its metadata's
+    // dpop_signing_alg_values_supported).
+    dPoPSigningAlgValues: ['ES256', 'PS256', 'RS256', 'EdDSA'],
     ttl: { ClientCredentials: 300 },
   };
 }
