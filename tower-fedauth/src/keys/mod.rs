@@ -19,6 +19,7 @@ pub(crate) use discovery::{DiscoveryDocument, discovery_url_for};
 pub(crate) use key::KeyLiveness;
 pub use key::{KeyType, MIN_RSA_BITS, VerificationKey};
 pub use probe::{IdpProbe, ProbeFailure, ProbeField, ProbeProblem};
+pub(crate) use set::parse_key;
 pub use set::{KeySet, KeySetError};
 
 impl Document for KeySet {

@@ -54,8 +54,9 @@ fn material(value: &Value) -> String {
         .join(".")
 }
 
-/// Parse one JWK into a verification key, or say why it is skipped.
-fn parse_key(value: &Value) -> Result<VerificationKey, String> {
+/// Parse one JWK into a verification key, or say why it is skipped (also
+/// the key rules of a DPoP proof's `jwk`, `crate::binding`).
+pub(crate) fn parse_key(value: &Value) -> Result<VerificationKey, String> {
     let obj = value.as_object().ok_or("not a JSON object")?;
     if let Some(u) = obj.get("use") {
         if u != "sig" {
