@@ -39,11 +39,18 @@ pub(crate) const CHANNEL: &str = "fedauth_registrations";
 /// each once, recorded in `fedauth_migrations` (not sqlx's
 /// `_sqlx_migrations`, which belongs to the application sharing the
 /// database).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "registrations table and change notifications",
-    include_str!("../../migrations/0001_registrations.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "registrations table and change notifications",
+        include_str!("../../migrations/0001_registrations.sql"),
+    ),
+    (
+        2,
+        "audit log of the admin API (fedauth-admin)",
+        include_str!("../../migrations/0002_admin_audit.sql"),
+    ),
+];
 
 /// Advisory lock key serializing concurrent migrations ("fedauth" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0066_6564_6175_7468;

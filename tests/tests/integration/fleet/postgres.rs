@@ -277,7 +277,7 @@ async fn migrations_are_idempotent_and_safe_to_run_concurrently() {
         .fetch_one(a.pool())
         .await
         .unwrap();
-    assert_eq!(applied.0, 1);
+    assert_eq!(applied.0, 2);
     // No _sqlx_migrations: that table belongs to the application.
     let sqlx_table: (bool,) = sqlx::query_as("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
         .fetch_one(a.pool())
