@@ -4,7 +4,7 @@
 //! list them in id order, find those enabled in a property, apply a change
 //! together with its audit record (both or neither), and read the audit log
 //! newest first. Three stores implement it: [`MemoryStore`] (demo mode and
-//! tests), `FileStore` (the registry file itself, rewritten atomically)
+//! tests), [`FileStore`] (the registry file itself, rewritten atomically)
 //! and `PostgresStore` (feature `postgres`, the core's registrations table).
 //! How each one keeps "both or neither" is in the repository's
 //! `docs/admin-stores.md`.
@@ -13,11 +13,17 @@ use serde_json::{Map, Value};
 
 mod audit;
 mod etag;
+mod file;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 
 pub use audit::{Actor, AuditAction, AuditQuery, AuditRecord, UnknownName};
 pub use etag::ETag;
+pub use file::FileStore;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresStore, PostgresStoreConfig};
 
 /// A registration as stored: its JSON form (registry.md), real secrets
 /// included. `document["id"]` always equals `id`.
