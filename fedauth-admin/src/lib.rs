@@ -10,4 +10,14 @@
 #![deny(missing_docs)]
 #![deny(unreachable_pub)]
 
+pub mod api;
+#[cfg(feature = "actix")]
+pub mod actix;
+pub mod authz;
+#[cfg(feature = "axum")]
+pub mod axum;
+pub mod openapi;
 pub mod store;
+
+pub use api::{AdminApi, AdminApiBuilder, AdminRequest, AdminResponse};
+pub use authz::{AdminAuthorizer, AdminIdentity, StaticTokens};
