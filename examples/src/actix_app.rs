@@ -14,6 +14,10 @@ use crate::{AppState, METRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, WhoAmI};
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let auth = state.auth.clone();
+        // `/admin/v1/...` with `--admin-token` (fedauth-admin's scope).
+        if let Some(api) = state.admin.clone() {
+            cfg.service(fedauth_admin::actix::scope(api));
+        }
         cfg.app_data(web::Data::new(state))
             .route("/health", web::get().to(health))
             .route("/ready", web::get().to(ready))

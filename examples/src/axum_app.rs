@@ -25,12 +25,18 @@ pub fn router(state: AppState) -> Router {
         .route("/scopes/{scope}/whoami", get(scope_whoami))
         .route("/step-up/whoami", get(step_up_whoami))
         .route_layer(FedAuthLayer::new(auth));
-    Router::new()
+    let admin = state.admin.clone();
+    let router = Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .merge(protected)
-        .with_state(state)
+        .with_state(state);
+    // `/admin/v1/...` with `--admin-token` (fedauth-admin's router).
+    match admin {
+        Some(api) => router.merge(fedauth_admin::axum::router(api)),
+        None => router,
+    }
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: impl Into<String>) -> Response {

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actix_app;
+pub mod admin;
 pub mod args;
 pub mod axum_app;
 pub mod requirements;
@@ -18,11 +19,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use fedauth_admin::AdminApi;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 use tower_fedauth::egress::EgressPolicy;
-use tower_fedauth::registration::{Provider, Registration};
+use tower_fedauth::registration::Registration;
 use tower_fedauth::registry::{FileRegistry, InMemoryRegistry};
 use tower_fedauth::registry::{ListenerHandle, PostgresError, PostgresRegistry};
 use tower_fedauth::testkit::MockIdp;
@@ -78,6 +80,14 @@ pub struct Demo {
     pub idp: MockIdp,
     /// A token for the `demo` registration, valid for an hour.
     pub token: String,
+    /// The registry the authenticator reads (the admin API's memory store
+    /// writes through to it).
+    pub registry: Arc<InMemoryRegistry>,
+    /// The demo registration's JSON form (the registry format).
+    pub document: Map<String, Value>,
+    /// Whether the admin API is served (`--admin-token`): the demo then
+    /// prints a second `curl` line that enables the application.
+    pub admin: bool,
 }
 
 /// What a server serves: the authenticator, the registrations to pre-warm,
@@ -92,6 +102,13 @@ pub struct Setup {
     /// With `--database-url`: the registry and the listener that keeps the
     /// cache in step with the table (dropped with the setup).
     pub postgres: Option<(PostgresRegistry, ListenerHandle)>,
+    /// With `--registry`: the file registry the authenticator reads.
+    pub file: Option<Arc<FileRegistry>>,
+    /// The egress policy the authenticator fetches with (the admin API's
+    /// IdP check uses it too).
+    pub egress: EgressPolicy,
+    /// With `--admin-token`: the admin API, served at `/admin/v1`.
+    pub admin: Option<Arc<AdminApi>>,
 }
 
 impl Setup {
@@ -101,6 +118,9 @@ impl Setup {
             ids,
             demo: None,
             postgres: None,
+            file: None,
+            egress: EgressPolicy::new(),
+            admin: None,
         }
     }
 }
@@ -116,9 +136,25 @@ fn configured(builder: tower_fedauth::AuthenticatorBuilder, egress: EgressPolicy
 
 /// The registry of `--registry` or `--database-url`, or the demo. Must
 /// run inside a Tokio runtime (the demo IdP serves from it).
+/// With `--admin-token`, the admin API over the matching store
+/// ([`admin::api`]).
 pub async fn setup(args: &Args) -> Result<Setup, String> {
+    let mut setup = registry_setup(args).await?;
+    setup.egress = match &setup.demo {
+        Some(demo) => demo_egress(args, &demo.idp),
+        None => args.egress(),
+    };
+    setup.admin = admin::api(args, &setup).await?;
+    if let Some(demo) = &mut setup.demo {
+        demo.admin = setup.admin.is_some();
+    }
+    Ok(setup)
+}
+
+async fn registry_setup(args: &Args) -> Result<Setup, String> {
     if let Some(path) = &args.registry {
-        let registry = FileRegistry::load(path).map_err(|e| e.to_string())?;
+        let registry = Arc::new(FileRegistry::load(path).map_err(|e| e.to_string())?);
+        let file = registry.clone();
         let ids = registry
             .registrations()
             .ids()
@@ -127,25 +163,31 @@ pub async fn setup(args: &Args) -> Result<Setup, String> {
             .collect();
         tracing::info!(path = %path.display(), "registry loaded");
         let auth = configured(Authenticator::builder(registry), args.egress());
-        return Ok(Setup::serving(auth, ids));
+        return Ok(Setup {
+            file: Some(file),
+            ..Setup::serving(auth, ids)
+        });
     }
     if let Some(url) = &args.database_url {
         return database(url, args.egress()).await;
     }
     let idp = MockIdp::start().await;
+    let document = demo_document(&idp);
     let registration = demo_registration(&idp)?;
-    let registry = InMemoryRegistry::new(vec![registration]).map_err(|e| e.to_string())?;
-    // The demo IdP serves plain http on 127.0.0.1: exactly its address and
-    // port are allowed, nothing else on this machine.
-    let egress = args
-        .egress()
-        .allow_http(true)
-        .allow_socket(idp.local_addr());
+    let registry = Arc::new(InMemoryRegistry::new(vec![registration]).map_err(|e| e.to_string())?);
+    let memory = registry.clone();
+    let egress = demo_egress(args, &idp);
     let auth = configured(Authenticator::builder(registry), egress);
     let token = demo_token(&idp);
     tracing::info!(issuer = %idp.issuer(), "demo mode: a local test identity provider is running");
     Ok(Setup {
-        demo: Some(Demo { idp, token }),
+        demo: Some(Demo {
+            idp,
+            token,
+            registry: memory,
+            document,
+            admin: false,
+        }),
         ..Setup::serving(auth, vec![DEMO_REGISTRATION.to_owned()])
     })
 }
@@ -173,18 +215,37 @@ async fn database(url: &str, egress: EgressPolicy) -> Result<Setup, String> {
     })
 }
 
-/// The demo application: `demo`, client `app-1`, role `reader`
-/// everywhere, `admin` and `reader` in [`DEMO_PROPERTY`].
+/// The demo IdP serves plain http on 127.0.0.1: exactly its address and
+/// port are allowed, nothing else on this machine.
+fn demo_egress(args: &Args, idp: &MockIdp) -> EgressPolicy {
+    args.egress()
+        .allow_http(true)
+        .allow_socket(idp.local_addr())
+}
+
+/// The demo application in the registry's JSON form: `demo`, client
+/// `app-1`, role `reader` everywhere, `admin` and `reader` in
+/// [`DEMO_PROPERTY`].
+pub fn demo_document(idp: &MockIdp) -> Map<String, Value> {
+    let document = json!({
+        "id": DEMO_REGISTRATION,
+        "name": "Demo application",
+        "provider": "jwks",
+        "client_id": idp.client_id(),
+        "issuer": idp.issuer(),
+        "jwks_uri": idp.jwks_uri(),
+        "roles": ["reader"],
+        "properties": { DEMO_PROPERTY: ["admin", "reader"] },
+    });
+    match document {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// The demo application ([`demo_document`]), read by the registry's rules.
 pub fn demo_registration(idp: &MockIdp) -> Result<Registration, String> {
-    Registration::builder(DEMO_REGISTRATION, Provider::Jwks)
-        .name("Demo application")
-        .client_id(idp.client_id())
-        .issuer(idp.issuer())
-        .jwks_uri(idp.jwks_uri())
-        .roles(["reader"])
-        .property(DEMO_PROPERTY, ["admin", "reader"])
-        .build()
-        .map_err(|e| e.to_string())
+    Registration::from_document(&Value::Object(demo_document(idp))).map_err(|e| e.to_string())
 }
 
 /// A token of the demo IdP for user `alice`, valid for an hour.
@@ -215,6 +276,16 @@ pub fn announce(addr: SocketAddr, demo: Option<&Demo>) {
             "# same token: http://{addr}/properties/{DEMO_PROPERTY}/whoami and \
              http://{addr}/properties/{DEMO_PROPERTY}/admin answer 200 too"
         );
+        if demo.admin {
+            let property = admin::DEMO_ADMIN_PROPERTY;
+            let _ = writeln!(
+                out,
+                "# admin API: with ${} set to the --admin-token value, this enables the \
+                 application in {property} (then http://{addr}/properties/{property}/whoami answers 200):",
+                admin::ADMIN_TOKEN_VAR
+            );
+            let _ = writeln!(out, "{}", admin::enable_line(addr));
+        }
     }
     let _ = out.flush();
 }
@@ -232,6 +303,8 @@ pub struct Shared {
     pub ready: AtomicBool,
     /// The Prometheus handle rendered by `/metrics`.
     pub metrics: PrometheusHandle,
+    /// With `--admin-token`: the admin API, served at `/admin/v1`.
+    pub admin: Option<Arc<AdminApi>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -245,10 +318,20 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// A state that is not ready yet.
     pub fn new(auth: Authenticator, metrics: PrometheusHandle) -> Self {
+        Self::with_admin(auth, metrics, None)
+    }
+
+    /// A state that is not ready yet, serving `admin` at `/admin/v1`.
+    pub fn with_admin(
+        auth: Authenticator,
+        metrics: PrometheusHandle,
+        admin: Option<Arc<AdminApi>>,
+    ) -> Self {
         Self(Arc::new(Shared {
             auth,
             ready: AtomicBool::new(false),
             metrics,
+            admin,
         }))
     }
 

@@ -38,7 +38,7 @@ async fn run(args: fedauth_examples::Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let state = AppState::new(setup.auth.clone(), metrics);
+    let state = AppState::with_admin(setup.auth.clone(), metrics, setup.admin.clone());
     let factory_state = state.clone();
     // actix-web stops gracefully on SIGINT and SIGTERM by itself.
     let server =

@@ -45,7 +45,7 @@ async fn run(args: fedauth_examples::Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let state = AppState::new(setup.auth.clone(), metrics);
+    let state = AppState::with_admin(setup.auth.clone(), metrics, setup.admin.clone());
     tokio::spawn(fedauth_examples::warm_up(state.clone(), setup.ids.clone()));
     announce(addr, setup.demo.as_ref());
     let served = axum::serve(listener, axum_app::router(state))
