@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage};
 use futures_util::future::LocalBoxFuture;
 use tower_fedauth::{AuthContext, AuthError, Authenticator, Immediate};
@@ -105,15 +106,15 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         match self.auth.authenticate_now(&ActixRequestView::of(&req)) {
             Err(error) => Box::pin(ready(Ok(refuse(&self.auth, req, error)))),
-            Ok(Immediate::Anonymous) if self.optional => call_inner(&self.service, req),
+            Ok(Immediate::Anonymous) if self.optional => call_inner(&self.service, req, None),
             Ok(Immediate::Anonymous) => {
                 let error = self.auth.refuse_anonymous();
                 Box::pin(ready(Ok(refuse(&self.auth, req, error))))
             }
             // The common case: answered from the caches.
             Ok(Immediate::Accepted(ctx)) => {
-                insert_context(&req, ctx);
-                call_inner(&self.service, req)
+                let nonce = insert_context(&req, ctx);
+                call_inner(&self.service, req, nonce)
             }
             Ok(Immediate::Pending(pending)) => {
                 let service = Rc::clone(&self.service);
@@ -121,8 +122,8 @@ where
                 Box::pin(async move {
                     match auth.finish(pending).await {
                         Ok(ctx) => {
-                            insert_context(&req, ctx);
-                            call_inner(&service, req).await
+                            let nonce = insert_context(&req, ctx);
+                            call_inner(&service, req, nonce).await
                         }
                         Err(error) => Ok(refuse(&auth, req, error)),
                     }
@@ -132,16 +133,21 @@ where
     }
 }
 
-/// Hand the context and its claims to the handlers.
-fn insert_context(req: &ServiceRequest, ctx: AuthContext) {
+/// Hand the context and its claims to the handlers; the `DPoP-Nonce` the
+/// response must carry, if any (RFC 9449 §8.2).
+fn insert_context(req: &ServiceRequest, ctx: AuthContext) -> Option<HeaderValue> {
+    let nonce = ctx.dpop_nonce().and_then(|n| HeaderValue::from_str(n).ok());
     req.extensions_mut().insert(ctx.claims().clone());
     req.extensions_mut().insert(ctx);
+    nonce
 }
 
-/// The wrapped service's answer, with its body on the left.
+/// The wrapped service's answer, with its body on the left (and the
+/// `DPoP-Nonce` of [`insert_context`]).
 fn call_inner<S, B>(
     service: &S,
     req: ServiceRequest,
+    nonce: Option<HeaderValue>,
 ) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, Error>>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
@@ -149,5 +155,12 @@ where
     B: MessageBody + 'static,
 {
     let future = service.call(req);
-    Box::pin(async move { future.await.map(ServiceResponse::map_into_left_body) })
+    Box::pin(async move {
+        let mut response = future.await?;
+        if let Some(nonce) = nonce {
+            let name = HeaderName::from_static("dpop-nonce");
+            response.headers_mut().insert(name, nonce);
+        }
+        Ok(response.map_into_left_body())
+    })
 }

@@ -8,35 +8,84 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use tower_fedauth::adapter::{RequestAuth, render_refusal};
+use tower_fedauth::binding::PeerCertificate;
 use tower_fedauth::{AuthError, Authenticator, RenderedRefusal, RequestView};
 
 pub use tower_fedauth::adapter::DEFAULT_REALM;
 
 /// An actix request as the core's [`RequestView`]: header names are looked
-/// up by their (lowercase) text.
-pub struct ActixRequestView<'a>(pub &'a HttpRequest);
+/// up by their (lowercase) text; the method in the core's `http` type; the
+/// client certificate, for certificate-bound tokens, from the connection
+/// data (`HttpServer::on_connect` inserting a [`PeerCertificate`]) or the
+/// request's extensions.
+pub struct ActixRequestView<'a> {
+    request: &'a HttpRequest,
+    method: http::Method,
+    /// A certificate found in the request's extensions (the connection
+    /// data's is borrowed instead).
+    extension_cert: Option<PeerCertificate>,
+}
 
 impl<'a> ActixRequestView<'a> {
     /// View a middleware's request.
     pub fn of(req: &'a ServiceRequest) -> Self {
-        Self(req.request())
+        Self::new(req.request())
+    }
+
+    /// View a request.
+    pub fn new(request: &'a HttpRequest) -> Self {
+        // actix-web's method is `http` 0.2's: the same token, re-parsed (a
+        // standard method allocates nothing).
+        let method = http::Method::from_bytes(request.method().as_str().as_bytes())
+            .unwrap_or_else(|_| http::Method::from_bytes(b"INVALID").unwrap_or_default());
+        let extension_cert = match request.conn_data::<PeerCertificate>() {
+            Some(_) => None,
+            None => request.extensions().get::<PeerCertificate>().cloned(),
+        };
+        Self {
+            request,
+            method,
+            extension_cert,
+        }
     }
 }
 
 impl RequestView for ActixRequestView<'_> {
     fn header_values<'a>(&'a self, name: &http::HeaderName) -> impl Iterator<Item = &'a [u8]> {
-        self.0
+        self.request
             .headers()
             .get_all(name.as_str())
             .map(HeaderValue::as_bytes)
     }
 
     fn path(&self) -> &str {
-        self.0.path()
+        self.request.path()
     }
 
     fn query(&self) -> Option<&str> {
-        self.0.uri().query()
+        self.request.uri().query()
+    }
+
+    fn method(&self) -> &http::Method {
+        &self.method
+    }
+
+    fn authority(&self) -> Option<&str> {
+        if let Some(authority) = self.request.uri().authority() {
+            return Some(authority.as_str());
+        }
+        let mut hosts = self.request.headers().get_all("host");
+        match (hosts.next(), hosts.next()) {
+            (Some(host), None) => host.to_str().ok().filter(|h| !h.is_empty()),
+            _ => None,
+        }
+    }
+
+    fn client_certificate_der(&self) -> Option<&[u8]> {
+        match self.request.conn_data::<PeerCertificate>() {
+            Some(cert) => Some(&cert.0),
+            None => self.extension_cert.as_ref().map(|cert| &cert.0[..]),
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
+use crate::binding::{Binding, ClientCertSource, DpopConfig};
 use crate::claims::Claims;
 use crate::claims::as_numeric_date;
 use crate::context::{AuthContext, TokenFacts};
@@ -52,6 +53,8 @@ struct Inner {
     hot: bool,
     /// Whether decisions are counted with the registration id as a label.
     registration_labels: bool,
+    /// DPoP proofs and client certificates (the sender constraint).
+    binding: Binding,
 }
 
 /// Verifies requests against the application registry. Cheap to clone.
@@ -83,6 +86,8 @@ pub struct AuthenticatorBuilder {
     directory: Option<UserGate>,
     token_cache: TokenCacheConfig,
     registration_labels: bool,
+    dpop: DpopConfig,
+    client_cert: ClientCertSource,
 }
 
 impl AuthenticatorBuilder {
@@ -181,6 +186,23 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// How DPoP proofs are checked (RFC 9449): the server's public URL
+    /// (`htu`), proof algorithms, `iat` window, replay cache and nonces.
+    /// Each registration says whether DPoP is off, allowed (the default) or
+    /// required (`docs/dpop.md` in the repository).
+    pub fn dpop(mut self, config: DpopConfig) -> Self {
+        self.dpop = config;
+        self
+    }
+
+    /// Where the client certificate of certificate-bound tokens (RFC 8705)
+    /// comes from: the TLS connection (the default) or a trusted proxy's
+    /// header.
+    pub fn client_certificate(mut self, source: ClientCertSource) -> Self {
+        self.client_cert = source;
+        self
+    }
+
     /// Build. Installs the crate's crypto provider for jsonwebtoken.
     pub fn build(self) -> Authenticator {
         crate::crypto::ensure_provider();
@@ -203,6 +225,7 @@ impl AuthenticatorBuilder {
                 owner: hot::new_owner(),
                 hot,
                 registration_labels: self.registration_labels,
+                binding: Binding::new(&self.dpop, self.client_cert),
             }),
         }
     }
@@ -232,6 +255,8 @@ impl Authenticator {
             directory: None,
             token_cache: TokenCacheConfig::default(),
             registration_labels: false,
+            dpop: DpopConfig::default(),
+            client_cert: ClientCertSource::default(),
         }
     }
 
@@ -440,14 +465,16 @@ impl Authenticator {
         // What the token established is settled: remember it before the
         // per-request decisions (user, property), which are made every time.
         let exp = claims.get("exp").and_then(as_numeric_date);
-        let facts = Arc::new(TokenFacts {
-            issuer: claims
-                .get("iss")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned),
+        let issuer = claims
+            .get("iss")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        let facts = Arc::new(TokenFacts::new(
+            issuer,
             principal,
-            claims: Claims::from_map(claims),
-        });
+            Claims::from_map(claims),
+            raw_token,
+        ));
         let tokens = &self.inner.tokens;
         tokens.insert(reg, raw_token, &key.liveness, exp, now, &facts);
         Ok(facts)

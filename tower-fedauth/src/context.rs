@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::binding::Confirmation;
 use crate::claims::Claims;
 use crate::directory::User;
 use crate::error::{AuthError, ErrorCode};
@@ -62,6 +63,28 @@ pub(crate) struct TokenFacts {
     pub(crate) issuer: Option<String>,
     pub(crate) principal: Principal,
     pub(crate) claims: Claims,
+    /// What the token is bound to (its `cnf`), checked on every request.
+    pub(crate) confirmation: Confirmation,
+}
+
+impl TokenFacts {
+    /// The facts of a verified token (or introspection answer): its
+    /// confirmation is read from its `cnf` claim; `token` is what was
+    /// verified, whose hash a DPoP proof's `ath` must carry.
+    pub(crate) fn new(
+        issuer: Option<String>,
+        principal: Principal,
+        claims: Claims,
+        token: &str,
+    ) -> Self {
+        let confirmation = Confirmation::of(claims.as_map(), token);
+        Self {
+            issuer,
+            principal,
+            claims,
+            confirmation,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +94,8 @@ struct Inner {
     roles: Roles,
     token: Arc<TokenFacts>,
     user: Option<Arc<User>>,
+    /// A fresh DPoP server nonce for the response's `DPoP-Nonce` header.
+    dpop_nonce: Option<Arc<str>>,
     /// Whether its refusals are counted with the registration id as a
     /// metric label (the authenticator's setting).
     registration_label: bool,
@@ -95,6 +120,7 @@ impl AuthContext {
             issuer,
             principal,
             claims,
+            confirmation: Confirmation::default(),
         });
         Self::from_facts(registration, property, roles, token, false)
     }
@@ -113,6 +139,7 @@ impl AuthContext {
             roles,
             token,
             user: None,
+            dpop_nonce: None,
             registration_label,
         }))
     }
@@ -127,6 +154,25 @@ impl AuthContext {
     pub fn with_user(mut self, user: Option<Arc<User>>) -> Self {
         Arc::make_mut(&mut self.0).user = user;
         self
+    }
+
+    /// Attach a fresh DPoP server nonce for the response.
+    pub(crate) fn with_dpop_nonce(mut self, nonce: Arc<str>) -> Self {
+        Arc::make_mut(&mut self.0).dpop_nonce = Some(nonce);
+        self
+    }
+
+    /// A fresh DPoP server nonce the response should carry in its
+    /// `DPoP-Nonce` header (RFC 9449 §8.2): set when the request's proof
+    /// carried the previous one. The tower layer and the actix middleware
+    /// add the header.
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        self.0.dpop_nonce.as_deref()
+    }
+
+    /// What the token is bound to.
+    pub(crate) fn confirmation(&self) -> &Confirmation {
+        &self.0.token.confirmation
     }
 
     /// The user directory's record of the subject, when a directory is

@@ -1,14 +1,16 @@
 //! Reading the two auth headers, framework-neutrally.
 //!
-//! `Authorization` carries the token (`Bearer <token>`, or the bare token
-//! as the header's whole value);
+//! `Authorization` carries the token (`Bearer <token>`, `DPoP <token>` with
+//! a DPoP proof, or the bare token as the header's whole value);
 //! `x-sc-auth` names the application registration.
 
-use http::HeaderName;
+use http::{HeaderName, Method};
 
+use crate::binding::{PeerCertificate, Scheme};
 use crate::error::{AuthError, ErrorCode};
 
-/// What the authenticator needs to see of a request: headers, path, query.
+/// What the authenticator needs to see of a request: headers, method,
+/// path, query, authority and the TLS client certificate.
 ///
 /// Implemented for [`http::request::Parts`] and [`http::Request`]; the actix
 /// adapter implements it for its own request type.
@@ -19,6 +21,41 @@ pub trait RequestView {
     fn path(&self) -> &str;
     /// The query string, if any.
     fn query(&self) -> Option<&str>;
+    /// The request method (a DPoP proof's `htm`).
+    fn method(&self) -> &Method;
+    /// The authority the request was sent to, `host[:port]` (a DPoP
+    /// proof's `htu` when no public URL is configured). Default: the
+    /// request's one `Host` header.
+    fn authority(&self) -> Option<&str> {
+        host_header(self)
+    }
+    /// The DER of the TLS client certificate of the request's connection,
+    /// when the server's TLS acceptor made it available (certificate-bound
+    /// tokens). Default: none.
+    fn client_certificate_der(&self) -> Option<&[u8]> {
+        None
+    }
+}
+
+/// The one `Host` header of `req`, if it is visible ASCII.
+fn host_header(req: &(impl RequestView + ?Sized)) -> Option<&str> {
+    let mut values = req.header_values(&http::header::HOST);
+    let first = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    std::str::from_utf8(first)
+        .ok()
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+}
+
+/// The authority of an `http` request: its URI's (HTTP/2, absolute form),
+/// else its `Host` header.
+fn http_authority<'a>(uri: &'a http::Uri, req: &'a impl RequestView) -> Option<&'a str> {
+    match uri.authority() {
+        Some(authority) => Some(authority.as_str()),
+        None => host_header(req),
+    }
 }
 
 impl RequestView for http::request::Parts {
@@ -31,6 +68,15 @@ impl RequestView for http::request::Parts {
     fn query(&self) -> Option<&str> {
         self.uri.query()
     }
+    fn method(&self) -> &Method {
+        &self.method
+    }
+    fn authority(&self) -> Option<&str> {
+        http_authority(&self.uri, self)
+    }
+    fn client_certificate_der(&self) -> Option<&[u8]> {
+        self.extensions.get::<PeerCertificate>().map(|c| &c.0[..])
+    }
 }
 
 impl<B> RequestView for http::Request<B> {
@@ -42,6 +88,15 @@ impl<B> RequestView for http::Request<B> {
     }
     fn query(&self) -> Option<&str> {
         self.uri().query()
+    }
+    fn method(&self) -> &Method {
+        self.method()
+    }
+    fn authority(&self) -> Option<&str> {
+        http_authority(self.uri(), self)
+    }
+    fn client_certificate_der(&self) -> Option<&[u8]> {
+        self.extensions().get::<PeerCertificate>().map(|c| &c.0[..])
     }
 }
 
@@ -86,11 +141,14 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    /// Borrowed, as the decision's steps take them.
+    /// Borrowed, as the decision's steps take them. Owned credentials keep
+    /// no scheme (what the request presented for the sender constraint is
+    /// kept apart, `crate::binding::Presented`): `Bearer`.
     pub(crate) fn as_refs(&self) -> CredentialRefs<'_> {
         CredentialRefs {
             token: self.token.as_bytes(),
             registration: &self.registration,
+            scheme: Scheme::Bearer,
         }
     }
 }
@@ -159,38 +217,59 @@ fn ascii_str(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap_or_default()
 }
 
-/// The token of an `Authorization` value, `Bearer <token>` (scheme
-/// case-insensitive) or the bare token: the common shape in one pass,
-/// anything else through [`checked_token_from`], which finds the refusal.
-fn token_from<'a>(value: &'a [u8], cfg: &HeaderConfig) -> Result<&'a [u8], AuthError> {
+/// The scheme and token of an `Authorization` value, `Bearer <token>` or
+/// `DPoP <token>` (schemes case-insensitive) or the bare token: the common
+/// shape in one pass, anything else through [`checked_token_from`], which
+/// finds the refusal.
+fn token_from<'a>(value: &'a [u8], cfg: &HeaderConfig) -> Result<(Scheme, &'a [u8]), AuthError> {
     match well_formed_token(value, cfg.max_token_bytes) {
         Some(token) => Ok(token),
         None => checked_token_from(value, cfg),
     }
 }
 
-/// `Bearer` (any case), spaces, one token of visible ASCII without spaces
-/// and optional trailing spaces; or a bare token. One pass over the token
-/// (the hit path's largest read); `None` for anything else, which
-/// [`checked_token_from`] accepts or refuses exactly as before.
-fn well_formed_token(value: &[u8], max_token_bytes: usize) -> Option<&[u8]> {
+/// The scheme of a `scheme ` prefix of `value` (space included) and the
+/// rest, if it is `Bearer` or `DPoP` in any case.
+fn split_scheme(value: &[u8]) -> Option<(Scheme, &[u8])> {
+    match value.split_at_checked("bearer ".len()) {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case(b"bearer ") => {
+            Some((Scheme::Bearer, rest))
+        }
+        _ => match value.split_at_checked("dpop ".len()) {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case(b"dpop ") => {
+                Some((Scheme::Dpop, rest))
+            }
+            _ => None,
+        },
+    }
+}
+
+/// `Bearer` or `DPoP` (any case), spaces, one token of visible ASCII
+/// without spaces and optional trailing spaces; or a bare token. One pass
+/// over the token (the hit path's largest read); `None` for anything else,
+/// which [`checked_token_from`] accepts or refuses exactly as before.
+fn well_formed_token(value: &[u8], max_token_bytes: usize) -> Option<(Scheme, &[u8])> {
     if value.len() > max_token_bytes + "bearer ".len() {
         return None;
     }
-    let token = match value.split_at_checked("bearer ".len()) {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case(b"bearer ") => {
+    let (scheme, token) = match split_scheme(value) {
+        Some((scheme, rest)) => {
             let start = rest.iter().position(|&b| b != b' ')?;
             let end = rest.iter().rposition(|&b| b != b' ')?;
-            &rest[start..=end]
+            (scheme, &rest[start..=end])
         }
-        _ => value,
+        None => (Scheme::Bearer, value),
     };
-    (!token.is_empty() && token.len() <= max_token_bytes && all_in(token, b'!')).then_some(token)
+    (!token.is_empty() && token.len() <= max_token_bytes && all_in(token, b'!'))
+        .then_some((scheme, token))
 }
 
 /// Every check of an `Authorization` value in order, each with its own
 /// refusal.
-fn checked_token_from<'a>(value: &'a [u8], cfg: &HeaderConfig) -> Result<&'a [u8], AuthError> {
+fn checked_token_from<'a>(
+    value: &'a [u8],
+    cfg: &HeaderConfig,
+) -> Result<(Scheme, &'a [u8]), AuthError> {
     let name = &cfg.token_header;
     if value.len() > cfg.max_token_bytes + "bearer ".len() {
         return Err(bad_request(
@@ -208,16 +287,20 @@ fn checked_token_from<'a>(value: &'a [u8], cfg: &HeaderConfig) -> Result<&'a [u8
             name,
         ));
     }
-    let token = match value.iter().position(|&b| b == b' ') {
-        None => value,
+    let (scheme, token) = match value.iter().position(|&b| b == b' ') {
+        None => (Scheme::Bearer, value),
         Some(space) => {
-            let (scheme, rest) = value.split_at(space);
-            if !scheme.eq_ignore_ascii_case(b"bearer") {
+            let (written, rest) = value.split_at(space);
+            let scheme = if written.eq_ignore_ascii_case(b"bearer") {
+                Scheme::Bearer
+            } else if written.eq_ignore_ascii_case(b"dpop") {
+                Scheme::Dpop
+            } else {
                 return Err(bad_request(
                     format!("{name} header uses a scheme other than Bearer"),
                     name,
                 ));
-            }
+            };
             let token = rest.trim_ascii();
             if token.is_empty() || token.contains(&b' ') {
                 return Err(bad_request(
@@ -225,7 +308,7 @@ fn checked_token_from<'a>(value: &'a [u8], cfg: &HeaderConfig) -> Result<&'a [u8
                     name,
                 ));
             }
-            token
+            (scheme, token)
         }
     };
     if token.is_empty() {
@@ -241,7 +324,7 @@ fn checked_token_from<'a>(value: &'a [u8], cfg: &HeaderConfig) -> Result<&'a [u8
             name,
         ));
     }
-    Ok(token)
+    Ok((scheme, token))
 }
 
 fn registration_from<'a>(value: &'a [u8], cfg: &HeaderConfig) -> Result<&'a str, AuthError> {
@@ -269,6 +352,8 @@ pub(crate) struct CredentialRefs<'a> {
     /// path needs no UTF-8 check of a kilobyte token.
     pub(crate) token: &'a [u8],
     pub(crate) registration: &'a str,
+    /// `Bearer` (or none) or `DPoP`.
+    pub(crate) scheme: Scheme,
 }
 
 impl CredentialRefs<'_> {
@@ -321,176 +406,14 @@ pub(crate) fn read_credential_refs<'a>(
             header_param(&cfg.registration_header),
             "header",
         )),
-        (Some(token), Some(registration)) => Ok(Some(CredentialRefs {
+        (Some((scheme, token)), Some(registration)) => Ok(Some(CredentialRefs {
             token,
             registration,
+            scheme,
         })),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn req(headers: &[(&str, &[u8])]) -> http::Request<()> {
-        let mut b = http::Request::builder().uri("/x");
-        for (k, v) in headers {
-            b = b.header(*k, http::HeaderValue::from_bytes(v).unwrap());
-        }
-        b.body(()).unwrap()
-    }
-
-    fn code(headers: &[(&str, &[u8])]) -> ErrorCode {
-        read_credentials(&req(headers), &HeaderConfig::default())
-            .unwrap_err()
-            .code()
-    }
-
-    /// The one-pass reading and the full checks agree on every shape,
-    /// accepted or refused (and the refusal's detail is the full checks').
-    #[test]
-    fn the_fast_path_agrees_with_the_full_checks() {
-        let cfg = HeaderConfig {
-            max_token_bytes: 8,
-            ..HeaderConfig::default()
-        };
-        let cases: &[&[u8]] = &[
-            b"Bearer a.b.c",
-            b"bearer a.b.c",
-            b"BeArEr   a.b.c   ",
-            b"Bearer",
-            b"Bearer ",
-            b"Bearer    ",
-            b"Bearer a b",
-            b"Bearer\ta.b",
-            b"Bearer a.b\t",
-            b"Bearer a.b\x7f",
-            b"Basic a.b",
-            b"Bearerx a.b",
-            b"a.b.c",
-            b"",
-            b" a.b",
-            b"a.b ",
-            b"a\x80b",
-            b"12345678",
-            b"123456789",
-            b"Bearer 12345678",
-            b"Bearer 123456789",
-            b"Bearer 12345678 ",
-            b"Bearer         12345678",
-            b"Bearer          12345678",
-        ];
-        let outcome = |r: Result<&[u8], AuthError>| {
-            r.map(<[u8]>::to_vec)
-                .map_err(|e| (e.code(), e.detail().to_owned()))
-        };
-        for &value in cases {
-            let full = outcome(checked_token_from(value, &cfg));
-            assert_eq!(outcome(token_from(value, &cfg)), full, "{value:?}");
-            if let Some(fast) = well_formed_token(value, cfg.max_token_bytes) {
-                assert_eq!(Ok(fast.to_vec()), full, "{value:?}");
-            }
-        }
-        // The common shapes do take the one-pass reading.
-        for value in [&b"Bearer a.b.c"[..], b"bearer  a.b ", b"a.b.c"] {
-            assert!(well_formed_token(value, 8).is_some(), "{value:?}");
-        }
-    }
-
-    #[test]
-    fn bearer_and_bare_tokens() {
-        for v in [
-            &b"Bearer a.b.c"[..],
-            b"bearer a.b.c",
-            b"BEARER  a.b.c",
-            b"Bearer a.b.c ",
-            b"Bearer  a.b.c  ",
-            b"a.b.c",
-        ] {
-            let got = read_credentials(
-                &req(&[("authorization", v), ("x-sc-auth", b"quid-1")]),
-                &HeaderConfig::default(),
-            )
-            .unwrap();
-            assert_eq!(
-                got,
-                Presented::Credentials(Credentials {
-                    token: "a.b.c".into(),
-                    registration: "quid-1".into()
-                })
-            );
-        }
-    }
-
-    #[test]
-    fn shape_errors_are_400_and_come_first() {
-        use ErrorCode::*;
-        assert_eq!(
-            code(&[("authorization", b"Basic abc"), ("x-sc-auth", b"q")]),
-            InvalidRequest
-        );
-        // A space inside the token, however many follow the scheme.
-        for value in [
-            &b"Bearer a b"[..],
-            b"Bearer  a b",
-            b"Bearer a  b",
-            b"Bearer a b ",
-        ] {
-            assert_eq!(
-                code(&[("authorization", value), ("x-sc-auth", b"q")]),
-                InvalidRequest,
-                "{}",
-                String::from_utf8_lossy(value)
-            );
-        }
-        assert_eq!(
-            code(&[("authorization", b"Bearer "), ("x-sc-auth", b"q")]),
-            InvalidRequest
-        );
-        assert_eq!(
-            code(&[("authorization", b"t\xc3\xa9"), ("x-sc-auth", b"q")]),
-            InvalidRequest
-        );
-        assert_eq!(
-            code(&[("authorization", b"t"), ("x-sc-auth", b"q\xc3\xa9")]),
-            InvalidRequest
-        );
-        let long_id = vec![b'a'; 129];
-        assert_eq!(
-            code(&[("authorization", b"t"), ("x-sc-auth", &long_id)]),
-            InvalidRequest
-        );
-        let big = vec![b'a'; 16 * 1024 + 1];
-        assert_eq!(
-            code(&[("authorization", &big), ("x-sc-auth", b"q")]),
-            InvalidRequest
-        );
-        assert_eq!(
-            code(&[
-                ("authorization", b"t"),
-                ("authorization", b"u"),
-                ("x-sc-auth", b"q")
-            ]),
-            InvalidRequest
-        );
-        assert_eq!(
-            code(&[("x-sc-auth", b"q"), ("x-sc-auth", b"r")]),
-            InvalidRequest
-        );
-        assert_eq!(code(&[("x-sc-auth", b"q")]), MissingToken);
-        assert_eq!(code(&[("authorization", b"t")]), MissingRegistration);
-        assert_eq!(
-            read_credentials(&req(&[]), &HeaderConfig::default()).unwrap(),
-            Presented::Anonymous
-        );
-    }
-
-    #[test]
-    fn debug_never_shows_the_token() {
-        let c = Credentials {
-            token: "secret.token.value".into(),
-            registration: "q".into(),
-        };
-        assert!(!format!("{c:?}").contains("secret"));
-    }
-}
+#[path = "headers_tests.rs"]
+mod tests;

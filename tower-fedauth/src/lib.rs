@@ -17,8 +17,9 @@
 //!
 //! Checks run in a fixed order and the first failure is the answer: request
 //! shape, registration, token structure, algorithm, key, signature, token
-//! kind, issuer, audience, time, other claims, user directory, property and
-//! role. No claim is read for a decision before the signature verifies.
+//! kind, issuer, audience, time, other claims, sender constraint (DPoP
+//! proof, client certificate), user directory, property and role. No claim
+//! is read for a decision before the signature verifies.
 //! Never trusted: the token header's choice of algorithm (the registration's
 //! allowlist and the key decide; `none` and `HS*` are refused), keys named
 //! by the token (`jku`, `x5u`, `jwk`, `x5c`), roles in token claims (roles
@@ -47,6 +48,7 @@
 //! | [`realm`](AuthenticatorBuilder::realm), [`responder`](AuthenticatorBuilder::responder) | `fedauth`, the JSON refusal body | refusals (every code: `docs/refusals.md` in the repository) |
 //! | [`user_directory`](AuthenticatorBuilder::user_directory) | none | a user directory consulted after verification |
 //! | [`registration_metric_labels`](AuthenticatorBuilder::registration_metric_labels) | off | whether decision metrics carry the registration id |
+//! | [`dpop`](AuthenticatorBuilder::dpop), [`client_certificate`](AuthenticatorBuilder::client_certificate) | `htu` from `http://{Host}`, `iat` ±60 s, 16 MiB replay cache, nonces rotating every 60 s; certificates from the connection | sender-constrained tokens ([`binding`]) |
 //!
 //! Crypto backend: feature `aws-lc-rs` (default) or `rust-crypto`; one must
 //! be on (a build without either fails with a message, never a panic). With
@@ -79,6 +81,7 @@ compile_error!(
 
 pub mod adapter;
 mod authenticator;
+pub mod binding;
 mod cache;
 pub mod claims;
 pub mod context;

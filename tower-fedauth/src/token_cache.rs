@@ -415,6 +415,7 @@ mod tests {
             issuer: None,
             principal: crate::Principal::default(),
             claims: crate::Claims::from_map(serde_json::Map::new()),
+            confirmation: Default::default(),
         };
         assert!(estimated_bytes("quid-1", "aaaa.bbbb.cccc", &facts) > 1536);
     }

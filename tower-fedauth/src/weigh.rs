@@ -234,6 +234,7 @@ mod tests {
                     .cloned()
                     .unwrap_or_default(),
             ),
+            confirmation: Default::default(),
         };
         assert!(self::facts(&facts) >= 72_000, "{}", self::facts(&facts));
     }

@@ -137,11 +137,12 @@ pub(super) enum Lookup {
 }
 
 /// Look `creds` up; on a hit, `count` runs with the entry's registration
-/// (the caller counts the acceptance) before the context is returned.
+/// and token facts (the caller checks the request's sender constraint and
+/// counts the outcome) before the context is returned, unless it says no.
 pub(super) fn lookup(
     creds: &Credentials<'_>,
     now: Instant,
-    count: impl FnOnce(&Resolved),
+    count: impl FnOnce(&Resolved, &TokenFacts) -> bool,
 ) -> Lookup {
     if creds.token.len() > MAX_TOKEN_BYTES {
         return Lookup::Never;
@@ -159,7 +160,9 @@ pub(super) fn lookup(
                 let Some(resolved) = entry.registry_answer.found() else {
                     return Lookup::Miss(hash);
                 };
-                count(resolved);
+                if !count(resolved, &entry.verified.facts) {
+                    return Lookup::Never;
+                }
                 #[cfg(test)]
                 HITS.with(|hits| hits.set(hits.get() + 1));
                 Lookup::Hit(entry.ctx.clone())
@@ -223,6 +226,7 @@ fn own_copy(ctx: &AuthContext) -> AuthContext {
         issuer: ctx.issuer().map(str::to_owned),
         principal: ctx.principal().clone(),
         claims: crate::claims::Claims::from_map(ctx.claims().as_map().clone()),
+        confirmation: ctx.confirmation().clone(),
     });
     AuthContext::from_facts(
         ctx.registration().clone(),

@@ -23,6 +23,7 @@ use super::decision::{
     accepted_at_once, conclude, decide, log_accepted, refused, registration_answer, verify_span,
 };
 use super::{Authenticator, hot};
+use crate::binding::{Presented, Scheme};
 use crate::context::{AuthContext, TokenFacts};
 use crate::error::AuthError;
 #[cfg(doc)]
@@ -48,6 +49,8 @@ pub enum Immediate {
 /// steps already established.
 pub struct Pending {
     credentials: Credentials,
+    /// What the request presented for the sender constraint.
+    presented: Presented<'static>,
     decision: Decision,
 }
 
@@ -77,6 +80,13 @@ pub(super) struct Decision {
     cached: Option<Arc<Verified>>,
     /// The verified-token cache was asked (and missed): not asked again.
     token_asked: bool,
+    /// Before step 3: the key of a `DPoP` request's proof, read from its
+    /// header without the token.
+    proof: Option<Arc<crate::binding::ProofKey>>,
+    /// Step 12 passed (the proof's `jti` is recorded: never checked twice).
+    bound: bool,
+    /// Step 12: a fresh DPoP nonce for the response.
+    nonce: Option<Arc<str>>,
     /// Step 12: the user directory's answer (`None` inside: no user).
     user: Option<Option<Arc<crate::User>>>,
 }
@@ -126,6 +136,7 @@ impl Authenticator {
     fn advance(
         &self,
         creds: CredentialRefs<'_>,
+        presented: &Presented<'_>,
         decision: &mut Decision,
         now: Instant,
     ) -> Result<Step, AuthError> {
@@ -144,6 +155,11 @@ impl Authenticator {
         let Some(found) = &decision.registration else {
             return Ok(Step::Wait(Wait::Registration));
         };
+        // The `DPoP` scheme's shape and its proof's header, read without
+        // the token (a broken proof is refused before step 3).
+        if presented.scheme == Scheme::Dpop && decision.proof.is_none() {
+            decision.proof = inner.binding.early(found.registration(), presented)?;
+        }
         // 3–11. The token: verified before (the verified-token cache), or
         // structure, algorithm, key, signature, kind, issuer, audience,
         // time and claims now (`Authenticator::verify_signed`, or the
@@ -160,7 +176,20 @@ impl Authenticator {
             decision.facts = Some(hit.facts.clone());
             decision.cached = Some(hit);
         }
-        // 12. The user directory, if one is configured.
+        // 12. The sender constraint: the DPoP proof and the client
+        // certificate, against what the token is bound to — on every
+        // request, whatever answered the token.
+        if let (false, Some(facts)) = (decision.bound, &decision.facts) {
+            decision.nonce = inner.binding.check(
+                found.registration(),
+                &facts.confirmation,
+                presented,
+                decision.proof.as_deref(),
+                creds.token,
+            )?;
+            decision.bound = true;
+        }
+        // 13. The user directory, if one is configured.
         let user = match (&inner.directory, &mut decision.user, &decision.facts) {
             (None, _, _) => None,
             (Some(_), Some(user), _) => user.take(),
@@ -169,7 +198,7 @@ impl Authenticator {
             }
             (Some(_), None, None) => return Ok(Step::Wait(Wait::Token(found.clone()))),
         };
-        // 13. The property's roles (route requirements are the adapters'
+        // 14. The property's roles (route requirements are the adapters'
         // guards, after this). The last step: the token's facts move into
         // the context.
         let Some(facts) = decision.facts.take() else {
@@ -177,7 +206,10 @@ impl Authenticator {
         };
         let property = decision.property.take();
         let ctx = decide(found, property, facts, user, inner.registration_labels)?;
-        Ok(Step::Done(ctx))
+        Ok(Step::Done(match decision.nonce.take() {
+            Some(nonce) => ctx.with_dpop_nonce(nonce),
+            None => ctx,
+        }))
     }
 
     /// Perform what `wait` waits for, filling its step of `decision`.
@@ -212,10 +244,11 @@ impl Authenticator {
     async fn run(
         &self,
         creds: &Credentials,
+        presented: &Presented<'_>,
         decision: &mut Decision,
     ) -> Result<AuthContext, AuthError> {
         loop {
-            match self.advance(creds.as_refs(), decision, Instant::now())? {
+            match self.advance(creds.as_refs(), presented, decision, Instant::now())? {
                 Step::Done(ctx) => return Ok(ctx),
                 Step::Wait(wait) => self.wait(creds, decision, wait).await?,
             }
@@ -250,6 +283,7 @@ impl Authenticator {
         // One clock read for all the caches: nothing waits between them.
         let now = Instant::now();
         let inner = &*self.inner;
+        let presented = Presented::read(req, refs.scheme, inner.binding.cert_source());
         let creds = hot::Credentials {
             owner: inner.owner,
             registration: refs.registration,
@@ -263,21 +297,47 @@ impl Authenticator {
                 property: property.as_deref(),
                 ..creds
             };
-            match hot::lookup(&asked, now, |resolved| {
+            // The entry's token is checked against this request's proof
+            // and certificate, as a shared-cache hit is (step 12).
+            let mut outcome = Ok(None);
+            let found = hot::lookup(&asked, now, |resolved, facts| {
                 inner.registry.count_hit();
                 inner.tokens.count_hit();
-                resolved.count_accepted(inner.registration_labels);
-            }) {
+                let reg = resolved.registration();
+                outcome = inner
+                    .binding
+                    .early(reg, &presented)
+                    .and_then(|proof| {
+                        let proof = proof.as_deref();
+                        let bound = &facts.confirmation;
+                        inner
+                            .binding
+                            .check(reg, bound, &presented, proof, refs.token)
+                    })
+                    .map_err(|e| {
+                        let labelled = inner.registration_labels;
+                        refused(&verify_span(refs.registration), e, Some(resolved), labelled)
+                    });
+                if outcome.is_ok() {
+                    resolved.count_accepted(inner.registration_labels);
+                }
+                outcome.is_ok()
+            });
+            let nonce = outcome?;
+            match found {
                 hot::Lookup::Hit(ctx) => {
                     log_accepted(&ctx);
-                    return Ok(Immediate::Accepted(ctx));
+                    return Ok(Immediate::Accepted(match nonce {
+                        Some(nonce) => ctx.with_dpop_nonce(nonce),
+                        None => ctx,
+                    }));
                 }
                 hot::Lookup::Miss(hash) => offer_under = Some(hash),
                 hot::Lookup::Never => {}
             }
         }
         let mut decision = Decision::new(property);
-        match self.advance(refs, &mut decision, now) {
+        match self.advance(refs, &presented, &mut decision, now) {
             Ok(Step::Done(ctx)) => {
                 if let (Some(hash), Some(held), Some(cached)) =
                     (offer_under, decision.held, decision.cached)
@@ -297,6 +357,7 @@ impl Authenticator {
             }
             Ok(Step::Wait(_)) => Ok(Immediate::Pending(Pending {
                 credentials: refs.to_owned(),
+                presented: presented.into_owned(),
                 decision,
             })),
             Err(e) => {
@@ -316,19 +377,24 @@ impl Authenticator {
     pub async fn finish(&self, pending: Pending) -> Result<AuthContext, AuthError> {
         let Pending {
             credentials,
+            presented,
             decision,
         } = pending;
-        self.verify_from(&credentials, decision).await
+        self.verify_from(&credentials, &presented, decision).await
     }
 
     /// Verify credentials read elsewhere (the token and registration id,
-    /// and the property the request is for).
+    /// and the property the request is for), presented as a bearer token
+    /// without a client certificate: a bound token is refused
+    /// (`invalid_token_binding`).
     pub async fn verify(
         &self,
         credentials: &Credentials,
         property: Option<String>,
     ) -> Result<AuthContext, AuthError> {
-        self.verify_from(credentials, Decision::new(property)).await
+        let presented = Presented::default();
+        self.verify_from(credentials, &presented, Decision::new(property))
+            .await
     }
 
     /// Run the rest of the steps in the request's span; count and log the
@@ -336,11 +402,12 @@ impl Authenticator {
     async fn verify_from(
         &self,
         credentials: &Credentials,
+        presented: &Presented<'_>,
         mut decision: Decision,
     ) -> Result<AuthContext, AuthError> {
         let span = verify_span(&credentials.registration);
         let result = self
-            .run(credentials, &mut decision)
+            .run(credentials, presented, &mut decision)
             .instrument(span.clone())
             .await;
         let labelled = self.inner.registration_labels;

@@ -34,6 +34,12 @@ pub enum Check {
     /// Every other claim rule, and the userinfo answer for claims the
     /// token lacks.
     Claims,
+    /// The sender constraint: the DPoP proof (RFC 9449) and the client
+    /// certificate (RFC 8705) of a bound token, and the registration's
+    /// `dpop` and `mtls` modes. A DPoP proof whose own structure is broken
+    /// may be refused before [`Check::Structure`]: it is read without the
+    /// token.
+    SenderConstraint,
     /// The user directory knows the subject and does not block it.
     User,
     /// The application is enabled in the request's property, and the
@@ -45,7 +51,7 @@ pub enum Check {
 
 impl Check {
     /// Every check, in order.
-    pub const ALL: [Check; 13] = [
+    pub const ALL: [Check; 14] = [
         Check::Request,
         Check::Registration,
         Check::Structure,
@@ -57,6 +63,7 @@ impl Check {
         Check::Audience,
         Check::Time,
         Check::Claims,
+        Check::SenderConstraint,
         Check::User,
         Check::Property,
     ];
@@ -75,6 +82,7 @@ impl Check {
             Check::Audience => "audience",
             Check::Time => "time",
             Check::Claims => "claims",
+            Check::SenderConstraint => "sender constraint",
             Check::User => "user directory",
             Check::Property => "roles",
         }
@@ -99,6 +107,7 @@ impl ErrorCode {
             InvalidAudience => Check::Audience,
             TokenExpired | TokenNotYetValid => Check::Time,
             InvalidClaims => Check::Claims,
+            InvalidDpopProof | UseDpopNonce | InvalidTokenBinding => Check::SenderConstraint,
             UserUnknown | UserBlocked | DirectoryUnavailable => Check::User,
             PropertyNotEnabled
             | InsufficientRole

@@ -7,6 +7,7 @@ mod render;
 
 pub use check::Check;
 pub use render::{Challenge, RefusalBody, RefusalResponder, RenderedRefusal};
+pub(crate) use render::{DPOP_NONCE, SenderChallenge};
 
 use std::borrow::Cow;
 use std::fmt;
@@ -51,6 +52,17 @@ pub enum ErrorCode {
     InvalidClaims,
     /// Introspection answered `active: false`.
     InactiveToken,
+    /// The `DPoP` scheme without exactly one valid DPoP proof (RFC 9449
+    /// §4.3): none, two, or one failing a proof check.
+    InvalidDpopProof,
+    /// The registration requires a server nonce in DPoP proofs and the
+    /// proof has none or a stale one; the refusal carries a fresh
+    /// `DPoP-Nonce` header (RFC 9449 §8).
+    UseDpopNonce,
+    /// The token is bound (`cnf.jkt`, `cnf["x5t#S256"]`) and was presented
+    /// without its proof or certificate, or with another key or
+    /// certificate; or the registration requires a binding the token lacks.
+    InvalidTokenBinding,
     /// The request names a property where the application is not enabled.
     PropertyNotEnabled,
     /// A route requires a role the application does not hold.
@@ -87,6 +99,10 @@ pub enum BearerError {
     InsufficientScope,
     /// `error="insufficient_user_authentication"` (RFC 9470)
     InsufficientUserAuthentication,
+    /// `error="invalid_dpop_proof"` (RFC 9449 §7.1)
+    InvalidDpopProof,
+    /// `error="use_dpop_nonce"` (RFC 9449 §8)
+    UseDpopNonce,
 }
 
 impl BearerError {
@@ -97,6 +113,8 @@ impl BearerError {
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::InsufficientUserAuthentication => "insufficient_user_authentication",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }
@@ -122,6 +140,9 @@ impl ErrorCode {
             InvalidTokenUse => "invalid_token_use",
             InvalidClaims => "invalid_claims",
             InactiveToken => "inactive_token",
+            InvalidDpopProof => "invalid_dpop_proof",
+            UseDpopNonce => "use_dpop_nonce",
+            InvalidTokenBinding => "invalid_token_binding",
             PropertyNotEnabled => "property_not_enabled",
             InsufficientRole => "insufficient_role",
             InsufficientScope => "insufficient_scope",
@@ -159,6 +180,8 @@ impl ErrorCode {
             MissingRegistration | InvalidRequest => Some(BearerError::InvalidRequest),
             InsufficientRole | InsufficientScope => Some(BearerError::InsufficientScope),
             InsufficientUserAuthentication => Some(BearerError::InsufficientUserAuthentication),
+            InvalidDpopProof => Some(BearerError::InvalidDpopProof),
+            UseDpopNonce => Some(BearerError::UseDpopNonce),
             _ => Some(BearerError::InvalidToken),
         }
     }
@@ -185,6 +208,11 @@ impl ErrorCode {
             InvalidTokenUse => "The token is not of the kind this registration accepts.",
             InvalidClaims => "The token's claims are invalid.",
             InactiveToken => "The token is not active.",
+            InvalidDpopProof => "The DPoP proof is missing or invalid.",
+            UseDpopNonce => "The DPoP proof must carry the server's current nonce.",
+            InvalidTokenBinding => {
+                "The token is bound to a key or certificate the request does not prove."
+            }
             PropertyNotEnabled => "The application is not enabled in this property.",
             InsufficientRole => "The application does not hold the role this route requires.",
             InsufficientScope => "The token does not grant the scope this route requires.",
@@ -281,6 +309,9 @@ pub struct AuthError {
     check: Option<Check>,
     /// What the `WWW-Authenticate` challenge asks for beyond `error=`.
     challenge: Option<Box<Challenge>>,
+    /// The `DPoP` challenge and `DPoP-Nonce` of a sender-constraint
+    /// refusal (RFC 9449 §7.1, §8).
+    sender: Option<Box<SenderChallenge>>,
 }
 
 impl AuthError {
@@ -307,6 +338,7 @@ impl AuthError {
             pass_through: None,
             check: None,
             challenge: None,
+            sender: None,
         }
     }
 
@@ -359,6 +391,19 @@ impl AuthError {
     /// The challenge parameters of [`with_challenge`](Self::with_challenge).
     pub fn challenge(&self) -> Option<&Challenge> {
         self.challenge.as_deref()
+    }
+
+    /// Answer with the `DPoP` challenge (and the rest `sender` says).
+    pub(crate) fn with_sender(mut self, sender: SenderChallenge) -> Self {
+        self.sender = Some(Box::new(sender));
+        self
+    }
+
+    /// The fresh server nonce sent in the refusal's `DPoP-Nonce` header, if
+    /// any (RFC 9449 §8: `use_dpop_nonce`, and every refusal of a
+    /// registration that requires nonces).
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        self.sender.as_ref()?.nonce.as_deref()
     }
 
     /// The code.

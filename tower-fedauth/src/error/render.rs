@@ -64,6 +64,51 @@ impl Challenge {
     }
 }
 
+/// The sender-constraint side of a refusal (RFC 9449 §7.1, §8): the
+/// `DPoP` challenge in place of the Bearer one, the Bearer challenge beside
+/// it where the registration accepts bearer tokens too, and the
+/// `DPoP-Nonce` header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SenderChallenge {
+    /// Challenge with the `DPoP` scheme and `algs="…"` (the proof
+    /// algorithms accepted, space-separated); `None`: the Bearer challenge.
+    pub(crate) dpop_algs: Option<std::sync::Arc<str>>,
+    /// After the `DPoP` challenge, a bare `Bearer realm="…"` one.
+    pub(crate) bearer_too: bool,
+    /// A fresh server nonce for the `DPoP-Nonce` header.
+    pub(crate) nonce: Option<std::sync::Arc<str>>,
+}
+
+/// The `DPoP-Nonce` response header (RFC 9449 §8.1).
+pub(crate) const DPOP_NONCE: http::HeaderName = http::HeaderName::from_static("dpop-nonce");
+
+/// `scheme realm="…"`, the start of every challenge.
+fn challenge_start(scheme: &str, realm: &str) -> String {
+    let mut v = String::with_capacity(96);
+    v.push_str(scheme);
+    v.push_str(" realm=\"");
+    push_quoted(&mut v, realm);
+    v.push('"');
+    v
+}
+
+impl SenderChallenge {
+    /// The Bearer challenge beside the `DPoP` one, and `DPoP-Nonce`.
+    fn push_to(&self, headers: &mut HeaderMap, realm: &str) {
+        if self.dpop_algs.is_some() && self.bearer_too {
+            let bearer = challenge_start("Bearer", realm);
+            if let Ok(v) = HeaderValue::from_str(&bearer) {
+                headers.append(WWW_AUTHENTICATE, v);
+            }
+        }
+        if let Some(nonce) = self.nonce.as_deref() {
+            if let Ok(v) = HeaderValue::from_str(nonce) {
+                headers.insert(DPOP_NONCE, v);
+            }
+        }
+    }
+}
+
 /// A refusal as status, headers and body, ready for any framework.
 #[derive(Debug, Clone)]
 pub struct RenderedRefusal {
@@ -129,10 +174,13 @@ impl AuthError {
         if status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN {
             return None;
         }
-        let mut v = String::with_capacity(96);
-        v.push_str("Bearer realm=\"");
-        push_quoted(&mut v, realm);
-        v.push('"');
+        let dpop_algs = self.sender.as_ref().and_then(|s| s.dpop_algs.as_deref());
+        let mut v = challenge_start(dpop_algs.map_or("Bearer", |_| "DPoP"), realm);
+        if let Some(algs) = dpop_algs {
+            v.push_str(", algs=\"");
+            push_quoted(&mut v, algs);
+            v.push('"');
+        }
         // A pass-through refusal speaks for the endpoint: no error of ours.
         if self.pass_through.is_some() {
             return HeaderValue::from_str(&v).ok();
@@ -192,6 +240,9 @@ impl AuthError {
         };
         if let Some(v) = self.www_authenticate(realm) {
             headers.insert(WWW_AUTHENTICATE, v);
+        }
+        if let Some(sender) = &self.sender {
+            sender.push_to(&mut headers, realm);
         }
         if let Some(secs) = self.retry_after() {
             headers.insert(RETRY_AFTER, HeaderValue::from(secs));

@@ -7,7 +7,7 @@ use pin_project::pin_project;
 use tower_service::Service;
 
 use super::ResponseBody;
-use super::exchange::{insert_context, refusal_response};
+use super::exchange::{add_nonce, insert_context, refusal_response};
 use crate::{AuthContext, AuthError, Authenticator};
 
 /// Verification of one request; a refusal comes back already rendered, so
@@ -41,6 +41,8 @@ where
     Inner {
         #[pin]
         future: S::Future,
+        /// A `DPoP-Nonce` for the response.
+        nonce: Option<http::HeaderValue>,
     },
 }
 
@@ -56,9 +58,9 @@ where
         }
     }
 
-    pub(crate) fn inner(future: S::Future) -> Self {
+    pub(crate) fn inner(future: S::Future, nonce: Option<http::HeaderValue>) -> Self {
         Self {
-            state: State::Inner { future },
+            state: State::Inner { future, nonce },
         }
     }
 
@@ -91,9 +93,9 @@ where
                     let (mut service, mut req) = inner.take().expect("polled after completion");
                     match outcome {
                         Ok(ctx) => {
-                            insert_context(&mut req, ctx);
+                            let nonce = insert_context(&mut req, ctx);
                             let future = service.call(req);
-                            this.state.set(State::Inner { future });
+                            this.state.set(State::Inner { future, nonce });
                         }
                         Err(response) => {
                             this.state.set(State::Refused {
@@ -102,8 +104,9 @@ where
                         }
                     }
                 }
-                StateProj::Inner { future } => {
-                    let response = ready!(future.poll(cx))?;
+                StateProj::Inner { future, nonce } => {
+                    let mut response = ready!(future.poll(cx))?;
+                    add_nonce(&mut response, nonce.take());
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
             }

@@ -47,15 +47,15 @@ where
         match self.auth.authenticate_now(&req) {
             Err(error) => ResponseFuture::refused(&self.auth, error),
             Ok(Immediate::Anonymous) if self.optional => {
-                ResponseFuture::inner(self.inner.call(req))
+                ResponseFuture::inner(self.inner.call(req), None)
             }
             Ok(Immediate::Anonymous) => {
                 ResponseFuture::refused(&self.auth, self.auth.refuse_anonymous())
             }
             // The common case: answered from the caches, no future to build.
             Ok(Immediate::Accepted(ctx)) => {
-                insert_context(&mut req, ctx);
-                ResponseFuture::inner(self.inner.call(req))
+                let nonce = insert_context(&mut req, ctx);
+                ResponseFuture::inner(self.inner.call(req), nonce)
             }
             Ok(Immediate::Pending(pending)) => {
                 // Take the service that was polled ready; leave a clone behind.

@@ -79,11 +79,7 @@ impl OpaqueVerifier {
                 )));
             }
         };
-        Ok(Arc::new(TokenFacts {
-            issuer,
-            principal,
-            claims,
-        }))
+        Ok(Arc::new(TokenFacts::new(issuer, principal, claims, token)))
     }
 
     async fn introspect(

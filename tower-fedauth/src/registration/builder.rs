@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::model::Registration;
 use super::raw::{OneOrMany, RawRegistration};
 use super::validate::validate;
-use super::values::{ClaimsMapping, TokenUse};
+use super::values::{BindingMode, ClaimsMapping, TokenUse};
 use crate::providers::{AzureVersion, IntrospectionConfig, Provider, VerificationConfig};
 
 /// Builds a [`Registration`]; see [`Registration::builder`].
@@ -261,6 +261,24 @@ impl RegistrationBuilder {
     /// refused (default: the authenticator's setting).
     pub fn require_verified_email(mut self, require: bool) -> Self {
         self.raw.require_verified_email = Some(require);
+        self
+    }
+
+    /// DPoP-bound tokens: `off`, `allowed` (default) or `required`.
+    pub fn dpop(mut self, mode: BindingMode) -> Self {
+        self.raw.dpop = Some(mode.as_str().to_owned());
+        self
+    }
+
+    /// Require server nonces in DPoP proofs (default `false`).
+    pub fn dpop_nonce(mut self, require: bool) -> Self {
+        self.raw.dpop_nonce = Some(require);
+        self
+    }
+
+    /// Certificate-bound tokens: `off`, `allowed` (default) or `required`.
+    pub fn mtls(mut self, mode: BindingMode) -> Self {
+        self.raw.mtls = Some(mode.as_str().to_owned());
         self
     }
 

@@ -28,7 +28,8 @@ pub(crate) use raw::RawRegistration;
 pub use required::RequiredClaims;
 pub(crate) use rules::cache_seconds;
 pub use values::{
-    ALLOWED_ALGORITHMS, ClaimsMapping, DEFAULT_AUTHORIZED_PARTY_CLAIMS, Secret, TokenUse,
+    ALLOWED_ALGORITHMS, BindingMode, ClaimsMapping, DEFAULT_AUTHORIZED_PARTY_CLAIMS, Secret,
+    TokenUse,
 };
 // The provider settings a registration carries, where they were before the
 // presets became modules of `crate::providers`.

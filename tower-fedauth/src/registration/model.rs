@@ -9,7 +9,7 @@ use url::Url;
 
 use super::id::RegistrationId;
 use super::required::RequiredClaims;
-use super::values::{ClaimsMapping, TokenUse};
+use super::values::{BindingMode, ClaimsMapping, TokenUse};
 use crate::providers::ProviderConfig;
 
 /// One application registration, validated: every rule of the registry
@@ -76,6 +76,19 @@ pub struct Registration {
     /// With a user directory: refuse users whose email it has not verified
     /// (403 `user_unknown`); `None` follows the authenticator's setting.
     pub require_verified_email: Option<bool>,
+    /// DPoP-bound tokens (RFC 9449): `allowed` by default; `required`
+    /// refuses tokens that are not DPoP-bound; `off` refuses the `DPoP`
+    /// scheme. A token with `cnf.jkt` needs a valid proof whatever the mode.
+    pub dpop: BindingMode,
+    /// Require a server nonce in DPoP proofs (RFC 9449 §8): a proof
+    /// without the current one is refused `use_dpop_nonce`, with a fresh
+    /// `DPoP-Nonce` header.
+    pub dpop_nonce: bool,
+    /// Certificate-bound tokens (RFC 8705): `allowed` by default;
+    /// `required` refuses tokens without `cnf["x5t#S256"]`; `off` ignores
+    /// client certificates. A token with `cnf["x5t#S256"]` needs the
+    /// client certificate of that thumbprint whatever the mode.
+    pub mtls: BindingMode,
 }
 
 // `Registration::client_id`, the audience, is in `crate::providers`: a
@@ -106,6 +119,12 @@ impl Registration {
             required_claims,
             require_known_user,
             require_verified_email,
+            // What a token is bound to is remembered with it; whether the
+            // binding is required and how it is proven is decided on every
+            // request.
+            dpop: _,
+            dpop_nonce: _,
+            mtls: _,
         } = self;
         *id == other.id
             && *client_id == other.client_id

@@ -36,6 +36,9 @@ pub(crate) struct RawRegistration {
     pub required_claims: Option<Map<String, Value>>,
     pub require_known_user: Option<bool>,
     pub require_verified_email: Option<bool>,
+    pub dpop: Option<String>,
+    pub dpop_nonce: Option<bool>,
+    pub mtls: Option<String>,
     /// Every other key (`tenant`, `region`, the `introspection` table, …),
     /// read by the provider preset, which refuses what is not its own.
     #[serde(skip)]

@@ -10,7 +10,9 @@ use super::field::{
     Ctx, DEFAULT_LEEWAY_SECONDS, MAX_CACHE_SECONDS, MAX_LEEWAY_SECONDS, RegistrationError, shown,
 };
 use super::id::RegistrationId;
-use super::values::{ALLOWED_ALGORITHMS, ClaimsMapping, DEFAULT_AUTHORIZED_PARTY_CLAIMS, TokenUse};
+use super::values::{
+    ALLOWED_ALGORITHMS, BindingMode, ClaimsMapping, DEFAULT_AUTHORIZED_PARTY_CLAIMS, TokenUse,
+};
 use crate::providers::{ClientId, DEFAULT_CACHE_SECONDS, Preset, Provider, Tokens};
 
 /// `id`: required, and a valid [`RegistrationId`].
@@ -201,6 +203,26 @@ pub(super) fn token_use(
             )
         }),
     }
+}
+
+/// `dpop` and `mtls`: `off`, `allowed` (the default) or `required`.
+pub(super) fn binding_mode(
+    cx: &Ctx,
+    field: &str,
+    name: Option<&str>,
+) -> Result<BindingMode, RegistrationError> {
+    let Some(name) = name else {
+        return Ok(BindingMode::default());
+    };
+    BindingMode::from_name(name).ok_or_else(|| {
+        cx.err(
+            field,
+            format!(
+                "unknown mode {:?}; expected off, allowed or required",
+                shown(name)
+            ),
+        )
+    })
 }
 
 /// `leeway_seconds`: 0–300, default 60.

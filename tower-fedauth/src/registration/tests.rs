@@ -450,5 +450,8 @@ fn a_preset_key_on_another_provider_names_its_preset() {
         ),
         "{err}"
     );
-    assert!(err.ends_with("`require_verified_email`, `domain`"), "{err}");
+    assert!(
+        err.ends_with("`require_verified_email`, `dpop`, `dpop_nonce`, `mtls`, `domain`"),
+        "{err}"
+    );
 }

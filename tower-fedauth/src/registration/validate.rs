@@ -38,6 +38,8 @@ pub(crate) fn validate(raw: RawRegistration) -> Result<Registration, Registratio
         rules::authorized_party_claims(&cx, raw.authorized_party_claims.as_deref(), tokens, kind)?;
     let audiences = rules::audiences(&cx, raw.audiences.as_deref(), provider.preset(), kind)?;
     let required_claims = required::required_claims(&cx, raw.required_claims.as_ref())?;
+    let dpop = rules::binding_mode(&cx, "dpop", raw.dpop.as_deref())?;
+    let mtls = rules::binding_mode(&cx, "mtls", raw.mtls.as_deref())?;
     let registration = Registration {
         id,
         name,
@@ -58,6 +60,9 @@ pub(crate) fn validate(raw: RawRegistration) -> Result<Registration, Registratio
         required_claims,
         require_known_user: raw.require_known_user,
         require_verified_email: raw.require_verified_email,
+        dpop,
+        dpop_nonce: raw.dpop_nonce.unwrap_or(false),
+        mtls,
     };
     registration.provider.preset().check(&cx, &registration)?;
     Ok(registration)

@@ -45,6 +45,53 @@ impl fmt::Display for TokenUse {
         f.write_str(self.as_str())
     }
 }
+/// Whether a registration accepts, or requires, tokens bound to a key the
+/// caller proves it holds (`dpop`, RFC 9449) or to its TLS client
+/// certificate (`mtls`, RFC 8705). Whatever the mode, a token that *is*
+/// bound is accepted only with its proof: there is no downgrade to bearer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum BindingMode {
+    /// `off`: DPoP — the `DPoP` scheme is refused (400 `invalid_request`);
+    /// mTLS — client certificates are ignored. A bound token is refused.
+    Off,
+    /// `allowed` (the default): bearer tokens, and bound tokens with their
+    /// proof.
+    #[default]
+    Allowed,
+    /// `required`: only tokens bound this way, with their proof.
+    Required,
+}
+
+impl BindingMode {
+    /// The name used in registry files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BindingMode::Off => "off",
+            BindingMode::Allowed => "allowed",
+            BindingMode::Required => "required",
+        }
+    }
+
+    /// The mode with this registry-file name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            BindingMode::Off,
+            BindingMode::Allowed,
+            BindingMode::Required,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == name)
+    }
+}
+
+impl fmt::Display for BindingMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How token claims map to the principal: IdPs name the user differently,
 /// and the platform must not guess.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::encoding::{AsBigEndian, AsDer};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{self, KeySize};
 use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaEncoding};
@@ -183,6 +183,32 @@ impl TestKey {
             jwk.insert("alg".into(), json!(alg));
         }
         Value::Object(jwk)
+    }
+
+    /// The private key's secret bytes as a JWK's `d` holds them: the EC
+    /// scalar, or the Ed25519 seed.
+    ///
+    /// # Panics
+    /// For an RSA key (its private exponent is not exported).
+    pub fn private_scalar(&self) -> Vec<u8> {
+        match &self.inner.material {
+            Material::Ec(kp) => kp
+                .private_key()
+                .as_be_bytes()
+                .expect("EC scalar")
+                .as_ref()
+                .to_vec(),
+            Material::Ed(kp) => kp
+                .seed()
+                .and_then(|seed| seed.as_be_bytes())
+                .expect("Ed25519 seed")
+                .as_ref()
+                .to_vec(),
+            Material::Rsa(_) => panic!(
+                "TestKey {:?}: an RSA private key is not exported",
+                self.kid()
+            ),
+        }
     }
 
     /// The public key as DER-encoded `SubjectPublicKeyInfo`.

@@ -13,6 +13,9 @@
 //!   simulates rotation, outages, slowness and lying discovery documents.
 //! - [`MockOpaqueIdp`]: an RFC 7662 introspection endpoint and a custom
 //!   verification endpoint (opaque tokens) that record what they receive.
+//! - [`DpopKey`], [`DpopProof`], [`ClientCert`]: sender-constrained tokens
+//!   ([`TokenBuilder::dpop_bound`], [`TokenBuilder::cert_bound`]) and what
+//!   a caller presents with them.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -24,6 +27,8 @@
 //! # }
 //! ```
 
+pub mod client_cert;
+pub mod dpop;
 pub mod keys;
 pub mod opaque;
 pub mod server;
@@ -35,11 +40,13 @@ mod server_tests;
 #[cfg(test)]
 mod tests;
 
+pub use client_cert::ClientCert;
+pub use dpop::{DpopKey, DpopProof, ath_of};
 pub use keys::{KeyKind, TestKey, jwks};
 pub use opaque::{MockAnswer, MockOpaqueIdp, RecordedRequest};
 pub use server::{DEFAULT_CLIENT_ID, MockIdp};
 pub use token::TokenBuilder;
-pub use x509::{certificate_map, certificate_pem};
+pub use x509::{certificate_der, certificate_map, certificate_pem};
 
 /// The egress policy of tests whose IdPs the test kit serves: plain `http`
 /// to `127.0.0.1` and nothing else, so every test still goes through the

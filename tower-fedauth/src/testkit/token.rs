@@ -19,7 +19,7 @@ pub(crate) fn now() -> i64 {
 }
 
 /// A random 128-bit identifier as lowercase hex (for `jti`, `oid`, ...).
-fn random_id() -> String {
+pub(crate) fn random_id() -> String {
     let mut bytes = [0u8; 16];
     aws_lc_rs::rand::fill(&mut bytes).expect("system random");
     bytes.iter().map(|b| format!("{b:02x}")).collect()

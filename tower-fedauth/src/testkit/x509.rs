@@ -33,6 +33,15 @@ const SUBJECT: &str = "CN=securetoken.system.gserviceaccount.com";
 /// If `key` is not an RSA key (Google's certificates hold RSA keys), or if
 /// encoding fails (should never happen).
 pub fn certificate_pem(key: &TestKey) -> String {
+    pem_of(&certificate_der(key, SUBJECT))
+}
+
+/// A self-signed X.509 v3 certificate of an RSA `key` for `subject` (an
+/// RFC 4514 name such as `CN=client`), valid for a week from now, as DER.
+///
+/// # Panics
+/// If `key` is not an RSA key, `subject` is not a name, or encoding fails.
+pub fn certificate_der(key: &TestKey, subject: &str) -> Vec<u8> {
     assert_eq!(
         key.kind(),
         KeyKind::Rsa2048,
@@ -43,7 +52,7 @@ pub fn certificate_pem(key: &TestKey) -> String {
         oid: SHA256_WITH_RSA,
         parameters: Some(Any::null()),
     };
-    let name = Name::from_str(SUBJECT).expect("subject name");
+    let name = Name::from_str(subject).expect("subject name");
     let mut serial = [0u8; 8];
     aws_lc_rs::rand::fill(&mut serial).expect("system random");
     serial[0] = (serial[0] & 0x7f) | 0x01;
@@ -66,7 +75,13 @@ pub fn certificate_pem(key: &TestKey) -> String {
         signature_algorithm: algorithm,
         signature: BitString::from_bytes(&signature).expect("signature bit string"),
     };
-    let b64 = STANDARD.encode(cert.to_der().expect("encode certificate"));
+    cert.to_der().expect("encode certificate")
+}
+
+/// A DER certificate as a `-----BEGIN CERTIFICATE-----` PEM, 64 characters
+/// a line.
+pub(crate) fn pem_of(der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
     let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
     for line in b64.as_bytes().chunks(64) {
         // base64 output is ASCII, so every chunk is valid UTF-8.
