@@ -549,6 +549,13 @@ pub struct WarmUpReport {
     pub failed: Vec<(String, String)>,
 }
 
+/// Requests this thread answered from its hot set so far (tests of other
+/// modules).
+#[cfg(test)]
+pub(crate) fn hot_hits_on_this_thread() -> u64 {
+    hot::hits_on_this_thread()
+}
+
 /// A request with the two auth headers and, if given, the `x-property`
 /// header the authenticator tests resolve properties from.
 #[cfg(test)]

@@ -257,7 +257,7 @@ fn slot_on_this_thread(creds: &Credentials<'_>) -> usize {
 
 /// Requests this thread answered from its hot set so far (tests).
 #[cfg(test)]
-fn hits_on_this_thread() -> u64 {
+pub(super) fn hits_on_this_thread() -> u64 {
     HITS.with(std::cell::Cell::get)
 }
 
