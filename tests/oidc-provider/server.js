@@ -78,7 +78,7 @@ function configuration() {
     },
     // The proof algorithms the token endpoint accepts (its metadata's
     // dpop_signing_alg_values_supported).
-    dPoPSigningAlgValues: ['ES256', 'PS256', 'RS256', 'EdDSA'],
+    enabledJWA: { dPoPSigningAlgValues: ['ES256', 'PS256', 'RS256', 'EdDSA'] },
     ttl: { ClientCredentials: 300 },
   };
 }
