@@ -256,3 +256,75 @@ impl AuditQuery {
             && self.before_seq.is_none_or(|s| record.seq < s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_record_has_the_api_json_shape_and_reads_back() {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap();
+        let record = AuditRecord::new(
+            Actor::Property("p-1".into()),
+            AuditAction::PropertyEnable,
+            "quid-1",
+        )
+        .property("p-1")
+        .after(Some(json!({"roles": ["reader"]})))
+        .at(at.to_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap()))
+        .stored_as(7);
+        let value = serde_json::to_value(&record).unwrap();
+        assert_eq!(
+            value,
+            json!({
+                "seq": 7, "at": "2023-11-14T22:13:20.123456Z", "actor": "property:p-1",
+                "action": "property.enable", "registration": "quid-1", "property": "p-1",
+                "before": null, "after": {"roles": ["reader"]},
+            })
+        );
+        assert_eq!(
+            serde_json::from_value::<AuditRecord>(value).unwrap(),
+            record
+        );
+    }
+
+    #[test]
+    fn names_read_back_and_unknown_ones_are_refused() {
+        for action in AuditAction::ALL {
+            assert_eq!(action.as_str().parse::<AuditAction>(), Ok(action));
+        }
+        assert_eq!("platform".parse::<Actor>(), Ok(Actor::Platform));
+        assert_eq!(
+            "property:p:x".parse::<Actor>(),
+            Ok(Actor::Property("p:x".into()))
+        );
+        for bad in ["", "admin", "property:", "Platform"] {
+            assert!(bad.parse::<Actor>().is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            "registration.rename".parse::<AuditAction>(),
+            Err(UnknownName("registration.rename".into()))
+        );
+        assert!(serde_json::from_value::<Actor>(json!("someone")).is_err());
+    }
+
+    #[test]
+    fn a_query_filters_by_registration_property_and_cursor() {
+        let record = AuditRecord::new(Actor::Platform, AuditAction::PropertyUpdate, "q")
+            .property("p")
+            .stored_as(5);
+        let query = |r: Option<&str>, p: Option<&str>, before: Option<u64>| {
+            AuditQuery::new(1)
+                .registration(r.map(str::to_owned))
+                .property(p.map(str::to_owned))
+                .before_seq(before)
+                .matches(&record)
+        };
+        assert!(query(None, None, None));
+        assert!(query(Some("q"), Some("p"), Some(6)));
+        assert!(!query(Some("r"), None, None));
+        assert!(!query(None, Some("o"), None));
+        assert!(!query(None, None, Some(5)));
+    }
+}

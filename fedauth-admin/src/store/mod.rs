@@ -70,7 +70,8 @@ pub struct Change {
     pub id: String,
     /// What must hold before the change, checked atomically with it.
     pub precondition: Precondition,
-    /// The new document (its `id` is set to [`Change::id`]); `None` deletes.
+    /// The new document (its `id` is set to [`Change::id`], its `null`
+    /// members are dropped); `None` deletes.
     pub document: Option<Map<String, Value>>,
     /// What the audit log records; its `seq` and `at` are assigned by the
     /// store.
@@ -161,12 +162,31 @@ pub(crate) fn check(change: &Change, current: Option<&Stored>) -> Result<(), Sto
     }
 }
 
-/// The state after a change: the document with its `id` set, or `None`.
+/// The state after a change: the document with its `id` set and its
+/// `null` members dropped, or `None`.
 pub(crate) fn new_state(id: &str, document: Option<Map<String, Value>>) -> Option<Stored> {
     document.map(|mut document| {
+        drop_nulls(&mut document);
         document.insert("id".into(), Value::String(id.to_owned()));
         Stored::new(id, document)
     })
+}
+
+/// A `null` member means "absent" (as in a JSON merge patch); TOML has no
+/// null, so every store keeps the document without them.
+fn drop_nulls(object: &mut Map<String, Value>) {
+    object.retain(|_, value| !value.is_null());
+    for value in object.values_mut() {
+        match value {
+            Value::Object(inner) => drop_nulls(inner),
+            Value::Array(items) => items.iter_mut().for_each(|item| {
+                if let Value::Object(inner) = item {
+                    drop_nulls(inner);
+                }
+            }),
+            _ => {}
+        }
+    }
 }
 
 /// One page of registrations in id order (the input is in id order).

@@ -187,3 +187,51 @@ fn backwards(
     segment(0, &carry);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Actor, AuditAction};
+
+    fn line(seq: u64, padding: usize) -> Line {
+        let after = serde_json::json!({"pad": "x".repeat(padding)});
+        Line {
+            record: AuditRecord::new(Actor::Platform, AuditAction::RegistrationUpdate, "q")
+                .after(Some(after))
+                .stored_as(seq),
+            file: Digests {
+                before: hex(&[0; 32]),
+                after: hex(&[1; 32]),
+            },
+        }
+    }
+
+    /// Lines across chunk boundaries and longer than a chunk are read back
+    /// whole, newest first.
+    #[test]
+    fn the_log_reads_backwards_across_chunks() {
+        let path = std::env::temp_dir().join(format!(
+            "fedauth-admin-journal-{}.jsonl",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        let sizes = [10, CHUNK as usize + 100, 3, 5000, 2 * CHUNK as usize, 1];
+        let mut seq = 0;
+        for round in 0..40 {
+            for size in sizes {
+                seq += 1;
+                append(&path, &line(seq, size + round), None).unwrap();
+            }
+        }
+        let read = read(&path, &AuditQuery::new(10_000)).unwrap();
+        let seqs: Vec<u64> = read.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, (1..=seq).rev().collect::<Vec<_>>());
+        let third = &read[seq as usize - 3];
+        assert_eq!(
+            third.after.as_ref().unwrap()["pad"].as_str().unwrap().len(),
+            3
+        );
+        assert_eq!(prepare(&path, &[9; 32]).unwrap(), seq);
+        std::fs::remove_file(&path).unwrap();
+    }
+}
