@@ -23,6 +23,7 @@ use fedauth_admin::AdminApi;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+use tower_fedauth::binding::{ClientCertFormat, ClientCertSource, DpopConfig};
 use tower_fedauth::egress::EgressPolicy;
 use tower_fedauth::registration::Registration;
 use tower_fedauth::registry::{FileRegistry, InMemoryRegistry};
@@ -126,12 +127,30 @@ impl Setup {
 }
 
 /// An authenticator builder with the servers' settings: the property is
-/// the path segment after `properties`.
-fn configured(builder: tower_fedauth::AuthenticatorBuilder, egress: EgressPolicy) -> Authenticator {
-    builder
+/// the path segment after `properties`; DPoP proofs name `--public-url`
+/// (else `http://{Host}`); with `--client-cert-header`, the client
+/// certificate is read from that header, as nginx writes it, and from
+/// nowhere else.
+fn configured(
+    builder: tower_fedauth::AuthenticatorBuilder,
+    egress: EgressPolicy,
+    args: &Args,
+) -> Authenticator {
+    let dpop = match &args.public_url {
+        Some(url) => DpopConfig::default().public_url(url.clone()),
+        None => DpopConfig::default(),
+    };
+    let mut builder = builder
         .egress(egress)
         .property(PropertyResolver::PathSegmentAfter("properties".into()))
-        .build()
+        .dpop(dpop);
+    if let Some(name) = &args.client_cert_header {
+        builder = builder.client_certificate(ClientCertSource::Header {
+            name: name.clone(),
+            format: ClientCertFormat::NginxEscapedPem,
+        });
+    }
+    builder.build()
 }
 
 /// The registry of `--registry` or `--database-url`, or the demo. Must
@@ -162,14 +181,14 @@ async fn registry_setup(args: &Args) -> Result<Setup, String> {
             .map(|id| id.as_str().to_owned())
             .collect();
         tracing::info!(path = %path.display(), "registry loaded");
-        let auth = configured(Authenticator::builder(registry), args.egress());
+        let auth = configured(Authenticator::builder(registry), args.egress(), args);
         return Ok(Setup {
             file: Some(file),
             ..Setup::serving(auth, ids)
         });
     }
     if let Some(url) = &args.database_url {
-        return database(url, args.egress()).await;
+        return database(url, args).await;
     }
     let idp = MockIdp::start().await;
     let document = demo_document(&idp);
@@ -177,7 +196,7 @@ async fn registry_setup(args: &Args) -> Result<Setup, String> {
     let registry = Arc::new(InMemoryRegistry::new(vec![registration]).map_err(|e| e.to_string())?);
     let memory = registry.clone();
     let egress = demo_egress(args, &idp);
-    let auth = configured(Authenticator::builder(registry), egress);
+    let auth = configured(Authenticator::builder(registry), egress, args);
     let token = demo_token(&idp);
     tracing::info!(issuer = %idp.issuer(), "demo mode: a local test identity provider is running");
     Ok(Setup {
@@ -195,7 +214,7 @@ async fn registry_setup(args: &Args) -> Result<Setup, String> {
 /// The PostgreSQL registry of `--database-url`: migrations applied, and a
 /// listener that drops cached entries when any instance (or `psql`)
 /// changes a row.
-async fn database(url: &str, egress: EgressPolicy) -> Result<Setup, String> {
+async fn database(url: &str, args: &Args) -> Result<Setup, String> {
     let failed = |e: PostgresError| format!("--database-url: {e}");
     let registry = PostgresRegistry::connect(url).await.map_err(failed)?;
     registry.migrate().await.map_err(failed)?;
@@ -206,7 +225,11 @@ async fn database(url: &str, egress: EgressPolicy) -> Result<Setup, String> {
         .into_iter()
         .map(|entry| entry.registration.id.as_str().to_owned())
         .collect();
-    let auth = configured(Authenticator::builder(registry.clone()), egress);
+    let auth = configured(
+        Authenticator::builder(registry.clone()),
+        args.egress(),
+        args,
+    );
     let listener = registry.spawn_listener(auth.registry().clone());
     tracing::info!("PostgreSQL registry connected");
     Ok(Setup {

@@ -153,6 +153,62 @@ pub(crate) async fn get(
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
+/// What a server answered: status, the headers but `date` ordered by name
+/// (a repeated header keeps its order), and the body.
+pub(crate) type Answer = (u16, Vec<(String, String)>, String);
+
+/// Send `method url` with `headers`; a name given twice is sent twice.
+pub(crate) async fn send(
+    client: &reqwest::Client,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> Answer {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+    let request = headers
+        .iter()
+        .fold(client.request(method, url), |r, (k, v)| r.header(*k, *v));
+    let resp = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let mut kept: Vec<(String, String)> = resp
+        .headers()
+        .iter()
+        .filter(|(name, _)| *name != "date")
+        .map(|(n, v)| {
+            (
+                n.to_string(),
+                v.to_str().unwrap_or("(not ASCII)").to_owned(),
+            )
+        })
+        .collect();
+    kept.sort_by(|a, b| a.0.cmp(&b.0));
+    (resp.status().as_u16(), kept, resp.text().await.unwrap())
+}
+
+/// The values of header `name` in `answer`, in order.
+pub(crate) fn header_values<'a>(answer: &'a Answer, name: &str) -> Vec<&'a str> {
+    answer
+        .1
+        .iter()
+        .filter(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+/// Both servers with `args` (and a free port), once ready.
+pub(crate) async fn start_both(client: &reqwest::Client, args: &[&str]) -> Vec<Server> {
+    let servers: Vec<Server> = SERVERS
+        .into_iter()
+        .map(|bin| Server::start(bin, args))
+        .collect();
+    for server in &servers {
+        wait_ready(client, server).await;
+    }
+    servers
+}
+
 /// Poll `/ready` until it answers 200 (bounded).
 pub(crate) async fn wait_ready(client: &reqwest::Client, server: &Server) {
     let deadline = Instant::now() + Duration::from_secs(30);
