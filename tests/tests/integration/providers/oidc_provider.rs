@@ -5,11 +5,16 @@
 //! without refuses it, and so does one for another app (`audiences` and
 //! `authorized_party_claims`, docs/registry.md). The registrations are
 //! `oidc`: the keys come through the provider's own discovery document.
+//! With a DPoP proof on its token request the provider binds the token to
+//! the proof's key, and the token then needs a proof of that key.
 
 use fedauth_tests::oidc_provider::{CLIENT_ID, OidcProvider, RESOURCE, decode_unverified};
 use fedauth_tests::*;
 use serde_json::json;
 use tower_fedauth::FedAuthLayer;
+use tower_fedauth::binding::DpopConfig;
+use tower_fedauth::jws::Algorithm;
+use tower_fedauth::testkit::{DpopKey, DpopProof};
 
 /// An `oidc` registration `id` at the provider for `client_id`, plus
 /// `extra` TOML keys.
@@ -76,4 +81,101 @@ async fn accepted_through_audiences_for_its_own_client_only() {
     // The API is named, but the authorized party is another app.
     let a = call_with(&layer, &token, "quid-other").await;
     assert_refused(&a, 401, "invalid_audience", Some("invalid_token"));
+}
+
+/// The platform's public URL, which DPoP proofs name in `htu`.
+const API_URL: &str = "https://api.platform.example";
+
+/// A DPoP proof of `key` for `GET {API_URL}/orders` with `token`.
+fn orders_proof(key: &DpopKey, token: &str) -> String {
+    DpopProof::new(key)
+        .htm("GET")
+        .htu(format!("{API_URL}/orders"))
+        .ath_for(token)
+        .sign()
+}
+
+/// `GET /orders` with `authorization` and the `proofs`.
+async fn orders(layer: &FedAuthLayer, authorization: &str, proofs: &[String]) -> Answer {
+    let mut headers = vec![("authorization", authorization), ("x-sc-auth", "quid-op")];
+    headers.extend(proofs.iter().map(|p| ("dpop", p.as_str())));
+    call(layer, &headers, "/orders").await
+}
+
+/// Every `WWW-Authenticate` value, in order.
+fn challenges(a: &Answer) -> Vec<&str> {
+    a.headers
+        .get_all(http::header::WWW_AUTHENTICATE)
+        .iter()
+        .map(|v| v.to_str().expect("ASCII challenge"))
+        .collect()
+}
+
+/// A DPoP-bound token from the real provider (RFC 9449), for a key of each
+/// kind the provider takes: it asked for its nonce first, and bound the
+/// token to the proof's key (`cnf.jkt`, the RFC 7638 thumbprint node's
+/// `jose` computed). The authenticator accepts the token with a proof of
+/// that key, and refuses it as a bearer token and with another key's proof
+/// (`invalid_token_binding`, the `DPoP` challenge with the Bearer one
+/// beside it).
+#[tokio::test]
+async fn dpop_bound_tokens_need_a_proof_of_their_key() {
+    let op = OidcProvider::start().await;
+    let toml = registration(&op, "quid-op", CLIENT_ID, &with_audiences());
+    let public = url::Url::parse(API_URL).expect("URL");
+    let auth = builder(&toml)
+        .dpop(DpopConfig::default().public_url(public))
+        .build();
+    let layer = FedAuthLayer::new(auth);
+    let binding = "The token is bound to a key or certificate the request does not prove.";
+    let dpop_challenge = format!(
+        "DPoP realm=\"fedauth\", algs=\"RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA\", \
+         error=\"invalid_token\", error_description=\"{binding}\""
+    );
+    for alg in [Algorithm::ES256, Algorithm::PS256, Algorithm::EdDSA] {
+        let key = DpopKey::generate(alg);
+        let grant = op
+            .dpop_access_token(RESOURCE, "read", |htu, nonce| {
+                let proof = DpopProof::new(&key).htm("POST").htu(htu);
+                match nonce {
+                    Some(nonce) => proof.nonce(nonce).sign(),
+                    None => proof.sign(),
+                }
+            })
+            .await;
+        assert!(
+            grant.nonce.is_some(),
+            "{alg:?}: the provider asked for a nonce"
+        );
+        let token = grant.access_token;
+        let (header, claims) = decode_unverified(&token);
+        assert_eq!(header["typ"], "at+jwt", "{alg:?}: {header}");
+        assert_eq!(claims["cnf"], json!({"jkt": key.thumbprint()}), "{alg:?}");
+
+        let dpop = format!("DPoP {token}");
+        let a = orders(&layer, &dpop, &[orders_proof(&key, &token)]).await;
+        assert_eq!(a.status, 200, "{alg:?}: {:?}", a.body);
+        assert_eq!(a.body["registration"], "quid-op");
+        assert_eq!(a.body["subject"], CLIENT_ID);
+        assert_eq!(a.body["claims"]["cnf"]["jkt"], key.thumbprint());
+
+        let as_bearer = format!("Bearer {token}");
+        for (how, authorization, proofs) in [
+            ("as Bearer", &as_bearer, vec![]),
+            (
+                "another key's proof",
+                &dpop,
+                vec![orders_proof(&DpopKey::generate(alg), &token)],
+            ),
+        ] {
+            let a = orders(&layer, authorization, &proofs).await;
+            assert_eq!(a.status, 401, "{alg:?} {how}: {:?}", a.body);
+            assert_eq!(a.code(), Some("invalid_token_binding"), "{alg:?} {how}");
+            assert_eq!(
+                challenges(&a),
+                [dpop_challenge.as_str(), "Bearer realm=\"fedauth\""],
+                "{alg:?} {how}"
+            );
+        }
+    }
 }
