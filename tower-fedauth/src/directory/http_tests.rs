@@ -13,6 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+use super::webhook_tests::{
+    REGISTRATION, REGISTRATION_QUERY, assert_sent, expected_user, start as start_webhook, webhook,
+};
 use super::*;
 use crate::registry::HttpClientConfig;
 
@@ -206,4 +209,39 @@ async fn a_directory_that_ignores_the_registration_is_held_by_the_tenant() {
         "both registrations asked the directory"
     );
     task.abort();
+}
+
+/// The directory is the webhook's get-by-id: the same request (static
+/// headers included), 404 and 410 unknown, any other refusal an error, and
+/// a subject no request can carry not asked about.
+#[tokio::test]
+async fn the_directory_asks_through_get_by_id() {
+    let server = start_webhook().await;
+    let directory = HttpUserDirectory::from(webhook(&server));
+    let query = UserQuery::new(REGISTRATION, "u/1 x");
+    let found = directory.get_user(query).await.unwrap();
+    assert_eq!(found, Some(expected_user()));
+    let seen = server.hook.one();
+    assert_sent(
+        &seen,
+        ::http::Method::GET,
+        "/v1/users/u%2F1%20x",
+        REGISTRATION_QUERY,
+        "",
+    );
+    for (status, expected) in [
+        (404, Ok(None)),
+        (410, Ok(None)),
+        (403, Err("answered HTTP 403")),
+    ] {
+        server.hook.answer(status, "");
+        let got = directory.get_user(query).await;
+        match expected {
+            Ok(none) => assert_eq!(got.unwrap(), none, "{status}"),
+            Err(why) => assert!(got.unwrap_err().message().contains(why), "{status}"),
+        }
+    }
+    let unusable = directory.get_user(UserQuery::new("quid-1", "..")).await;
+    assert_eq!(unusable.unwrap(), None);
+    assert_eq!(server.hook.take().len(), 3, "no request for an unusable id");
 }

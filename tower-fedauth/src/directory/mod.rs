@@ -5,9 +5,11 @@
 //! through [`AuthContext::user`](crate::AuthContext::user).
 //!
 //! Implement [`UserDirectory`] for any store, or use [`HttpUserDirectory`]
-//! (the platform's users webhook,
+//! (the get-by-id call of the platform's users webhook,
 //! `GET {base}/users/{id}?registration={registration id}`). The
-//! authenticator puts a [`CachedDirectory`] in front of it.
+//! authenticator puts a [`CachedDirectory`] in front of it. The webhook's
+//! other calls (by email, by customer id, delete, email verification,
+//! password reset) are [`UsersWebhook`]'s, for the platform's own use.
 //!
 //! **Tenant isolation.** Every application runs its own IdP and can mint
 //! any `sub`, including one that another application's users have. So a
@@ -27,12 +29,14 @@ mod cache;
 mod http;
 mod policy;
 mod user;
+mod webhook;
 
 pub use cache::{CachedDirectory, DirectoryCacheConfig, DirectoryCacheStats};
 pub use http::HttpUserDirectory;
 pub use policy::DirectoryConfig;
 pub(crate) use policy::UserGate;
 pub use user::User;
+pub use webhook::{UsersWebhook, UsersWebhookError, WebhookHeaderError};
 
 /// Whom a directory is asked for: the subject as one registration's IdP
 /// names it. Two registrations may present the same subject for different
@@ -114,3 +118,5 @@ impl DirectoryError {
 mod http_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(all(test, feature = "testkit"))]
+mod webhook_tests;
