@@ -2,6 +2,7 @@
 
 mod adapters;
 mod attacks;
+mod binding;
 mod fleet;
 mod hardening;
 mod keys;
