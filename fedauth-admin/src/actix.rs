@@ -7,11 +7,10 @@ use std::sync::Arc;
 use actix_web::http::StatusCode as ActixStatus;
 use actix_web::http::header::{HeaderName as ActixName, HeaderValue as ActixValue};
 use actix_web::{HttpRequest, HttpResponse, Scope, web};
-use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt as _;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
-use crate::api::{AdminApi, AdminRequest, PREFIX};
+use crate::api::{AdminApi, AdminRequest, BodyReader, PREFIX};
 
 /// A scope serving `/admin/v1/*` (register it with `App::service`).
 /// Bodies up to [`AdminApi::max_body_bytes`] are taken, whatever actix's
@@ -27,20 +26,15 @@ async fn handle(
     req: HttpRequest,
     mut payload: web::Payload,
 ) -> HttpResponse {
-    // One byte more than the limit tells the API the body was too large.
-    let limit = api.max_body_bytes() + 1;
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else {
-            body.clear();
-            break;
-        };
-        let room = limit - body.len();
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() == limit {
-            break;
+    let mut reader = BodyReader::new(&api);
+    let complete = loop {
+        match payload.next().await {
+            None => break true,
+            Some(Err(_)) => break false,
+            Some(Ok(chunk)) if !reader.push(&chunk) => break false,
+            Some(Ok(_)) => {}
         }
-    }
+    };
     let mut headers = HeaderMap::new();
     for (name, value) in req.headers() {
         if let (Ok(name), Ok(value)) = (
@@ -55,7 +49,7 @@ async fn handle(
         path: req.uri().path().to_owned(),
         query: req.uri().query().map(str::to_owned),
         headers,
-        body: Bytes::from(body),
+        body: reader.finish(complete),
     };
     let answer = api.handle(request).await;
     let status =

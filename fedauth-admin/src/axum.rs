@@ -8,9 +8,9 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt as _;
 
-use crate::api::{AdminApi, AdminRequest, PREFIX};
+use crate::api::{AdminApi, AdminRequest, BodyReader, PREFIX};
 
 /// A router serving `/admin/v1/*` (merge or nest it into the server's
 /// own). Bodies up to [`AdminApi::max_body_bytes`] are taken; a larger one
@@ -24,22 +24,27 @@ pub fn router(api: Arc<AdminApi>) -> Router {
 }
 
 async fn handle(State(api): State<Arc<AdminApi>>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    // One byte more than the limit tells the API the body was too large.
-    let limit = api.max_body_bytes() + 1;
-    let body = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        // Over the limit, or the client broke off: keep what makes the
-        // API refuse it (more than the limit) or an empty body.
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => vec![0; limit].into(),
-        Err(_) => Default::default(),
+    let (parts, mut body) = req.into_parts();
+    let mut reader = BodyReader::new(&api);
+    let complete = loop {
+        match body.frame().await {
+            None => break true,
+            Some(Err(_)) => break false,
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref()
+                    && !reader.push(data)
+                {
+                    break false;
+                }
+            }
+        }
     };
     let request = AdminRequest {
         method: parts.method,
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().map(str::to_owned),
         headers: parts.headers,
-        body,
+        body: reader.finish(complete),
     };
     let answer = api.handle(request).await;
     let body = Body::from(answer.body_bytes());

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the admin API, generated from the code: the
 //! path annotations of the endpoint functions, the schemas of the bodies
 //! they read and write, and each endpoint's refusals from the routing
-//! table ([`ENDPOINTS`](crate::api::ENDPOINTS)). Served at
+//! table ([`crate::api::ENDPOINTS`]). Served at
 //! `/admin/v1/openapi.json`; the repository's `docs/admin-api.md` is
 //! rendered from it.
 

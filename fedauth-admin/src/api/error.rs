@@ -227,6 +227,18 @@ impl ApiError {
         )
     }
 
+    /// `412`: `If-Match` is not the current `ETag` (any more).
+    pub(crate) fn stale() -> Self {
+        Self::detail(
+            AdminErrorCode::PreconditionFailed,
+            ErrorDetail::new(
+                Location::Header,
+                Some("If-Match"),
+                "is not the current ETag",
+            ),
+        )
+    }
+
     /// `404 not_found` of a registration.
     pub(crate) fn no_registration(id: &str) -> Self {
         Self::detail(
@@ -280,7 +292,7 @@ impl From<StoreError> for ApiError {
     /// logs only.
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::PreconditionFailed => Self::new(AdminErrorCode::PreconditionFailed),
+            StoreError::PreconditionFailed => Self::stale(),
             StoreError::NotFound => Self::new(AdminErrorCode::NotFound),
             StoreError::Unavailable(why) => {
                 tracing::warn!(error = %why, "admin store unavailable");

@@ -6,7 +6,7 @@ use http::HeaderMap;
 use http::header::{CONTENT_TYPE, IF_MATCH};
 use serde_json::{Map, Value};
 
-use super::error::{AdminErrorCode, ApiError, ErrorDetail, Location};
+use super::error::{ApiError, Location};
 use super::ids::Cursor;
 use crate::store::ETag;
 
@@ -160,14 +160,7 @@ impl IfMatch {
     /// Refused with `412` unless `current` is what it asks.
     pub(crate) fn check(&self, current: &ETag) -> Result<(), ApiError> {
         match self {
-            IfMatch::Tags(tags) if !tags.contains(current) => Err(ApiError::detail(
-                AdminErrorCode::PreconditionFailed,
-                ErrorDetail::new(
-                    Location::Header,
-                    Some("If-Match"),
-                    "is not the current ETag",
-                ),
-            )),
+            IfMatch::Tags(tags) if !tags.contains(current) => Err(ApiError::stale()),
             _ => Ok(()),
         }
     }

@@ -192,15 +192,21 @@ pub(crate) async fn enable(
     .await
 }
 
-/// A refusal of the registry's rules about `properties` (a role that is
-/// not a plain string) names `roles` of the body it came from.
+/// A refusal of the registry's rules about `properties` names what the
+/// request said: the property id of the path, or `roles` of the body.
 fn as_roles_problem(mut e: ApiError) -> ApiError {
     for d in &mut e.details {
         if d.param
             .as_deref()
             .is_some_and(|p| p.starts_with("properties"))
         {
-            d.param = Some("roles".into());
+            let (location, param) = match d.msg.starts_with("property id") {
+                true => (Location::Path, "property"),
+                false => (Location::Body, "roles"),
+            };
+            d.location = location;
+            d.param = Some(param.into());
+            d.value = None;
         }
     }
     e

@@ -186,6 +186,10 @@ pub(crate) async fn patch(
         ));
     };
     restore(&mut doc, &stored.document);
+    if doc == stored.document {
+        // Nothing changes: nothing to write, check or record.
+        return Ok(answer(StatusCode::OK, &stored));
+    }
     let registration = validate(&doc)?;
     let before = validate(&stored.document).ok();
     if check && idp_changed(before.as_ref(), &registration) {
