@@ -44,7 +44,8 @@ Options (every subcommand):
                        others). It is never printed, and sent to --url only:
                        redirects are not followed
   --output json|table  json: the API's answer (a registration as
-                       {\"etag\", \"registration\"}); table (default): columns
+                       {\"etag\", \"registration\"}; enable, disable and
+                       delete: what was done); table (default): columns
 
 Exit status: 0 done; 1 server unreachable or unexpected answer; 2 usage
 error; 3 refused (401 unauthorized, 403 forbidden); 4 not found (404);
