@@ -13,6 +13,7 @@
 //! In every case the API's change hook then drops the registration from
 //! the authenticator's registry cache, so the next request sees it.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ use fedauth_admin::{AdminApi, StaticTokens};
 use serde_json::{Map, Value};
 use tower_fedauth::Registration;
 use tower_fedauth::registry::InMemoryRegistry;
+use tower_fedauth::testkit::MockIdp;
 
 use crate::{Args, DEMO_REGISTRATION, Setup};
 
@@ -81,6 +83,26 @@ pub async fn api(args: &Args, setup: &Setup) -> Result<Option<Arc<AdminApi>>, St
         .build();
     tracing::info!("admin API served at /admin/v1");
     Ok(Some(Arc::new(api)))
+}
+
+/// Demo mode's admin lines: the demo identity provider (to register
+/// another application with it, as the README's quickstart does), and the
+/// `curl` line that enables the demo application in
+/// [`DEMO_ADMIN_PROPERTY`].
+pub fn announce(out: &mut impl Write, addr: SocketAddr, idp: &MockIdp) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "# demo identity provider: issuer {}, key set {}, client {}",
+        idp.issuer(),
+        idp.jwks_uri(),
+        idp.client_id()
+    )?;
+    writeln!(
+        out,
+        "# admin API: with ${ADMIN_TOKEN_VAR} set to the --admin-token value, this enables the \
+         application in {DEMO_ADMIN_PROPERTY} (then http://{addr}/properties/{DEMO_ADMIN_PROPERTY}/whoami answers 200):"
+    )?;
+    writeln!(out, "{}", enable_line(addr))
 }
 
 /// The demo's second `curl` line: a platform admin enables the demo

@@ -300,14 +300,7 @@ pub fn announce(addr: SocketAddr, demo: Option<&Demo>) {
              http://{addr}/properties/{DEMO_PROPERTY}/admin answer 200 too"
         );
         if demo.admin {
-            let property = admin::DEMO_ADMIN_PROPERTY;
-            let _ = writeln!(
-                out,
-                "# admin API: with ${} set to the --admin-token value, this enables the \
-                 application in {property} (then http://{addr}/properties/{property}/whoami answers 200):",
-                admin::ADMIN_TOKEN_VAR
-            );
-            let _ = writeln!(out, "{}", admin::enable_line(addr));
+            let _ = admin::announce(&mut out, addr, &demo.idp);
         }
     }
     let _ = out.flush();

@@ -384,6 +384,15 @@ async fn demo_mode_enables_the_demo_application_and_follows_the_readme() {
         );
         let demo = demo_token(&server.line());
         assert!(server.line().starts_with("# same token: "));
+        let idp_line = server.line();
+        let (issuer, jwks_uri) = idp_line
+            .strip_prefix("# demo identity provider: issuer ")
+            .and_then(|rest| rest.strip_suffix(", client app-1"))
+            .and_then(|rest| rest.split_once(", key set "))
+            .unwrap_or_else(|| panic!("{idp_line}"));
+        let (issuer, jwks_uri) = (issuer.to_owned(), jwks_uri.to_owned());
+        assert_eq!(jwks_uri, format!("{issuer}/jwks"));
+        assert!(issuer.starts_with("http://127.0.0.1:"), "{issuer}");
         assert_eq!(
             server.line(),
             format!(
@@ -421,13 +430,11 @@ async fn demo_mode_enables_the_demo_application_and_follows_the_readme() {
             (200, json!(["reader"]))
         );
 
-        // README: register with the demo IdP's issuer and key set, enable,
-        // call — the demo token is the new application's too.
-        let (_, body) = call(&server, "/whoami", &demo, "demo").await;
-        let issuer = body["issuer"].as_str().unwrap().to_owned();
+        // The README's three lines: register with the printed IdP, the
+        // property admin enables it, the demo token calls as the new
+        // application (same IdP, same client id).
         let document = json!({
-            "client_id": "app-1", "provider": "jwks",
-            "issuer": issuer, "jwks_uri": format!("{issuer}/jwks"),
+            "client_id": "app-1", "provider": "jwks", "issuer": issuer, "jwks_uri": jwks_uri,
         });
         let (quid, _) = admin.create(&document).await;
         assert_eq!(
