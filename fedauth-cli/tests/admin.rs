@@ -14,7 +14,6 @@ use fedauth_admin::store::{
 };
 use fedauth_admin::{AdminApi, StaticTokens};
 use serde_json::{Map, Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fedauth");
 const ADMIN: &str = "cli-platform-token-0123456789";
@@ -106,29 +105,28 @@ fn etag(document: &Value) -> String {
     ETag::of(document.as_object().unwrap()).as_str().to_owned()
 }
 
-/// A file removed on drop.
-struct Temp(std::path::PathBuf);
+/// A directory of files for one test, removed on drop.
+struct Files(std::path::PathBuf);
 
-impl Temp {
-    fn new(ext: &str, content: &str) -> Temp {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
-            "fedauth-cli-admin-{}-{n}.{ext}",
-            std::process::id()
-        ));
-        std::fs::write(&path, content).unwrap();
-        Temp(path)
+impl Files {
+    fn new(test: &str) -> Files {
+        let dir =
+            std::env::temp_dir().join(format!("fedauth-cli-admin-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Files(dir)
     }
 
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
+    /// Writes `name`; its path.
+    fn write(&self, name: &str, content: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, content).unwrap();
+        path.to_string_lossy().into_owned()
     }
 }
 
-impl Drop for Temp {
+impl Drop for Files {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -280,12 +278,13 @@ async fn get_list_and_property_subcommands_print_tables_and_json() {
 async fn create_patch_delete_and_audit() {
     let url = &serve().await;
     // create: a TOML file; the server issues the id.
-    let toml = Temp::new(
-        "toml",
+    let files = Files::new("create");
+    let toml = files.write(
+        "new.toml",
         "name = \"From TOML\"\nprovider = \"introspection\"\nclient_id = \"app-t\"\n\
          [introspection]\nendpoint = \"https://idp.example.com/introspect\"\nclient_id = \"rs\"\nclient_secret = \"tiny\"\n",
     );
-    let created = admin(url, Some(ADMIN), &["create", toml.path()]).await;
+    let created = admin(url, Some(ADMIN), &["create", &toml]).await;
     let field = |n: usize, name: &str| {
         let line = created.stdout.lines().nth(n).unwrap_or_default();
         line.strip_prefix(&format!("{name:<13}  "))
@@ -315,13 +314,13 @@ async fn create_patch_delete_and_audit() {
 
     // patch from a JSON file, the current ETag read first: the answer is
     // what a get then shows.
-    let patch = Temp::new("json", r#"{"name": "App A2", "roles": ["reader"]}"#);
+    let patch = files.write("patch.json", r#"{"name": "App A2", "roles": ["reader"]}"#);
     let before = parsed(&admin(url, Some(ADMIN), &["get", "quid-a", "--output", "json"]).await);
     let patched = parsed(
         &admin(
             url,
             Some(ADMIN),
-            &["patch", "quid-a", patch.path(), "--output", "json"],
+            &["patch", "quid-a", &patch, "--output", "json"],
         )
         .await,
     );
@@ -340,7 +339,7 @@ async fn create_patch_delete_and_audit() {
         &admin(
             url,
             Some(ADMIN),
-            &["patch", "quid-a", patch.path(), "--if-match", stale],
+            &["patch", "quid-a", &patch, "--if-match", stale],
         )
         .await,
         6,
@@ -409,31 +408,27 @@ async fn create_patch_delete_and_audit() {
     assert_eq!(only_a["items"], json!([items[2]]));
 }
 
-/// A server that answers every connection with `response`; the count of
-/// connections it accepted.
-async fn canned(response: String) -> (SocketAddr, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+/// A server answering every request with `status`, `headers` and `body`;
+/// the count of requests it saw.
+async fn canned(
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: &'static str,
+) -> (SocketAddr, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            counter.fetch_add(1, Ordering::SeqCst);
-            let response = response.clone();
-            tokio::spawn(async move {
-                let mut seen = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let _ = stream.write_all(response.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
+    let answer = move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let mut response = axum::response::Response::new(axum::body::Body::from(body));
+        *response.status_mut() = axum::http::StatusCode::from_u16(status).unwrap();
+        for (name, value) in &headers {
+            response.headers_mut().insert(*name, value.parse().unwrap());
         }
-    });
+        std::future::ready(response)
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(answer)).await });
     (addr, hits)
 }
 
@@ -472,12 +467,13 @@ async fn refusals_exit_with_their_own_status_and_the_apis_message() {
         3,
         "fedauth admin: forbidden (403): This credential may not do this.\n",
     );
-    let bad = Temp::new(
-        "json",
+    let files = Files::new("refusals");
+    let bad = files.write(
+        "bad.json",
         r#"{"provider": "jwks", "client_id": "a", "jwks_uri": "https://idp.example.com/keys", "algorithms": ["HS256"]}"#,
     );
     failed(
-        &admin(url, Some(ADMIN), &["create", bad.path()]).await,
+        &admin(url, Some(ADMIN), &["create", &bad]).await,
         5,
         "fedauth admin: validation_failed (422): The request is not valid.\n  \
          algorithms (body): HS256 is a symmetric algorithm and is never accepted [value: [\"HS256\"]]\n",
@@ -492,7 +488,7 @@ async fn refusals_exit_with_their_own_status_and_the_apis_message() {
         &admin(
             url,
             Some(ADMIN),
-            &["patch", "quid-a", bad.path(), "--if-match", "\"x\""],
+            &["patch", "quid-a", &bad, "--if-match", "\"x\""],
         )
         .await,
         6,
@@ -564,12 +560,9 @@ async fn no_answer_or_a_redirect_is_exit_1_and_the_token_goes_nowhere_else() {
     );
     assert!(run.stderr.starts_with(&want), "{}", run.stderr);
 
-    let (elsewhere, elsewhere_hits) =
-        canned("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}".into()).await;
-    let redirect = format!(
-        "HTTP/1.1 307 Temporary Redirect\r\nlocation: http://{elsewhere}/admin/v1/registrations/quid-a\r\ncontent-length: 0\r\n\r\n"
-    );
-    let (addr, hits) = canned(redirect).await;
+    let (elsewhere, elsewhere_hits) = canned(200, vec![], "{}").await;
+    let target = format!("http://{elsewhere}/admin/v1/registrations/quid-a");
+    let (addr, hits) = canned(307, vec![("location", target)], "").await;
     failed(
         &admin(&format!("http://{addr}"), Some(ADMIN), &["get", "quid-a"]).await,
         1,
@@ -586,8 +579,7 @@ async fn no_answer_or_a_redirect_is_exit_1_and_the_token_goes_nowhere_else() {
         (1, 0)
     );
 
-    let (other, _) =
-        canned("HTTP/1.1 404 Not Found\r\ncontent-length: 9\r\n\r\nnot here\n".into()).await;
+    let (other, _) = canned(404, vec![], "not here\n").await;
     failed(
         &admin(&format!("http://{other}/"), Some(ADMIN), &["list"]).await,
         1,

@@ -83,6 +83,15 @@ pub(crate) fn start_with(bin: &'static str, store: &[&str], egress: &[&str]) -> 
     Server::start(bin, &args)
 }
 
+/// `bin` on a registry file `name` holding `content`, in a directory of
+/// its own: the directory, the file's path and the server.
+pub(crate) fn on_file(bin: &'static str, name: &str, content: &str) -> (Dir, String, Server) {
+    let dir = Dir::new(name);
+    let path = dir.registry(name, content);
+    let server = start(bin, &["--registry", &path]);
+    (dir, path, server)
+}
+
 /// An answer of the admin API.
 #[derive(Debug)]
 pub(crate) struct Reply {
@@ -230,6 +239,15 @@ impl Admin {
             Some(format!("/admin/v1/registrations/{id}").as_str())
         );
         (id, reply)
+    }
+
+    /// The actions of the whole audit log, newest first.
+    pub(crate) async fn actions(&self) -> Vec<String> {
+        let items = self.audit("").await;
+        items
+            .iter()
+            .map(|i| i["action"].as_str().unwrap().to_owned())
+            .collect()
     }
 
     /// `GET /audit?{query}` as the platform admin: the items.

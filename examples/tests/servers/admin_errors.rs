@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tower_fedauth::testkit::MockIdp;
 
 use crate::admin::{
-    ADMIN, Admin, Dir, P7, P7_TOKEN, Reply, bytes, jwks_document, start, start_with,
+    ADMIN, Admin, Dir, P7, P7_TOKEN, Reply, bytes, jwks_document, on_file, start_with,
 };
 use crate::harness::{Canned, SERVERS, Server, assert_silent_about_egress};
 
@@ -248,21 +248,14 @@ async fn preconditions(admin: &Admin) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_refusal_of_the_contract_through_both_servers() {
     for bin in SERVERS {
-        let dir = Dir::new("errors");
-        let path = dir.registry("r.toml", ONE_IN_42);
-        let server = start(bin, &["--registry", &path]);
+        let (_dir, _, server) = on_file(bin, "r.toml", ONE_IN_42);
         let admin = Admin::of(&server);
         no_credential_and_other_callers(&admin).await;
         invalid_bodies_and_queries(&admin).await;
         preconditions(&admin).await;
         // Only the 64 KiB body was stored.
-        let actions: Vec<Value> = admin
-            .audit("")
-            .await
-            .iter()
-            .map(|i| i["action"].clone())
-            .collect();
-        assert_eq!(actions, [json!("registration.create")], "{bin}");
+        let actions = admin.actions().await;
+        assert_eq!(actions, ["registration.create"], "{bin}");
     }
 }
 
@@ -280,9 +273,7 @@ async fn secrets_are_write_only_and_masked_everywhere_but_the_registry_file() {
     let secret = "s3cret-0123456789-abcdefXYZ12";
     let newer = "n3wer-secret-0123456789-QRSTU";
     for bin in SERVERS {
-        let dir = Dir::new("secrets");
-        let path = dir.registry("r.json", r#"{"registrations": []}"#);
-        let server = start(bin, &["--registry", &path]);
+        let (_dir, path, server) = on_file(bin, "r.json", r#"{"registrations": []}"#);
         let admin = Admin::of(&server);
         let (id, created) = admin.create(&introspection(secret)).await;
         let secret_at = "/introspection/client_secret";
@@ -363,9 +354,7 @@ async fn secrets_are_write_only_and_masked_everywhere_but_the_registry_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_of_registrations_hold_each_one_once_in_id_order() {
     for bin in SERVERS {
-        let dir = Dir::new("pages");
-        let path = dir.registry("r.toml", ONE_IN_42);
-        let server = start(bin, &["--registry", &path]);
+        let (_dir, _, server) = on_file(bin, "r.toml", ONE_IN_42);
         let admin = Admin::of(&server);
         let mut ids = vec!["quid-in-42".to_owned()];
         for n in 0..4 {
@@ -422,9 +411,7 @@ async fn pages_of_registrations_hold_each_one_once_in_id_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_patches_with_one_etag_one_wins_the_other_is_412() {
     for bin in SERVERS {
-        let dir = Dir::new("race");
-        let path = dir.registry("r.toml", ONE_IN_42);
-        let server = start(bin, &["--registry", &path]);
+        let (_dir, _, server) = on_file(bin, "r.toml", ONE_IN_42);
         let admin = Admin::of(&server);
         let etag = admin.get("/registrations/quid-in-42", ADMIN).await.etag();
         let (name_a, name_b) = (json!({"name": "A"}), json!({"name": "B"}));
@@ -493,9 +480,7 @@ async fn the_idp_check_names_the_field_and_nothing_it_fetched() {
     ];
     let unreachable = format!("http://127.0.0.1:{closed_port}/jwks");
     for bin in SERVERS {
-        let dir = Dir::new("idp");
-        let path = dir.registry("r.toml", "registrations = []\n");
-        let server = start(bin, &["--registry", &path]);
+        let (_dir, _, server) = on_file(bin, "r.toml", "registrations = []\n");
         let admin = Admin::of(&server);
         let mut down = jwks_document(&good, "down");
         down["jwks_uri"] = json!(unreachable);

@@ -6,10 +6,12 @@
 use std::time::{Duration, Instant};
 
 use fedauth_test_pg::{admin_sql, fresh_database};
-use serde_json::{Value, json};
+use serde_json::json;
 use tower_fedauth::testkit::MockIdp;
 
-use crate::admin::{ADMIN, Admin, Dir, P7, Reply, bytes, jwks_document, outcome, start, token};
+use crate::admin::{
+    ADMIN, Admin, Dir, P7, Reply, bytes, jwks_document, on_file, outcome, start, token,
+};
 use crate::harness::SERVERS;
 
 fn unavailable(reply: &Reply) {
@@ -44,9 +46,7 @@ async fn every_change_is_unavailable(admin: &Admin, id: &str, before: &Reply, id
 async fn a_registry_file_that_cannot_be_replaced_stays_as_it_was_with_its_audit_log() {
     let idp = MockIdp::start().await;
     for bin in SERVERS {
-        let dir = Dir::new("unwritable");
-        let path = dir.registry("r.toml", "registrations = []\n");
-        let server = start(bin, &["--registry", &path]);
+        let (_dir, path, server) = on_file(bin, "r.toml", "registrations = []\n");
         let admin = Admin::of(&server);
         let (id, created) = admin.create(&jwks_document(&idp, "kept")).await;
         let audit_path = format!("{path}.audit.jsonl");
@@ -169,15 +169,7 @@ async fn a_stopped_database_changes_nothing_and_answers_within_the_query_timeout
             (renamed.status, &renamed.body["name"]),
             (200, &json!("back"))
         );
-        let actions: Vec<Value> = admin
-            .audit("")
-            .await
-            .iter()
-            .map(|i| i["action"].clone())
-            .collect();
-        assert_eq!(
-            actions,
-            [json!("registration.update"), json!("registration.create")]
-        );
+        let actions = admin.actions().await;
+        assert_eq!(actions, ["registration.update", "registration.create"]);
     }
 }
