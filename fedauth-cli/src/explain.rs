@@ -5,6 +5,12 @@
 //! check failed, every check before it passed, the ones after were not
 //! reached. What is shown of the token is its header and a few claims
 //! (never its signature); nothing of the registration's secrets.
+//!
+//! With `--dpop`, `--method`, `--url` and `--client-cert` the request is
+//! a sender-constrained one, and the sender-constraint step shows each of
+//! its checks ([`binding`]).
+
+mod binding;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -14,6 +20,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use serde_json::{Map, Value};
 use tower_fedauth::adapter::Requirement;
+use tower_fedauth::binding::{DpopConfig, PeerCertificate};
 use tower_fedauth::egress::EgressPolicy;
 use tower_fedauth::registry::FileRegistry;
 use tower_fedauth::{AuthContext, AuthError, Authenticator, Check, PropertyResolver, Registration};
@@ -32,6 +39,9 @@ or FAIL: header, registration, token structure, algorithm, key, signature,
 token kind, issuer, audience, time, claims, user directory, property and
 roles; then the final HTTP status and refusal code. The token's header and
 main claims are shown; its signature and the registration's secrets never.
+A DPoP proof or a client certificate adds each sender-constraint check:
+proof header, signature, htm, htu, iat, ath, nonce, the proof's key against
+the token's cnf.jkt, jti; the certificate against cnf x5t#S256.
 
 Options:
   --registry FILE       the registry file (.toml or .json)
@@ -42,6 +52,14 @@ Options:
   --property ID         the property the request is for
   --scope SCOPE         a route's required OAuth scope (repeatable): checked
                         in the token's scope / scp claims after the rest
+  --dpop PROOF          the request's DPoP header (repeatable); a token
+                        without a scheme is then sent as `DPoP <token>`
+  --method METHOD       the request's method (default GET): a proof's htm
+  --url URL             the URL the request was sent to, as the server's
+                        public URL plus the path: a proof's htu (required
+                        with --dpop)
+  --client-cert FILE    the client certificate (PEM or DER) the connection
+                        presented, for certificate-bound tokens
   --allow-http          accept http:// IdP URLs (local IdPs)
   --allow-network CIDR  also fetch from this network or exact host name
                         (repeatable); by default only public unicast
@@ -60,6 +78,11 @@ struct Input {
     property: Option<String>,
     egress: EgressPolicy,
     scopes: Vec<String>,
+    proofs: Vec<String>,
+    method: http::Method,
+    url: Option<url::Url>,
+    /// The client certificate, DER.
+    client_cert: Option<Vec<u8>>,
 }
 
 fn read_token(args: &mut Args) -> Result<String, UsageError> {
@@ -93,6 +116,41 @@ fn egress(args: &mut Args) -> Result<EgressPolicy, UsageError> {
     Ok(policy)
 }
 
+/// `--url`: an absolute http(s) URL without fragment.
+fn request_url(args: &mut Args) -> Result<Option<url::Url>, UsageError> {
+    let Some(text) = args.option("url")? else {
+        return Ok(None);
+    };
+    match url::Url::parse(&text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(Some(url)),
+        _ => Err(UsageError(format!("--url: {text:?} is not an http(s) URL"))),
+    }
+}
+
+/// `--client-cert FILE`: the DER of the first certificate of a PEM file, or
+/// the file as it is when it is not PEM.
+fn client_cert(args: &mut Args) -> Result<Option<Vec<u8>>, UsageError> {
+    let Some(path) = args.option("client-cert")? else {
+        return Ok(None);
+    };
+    let bytes =
+        std::fs::read(&path).map_err(|e| UsageError(format!("--client-cert {path}: {e}")))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let Some((_, rest)) = text.split_once("-----BEGIN CERTIFICATE-----") else {
+        return Ok(Some(bytes));
+    };
+    let body: String = rest
+        .split("-----END CERTIFICATE-----")
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map(Some)
+        .map_err(|_| UsageError(format!("--client-cert {path}: the PEM is not base64")))
+}
+
 pub fn run(mut args: Args) -> Result<ExitCode, UsageError> {
     if args.wants_help() {
         print!("{HELP}");
@@ -105,7 +163,21 @@ pub fn run(mut args: Args) -> Result<ExitCode, UsageError> {
         property: args.option("property")?,
         egress: egress(&mut args)?,
         scopes: args.options("scope")?,
+        proofs: args.options("dpop")?,
+        method: match args.option("method")? {
+            None => http::Method::GET,
+            Some(m) => http::Method::from_bytes(m.as_bytes())
+                .map_err(|_| UsageError(format!("--method: {m:?} is not an HTTP method")))?,
+        },
+        url: request_url(&mut args)?,
+        client_cert: client_cert(&mut args)?,
     };
+    if !input.proofs.is_empty() && input.url.is_none() {
+        return Err(UsageError(
+            "--dpop needs --url: the URL the request was sent to, which the proof's htu must name"
+                .into(),
+        ));
+    }
     args.positionals().and_then(|rest| match rest.first() {
         Some(extra) => Err(UsageError(format!("unexpected argument {extra:?}"))),
         None => Ok(()),
@@ -123,20 +195,42 @@ pub fn run(mut args: Args) -> Result<ExitCode, UsageError> {
 async fn explain(input: &Input, registry: Arc<FileRegistry>) -> ExitCode {
     let registration = registry.registrations().get(&input.registration);
     let mut builder = Authenticator::builder_arc(registry).egress(input.egress.clone());
+    if let Some(url) = &input.url {
+        // The server's public URL is the origin: the path is the request's.
+        let origin = url::Url::parse(&url.origin().ascii_serialization()).ok();
+        builder = builder
+            .dpop(origin.map_or_else(DpopConfig::default, |o| DpopConfig::default().public_url(o)));
+    }
     if input.property.is_some() {
         builder = builder.property(PropertyResolver::Header(http::HeaderName::from_static(
             PROPERTY_HEADER,
         )));
     }
     let auth = builder.build();
+    let scheme_given = input.token.contains(' ');
+    let authorization = match input.proofs.is_empty() || scheme_given {
+        true => input.token.clone(),
+        false => format!("DPoP {}", input.token),
+    };
     let mut request = http::Request::builder()
-        .header(http::header::AUTHORIZATION, &input.token)
+        .method(input.method.clone())
+        .uri(input.url.as_ref().map_or("/", url::Url::as_str))
+        .header(http::header::AUTHORIZATION, &authorization)
         .header("x-sc-auth", &input.registration);
     if let Some(property) = &input.property {
         request = request.header(PROPERTY_HEADER, property);
     }
+    for proof in &input.proofs {
+        request = request.header("dpop", proof);
+    }
     let request = match request.body(()) {
-        Ok(r) => r,
+        Ok(mut r) => {
+            if let Some(der) = &input.client_cert {
+                r.extensions_mut()
+                    .insert(PeerCertificate(bytes::Bytes::from(der.clone())));
+            }
+            r
+        }
         Err(_) => {
             println!(
                 "FAIL  header          a header value is not valid in HTTP (control characters?)"
@@ -146,10 +240,16 @@ async fn explain(input: &Input, registry: Arc<FileRegistry>) -> ExitCode {
         }
     };
 
-    let bare = input
-        .token
+    let (scheme, bare) = authorization
         .split_once(' ')
-        .map_or(input.token.as_str(), |(_, t)| t.trim());
+        .map_or(("", authorization.as_str()), |(s, t)| (s, t.trim()));
+    let presented = binding::Presented {
+        dpop: scheme.eq_ignore_ascii_case("dpop"),
+        proofs: &input.proofs,
+        method: input.method.as_str(),
+        url: input.url.as_ref().map(url::Url::as_str),
+        cert: input.client_cert.as_deref(),
+    };
     let (header, claims) = decode(bare);
     println!(
         "registration {} in {}",
@@ -161,9 +261,14 @@ async fn explain(input: &Input, registry: Arc<FileRegistry>) -> ExitCode {
 
     let outcome = auth.authenticate(&request).await;
     let failed_at = outcome.as_ref().err().map(AuthError::check);
+    // A broken DPoP proof is refused before the token is read.
+    let early = outcome.as_ref().err().is_some_and(binding::refused_early);
     for check in Check::ALL {
         let name = check.name();
         let line = match failed_at {
+            _ if early && check > Check::Registration && check < Check::SenderConstraint => {
+                format!(" --   {name:<15} not reached (the DPoP proof was refused first)")
+            }
             Some(at) if check == at => {
                 let e = outcome
                     .as_ref()
@@ -172,6 +277,9 @@ async fn explain(input: &Input, registry: Arc<FileRegistry>) -> ExitCode {
                 format!("FAIL  {name:<15} {}", e.unwrap_or_default())
             }
             Some(at) if check > at => format!(" --   {name:<15} not reached"),
+            _ if check == Check::SenderConstraint => {
+                format!("PASS  {name:<15} {}", binding::summary(&presented, &claims))
+            }
             _ => format!(
                 "PASS  {name:<15} {}",
                 passed(
@@ -184,6 +292,14 @@ async fn explain(input: &Input, registry: Arc<FileRegistry>) -> ExitCode {
             ),
         };
         println!("{line}");
+        if check == Check::SenderConstraint && failed_at.is_none_or(|at| at >= check) {
+            binding::print_steps(
+                &presented,
+                registration.as_deref(),
+                &claims,
+                outcome.as_ref().err(),
+            );
+        }
     }
     let outcome = outcome.and_then(|ctx| route_scopes(&input.scopes, ctx));
     println!();
@@ -279,7 +395,8 @@ fn describe_token(header: &Map<String, Value>, claims: &Map<String, Value>) {
                 "client_id",
                 "token_use",
                 "tid",
-                "ver"
+                "ver",
+                "cnf"
             ]
         )
     );

@@ -1,6 +1,10 @@
 //! The `fedauth` binary, run as a process: `registry check` on good and
 //! bad files, `import` then `export` against a real PostgreSQL, `explain`
-//! on a good and an expired token, `--help` everywhere.
+//! on a good and an expired token, `--help` everywhere; `explain` of
+//! sender-constrained requests in [`explain_binding`].
+
+#[path = "cli/explain_binding.rs"]
+mod explain_binding;
 
 use std::io::Write;
 use std::path::PathBuf;
