@@ -273,6 +273,17 @@ async fn served_within(
     }
 }
 
+/// A change one instance makes.
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    /// Enable in property-7 with these roles.
+    Enable(&'static [&'static str]),
+    /// Disable in property-7.
+    Disable,
+    /// Delete the registration.
+    Delete,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_instance_on_the_database_serves_each_change_within_a_second() {
     let idp = MockIdp::start().await;
@@ -282,6 +293,7 @@ async fn a_second_instance_on_the_database_serves_each_change_within_a_second() 
     let token = token(&idp);
     let p7_whoami = format!("/properties/{P7}/whoami");
     let p7_admin = format!("/properties/{P7}/admin");
+    let whoami = "/whoami".to_owned();
 
     let (id, _) = Admin::of(&one).create(&jwks_document(&idp, "Shared")).await;
     // The other instance now holds the registration in its cache.
@@ -289,45 +301,43 @@ async fn a_second_instance_on_the_database_serves_each_change_within_a_second() 
         outcome(&other, &p7_whoami, &token, &id).await,
         (403, json!("property_not_enabled"))
     );
-    let steps: [(&Server, &str, Vec<&str>, &str, (u16, Value)); 4] = [
+    // (writer, change, the route to call, what both instances then answer)
+    let steps = [
         (
             &one,
-            "PUT",
-            vec!["reader"],
+            Change::Enable(&["reader"]),
             &p7_whoami,
             (200, json!(["reader"])),
         ),
         (
             &other,
-            "PUT",
-            vec!["admin"],
+            Change::Enable(&["admin"]),
             &p7_admin,
             (200, json!(["admin"])),
         ),
         (
             &one,
-            "DELETE",
-            vec![],
+            Change::Disable,
             &p7_whoami,
             (403, json!("property_not_enabled")),
         ),
         (
             &other,
-            "DELETE-REGISTRATION",
-            vec![],
-            "/whoami",
+            Change::Delete,
+            &whoami,
             (401, json!("unknown_registration")),
         ),
     ];
-    for (writer, what, roles, path, want) in steps {
+    for (writer, change, path, want) in steps {
         let admin = Admin::of(writer);
-        let reply = match what {
-            "PUT" => admin.enable(P7, &id, ADMIN, &roles).await,
-            "DELETE" => {
+        let what = format!("{change:?}");
+        let reply = match change {
+            Change::Enable(roles) => admin.enable(P7, &id, ADMIN, roles).await,
+            Change::Disable => {
                 let path = format!("/properties/{P7}/registrations/{id}");
                 admin.send("DELETE", &path, Some(ADMIN), &[], None).await
             }
-            _ => {
+            Change::Delete => {
                 let path = format!("/registrations/{id}");
                 admin.send("DELETE", &path, Some(ADMIN), &[], None).await
             }
