@@ -50,34 +50,38 @@ impl fmt::Display for ETag {
 fn write_object(object: &Map<String, Value>, out: &mut Vec<u8>) {
     let mut keys: Vec<&String> = object.keys().collect();
     keys.sort();
-    out.push(b'{');
-    for (i, key) in keys.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+    write_joined(b'{', keys, b'}', out, |key, out| {
         write_string(key, out);
         out.push(b':');
         write_value(&object[key], out);
-    }
-    out.push(b'}');
+    });
 }
 
 fn write_value(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(object) => write_object(object, out),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_value(item, out);
-            }
-            out.push(b']');
-        }
+        Value::Array(items) => write_joined(b'[', items, b']', out, write_value),
         // Scalars have one serde_json form whatever the map's order.
         scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
     }
+}
+
+/// `open`, the items written by `each` and separated by commas, `close`.
+fn write_joined<T>(
+    open: u8,
+    items: impl IntoIterator<Item = T>,
+    close: u8,
+    out: &mut Vec<u8>,
+    mut each: impl FnMut(T, &mut Vec<u8>),
+) {
+    out.push(open);
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        each(item, out);
+    }
+    out.push(close);
 }
 
 fn write_string(s: &str, out: &mut Vec<u8>) {

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use tower_fedauth::registry::{FileRegistry, RegistryLoadError, check_registry_file};
 
 use crate::Fixture;
-use crate::suite::{create, delete, doc, update};
+use crate::suite::{create, created, delete, doc, renamed, seqs, update};
 
 pub const EMPTY_TOML: &str = "registrations = []\n";
 const EMPTY_JSON: &str = "{\"registrations\": []}\n";
@@ -101,40 +101,25 @@ fn files(store: &FileStore) -> (Vec<u8>, Vec<u8>, bool) {
     )
 }
 
-const REGISTRY: &str = r##"
-# Written by hand: the store rewrites it (comments are not kept).
-[[registrations]]
-id = "quid-azure-1"
-name = "Contoso dashboard"
-provider = "azure-ad"
-tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-client_id = "6e74172b-be56-4843-9ff4-e66a39bb12e3"
-roles = ["reader"]
-[registrations.properties]
-"property-42" = ["admin", "reader"]
+/// The examples of docs/registry.md, every provider, in both formats.
+const SPEC_TOML: &str = include_str!("../../../fuzz/seeds/registry/spec.toml");
+const SPEC_JSON: &str = include_str!("../../../fuzz/seeds/registry/spec.json");
+const SPEC_IDS: [&str; 8] = [
+    "quid-azure-1",
+    "quid-cognito-1",
+    "quid-auth0-1",
+    "quid-firebase-1",
+    "quid-oidc-1",
+    "quid-minimal-1",
+    "quid-opaque-1",
+    "quid-quickblox-style-1",
+];
 
-[[registrations]]
-id = "quid-opaque-1"
-provider = "introspection"
-client_id = "app-3"
-[registrations.introspection]
-endpoint = "https://idp.example.com/token/introspection"
-client_id = "resource-server"
-client_secret = "s3cret-that-stays-in-the-file"
-
-[[registrations]]
-id = "quid-quickblox-style-1"
-provider = "verification-endpoint"
-[registrations.verification]
-url = "https://youripserver.example/users/identity"
-method = "GET"
-params = { IdP_token = "#{token}" }
-response = { uid = "#{user.id}", login = "#{user.login}" }
-"##;
-
-fn as_json(toml_text: &str) -> String {
-    let table: toml::Table = toml_text.parse().unwrap();
-    serde_json::to_string_pretty(&table).unwrap()
+/// A store on a fresh empty TOML registry.
+fn opened(name: &str) -> (TempDir, FileStore) {
+    let dir = TempDir::new(name);
+    let store = FileStore::open(dir.registry("registry.toml", EMPTY_TOML)).unwrap();
+    (dir, store)
 }
 
 /// Create, change and delete through the store; the file keeps its format,
@@ -145,72 +130,56 @@ async fn written_file_still_loads(name: &str, text: &str) {
     let path = dir.registry(name, text);
     let store = FileStore::open(&path).unwrap();
     let azure = store.get("quid-azure-1").await.unwrap().unwrap();
-    assert_eq!(
-        azure.document["properties"],
-        json!({"property-42": ["admin", "reader"]})
-    );
+    let properties = json!({"property-42": ["admin", "reader"]});
+    assert_eq!(azure.document["properties"], properties);
+    let enabled_in = |p: Value| doc("quid-new-1", json!({ "properties": p }));
     store
-        .apply(create(
-            "quid-new-1",
-            doc("quid-new-1", json!({"properties": {"p-7": ["reader"]}})),
-        ))
+        .apply(create("quid-new-1", enabled_in(json!({"p-7": ["reader"]}))))
         .await
         .unwrap();
     let mut enabled = azure.document.clone();
     enabled["properties"]["p-7"] = json!(["admin"]);
+    let matches = Precondition::Matches(azure.etag);
     store
-        .apply(update(
-            "quid-azure-1",
-            Precondition::Matches(azure.etag),
-            enabled,
-        ))
+        .apply(update("quid-azure-1", matches, enabled))
         .await
         .unwrap();
+    let gone = "quid-quickblox-style-1";
     store
-        .apply(delete("quid-quickblox-style-1", Precondition::Exists))
+        .apply(delete(gone, Precondition::Exists))
         .await
         .unwrap();
 
     let written = std::fs::read_to_string(&path).unwrap();
     if name.ends_with(".toml") {
-        assert!(
-            written.starts_with("[[registrations]]\nid = \"quid-azure-1\"\n"),
-            "{written}"
-        );
-        written.parse::<toml::Table>().unwrap();
+        let start = "[[registrations]]\nid = \"quid-azure-1\"\n";
+        assert!(written.starts_with(start), "{written}");
     } else {
         let doc: Value = serde_json::from_str(&written).unwrap();
         assert_eq!(doc["registrations"][0]["id"], "quid-azure-1");
     }
-    assert!(written.contains("s3cret-that-stays-in-the-file"));
+    assert!(
+        written.contains("\"s3cret\""),
+        "the file keeps the real secret"
+    );
+    // Every registration still there, in file order, the new one last.
+    let mut ids: Vec<&str> = SPEC_IDS.into_iter().filter(|id| *id != gone).collect();
+    ids.push("quid-new-1");
     let loaded = FileRegistry::load(&path).unwrap();
-    let mut ids: Vec<String> = ["quid-azure-1", "quid-opaque-1", "quid-new-1"]
-        .map(String::from)
-        .to_vec();
+    assert_eq!(loaded.registrations().len(), ids.len());
+    let positions: Vec<usize> = ids.iter().map(|id| written.find(id).unwrap()).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{written}");
     for id in &ids {
         assert!(
             loaded.registrations().get(id).is_some(),
             "{id} in {written}"
         );
     }
-    assert!(
-        loaded
-            .registrations()
-            .get("quid-quickblox-style-1")
-            .is_none()
-    );
-    assert_eq!(loaded.registrations().len(), 3);
     let problems: Vec<String> = check_registry_file(&path)
         .iter()
         .map(|e| e.to_string())
         .collect();
     assert!(problems.is_empty(), "{problems:?}");
-    // File order: the existing ones in place, the new one last.
-    let positions: Vec<usize> = ids
-        .iter()
-        .map(|id| written.find(id.as_str()).unwrap())
-        .collect();
-    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{written}");
 
     let before = store.list(None, 10).await.unwrap();
     let log = store.audit(&AuditQuery::new(10)).await.unwrap();
@@ -219,18 +188,21 @@ async fn written_file_still_loads(name: &str, text: &str) {
     assert_eq!(reopened.list(None, 10).await.unwrap(), before);
     assert_eq!(reopened.audit(&AuditQuery::new(10)).await.unwrap(), log);
     ids.sort();
-    assert_eq!(before.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), ids);
-    assert_eq!(log.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 2, 1]);
+    assert_eq!(
+        before.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        ids
+    );
+    assert_eq!(seqs(&reopened).await, [3, 2, 1]);
 }
 
 #[tokio::test]
 async fn a_toml_file_is_written_as_toml_and_still_loads() {
-    written_file_still_loads("registry.toml", REGISTRY).await;
+    written_file_still_loads("registry.toml", SPEC_TOML).await;
 }
 
 #[tokio::test]
 async fn a_json_file_is_written_as_json_and_still_loads() {
-    written_file_still_loads("registry.json", &as_json(REGISTRY)).await;
+    written_file_still_loads("registry.json", SPEC_JSON).await;
 }
 
 #[tokio::test]
@@ -241,10 +213,7 @@ async fn the_serving_registry_sees_a_change_before_it_is_answered() {
     let store = FileStore::open(&path)
         .unwrap()
         .with_registry(registry.clone());
-    store
-        .apply(create("quid-1", doc("quid-1", json!({}))))
-        .await
-        .unwrap();
+    created(&store, "quid-1").await;
     assert!(registry.registrations().get("quid-1").is_some());
     store
         .apply(delete("quid-1", Precondition::Exists))
@@ -255,74 +224,51 @@ async fn the_serving_registry_sees_a_change_before_it_is_answered() {
 
 #[tokio::test]
 async fn another_tools_edit_is_read_and_kept() {
-    let dir = TempDir::new("edit");
-    let path = dir.registry("registry.toml", EMPTY_TOML);
-    let store = FileStore::open(&path).unwrap();
-    store
-        .apply(create("quid-1", doc("quid-1", json!({}))))
-        .await
-        .unwrap();
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    text.push_str("\n[[registrations]]\nid = \"by-hand\"\nprovider = \"jwks\"\nclient_id = \"c\"\njwks_uri = \"https://idp.example.com/k\"\n");
-    std::fs::write(&path, text).unwrap();
-    assert_eq!(
-        store.get("by-hand").await.unwrap().unwrap().document["client_id"],
-        "c"
-    );
-    store
-        .apply(create("quid-2", doc("quid-2", json!({}))))
-        .await
-        .unwrap();
-    let loaded = FileRegistry::load(&path).unwrap();
+    let (_dir, store) = opened("edit");
+    created(&store, "quid-1").await;
+    let mut text = std::fs::read_to_string(store.path()).unwrap();
+    text.push_str("[[registrations]]\nid = \"by-hand\"\nprovider = \"jwks\"\n");
+    text.push_str("client_id = \"c\"\njwks_uri = \"https://idp.example.com/k\"\n");
+    std::fs::write(store.path(), text).unwrap();
+    let by_hand = store.get("by-hand").await.unwrap().unwrap();
+    assert_eq!(by_hand.document["client_id"], "c");
+    created(&store, "quid-2").await;
+    let loaded = FileRegistry::load(store.path()).unwrap();
     for id in ["quid-1", "by-hand", "quid-2"] {
         assert!(loaded.registrations().get(id).is_some(), "{id}");
     }
 }
 
+const UNKNOWN_PROVIDER: &str = "[[registrations]]\nid = \"x\"\nprovider = \"nope\"\n";
+
 #[tokio::test]
 async fn a_file_broken_on_disk_refuses_writes_and_keeps_serving_reads() {
-    let dir = TempDir::new("broken");
-    let path = dir.registry("registry.toml", EMPTY_TOML);
-    let store = FileStore::open(&path).unwrap();
-    let kept = store
-        .apply(create("quid-1", doc("quid-1", json!({}))))
-        .await
-        .unwrap();
-    std::fs::write(
-        &path,
-        "[[registrations]]\nid = \"x\"\nprovider = \"nope\"\n",
-    )
-    .unwrap();
+    let (_dir, store) = opened("broken");
+    let kept = created(&store, "quid-1").await;
+    std::fs::write(store.path(), UNKNOWN_PROVIDER).unwrap();
     let before = files(&store);
     let refused = store
         .apply(create("quid-2", doc("quid-2", json!({}))))
         .await;
-    assert!(
-        matches!(refused, Err(StoreError::Unavailable(ref m)) if m.contains("does not load")),
-        "{refused:?}"
-    );
+    let message = match refused {
+        Err(StoreError::Unavailable(message)) => message,
+        other => panic!("{other:?}"),
+    };
+    assert!(message.contains("does not load"), "{message}");
     assert_eq!(files(&store), before);
-    assert_eq!(store.get("quid-1").await.unwrap(), kept);
+    assert_eq!(store.get("quid-1").await.unwrap(), Some(kept));
 }
 
 #[tokio::test]
 async fn open_refuses_what_does_not_load_naming_the_file() {
     let dir = TempDir::new("open");
-    let broken = dir.registry(
-        "broken.toml",
-        "[[registrations]]\nid = \"x\"\nprovider = \"nope\"\n",
-    );
+    let broken = dir.registry("broken.toml", UNKNOWN_PROVIDER);
     let error = FileStore::open(&broken).unwrap_err();
     assert_eq!(error.path(), Some(broken.as_path()));
-    assert_eq!(
-        error.registration_error().map(|e| e.field.as_str()),
-        Some("provider")
-    );
-    let yaml = dir.registry("registry.yaml", EMPTY_TOML);
-    assert!(matches!(
-        FileStore::open(&yaml),
-        Err(RegistryLoadError::UnknownFormat { .. })
-    ));
+    let field = error.registration_error().map(|e| e.field.as_str());
+    assert_eq!(field, Some("provider"));
+    let yaml = FileStore::open(dir.registry("registry.yaml", EMPTY_TOML));
+    assert!(matches!(yaml, Err(RegistryLoadError::UnknownFormat { .. })));
     let missing = FileStore::open(dir.0.join("missing.toml")).unwrap_err();
     assert!(
         matches!(missing, RegistryLoadError::Read { .. }),
@@ -332,16 +278,11 @@ async fn open_refuses_what_does_not_load_naming_the_file() {
 
 #[tokio::test]
 async fn a_second_writer_is_refused_at_once_until_the_first_is_gone() {
-    let dir = TempDir::new("lock");
-    let path = dir.registry("registry.toml", EMPTY_TOML);
-    let first = FileStore::open(&path).unwrap();
-    first
-        .apply(create("quid-1", doc("quid-1", json!({}))))
-        .await
-        .unwrap();
+    let (_dir, first) = opened("lock");
+    created(&first, "quid-1").await;
     // flock is per open file description: a second open in this process
     // is refused as another process would be.
-    let second = FileStore::open(&path).unwrap();
+    let second = FileStore::open(first.path()).unwrap();
     let before = files(&second);
     let started = Instant::now();
     let refused = second
@@ -352,10 +293,11 @@ async fn a_second_writer_is_refused_at_once_until_the_first_is_gone() {
         "{:?}",
         started.elapsed()
     );
-    assert!(
-        matches!(refused, Err(StoreError::Unavailable(ref m)) if m.contains("lock")),
-        "{refused:?}"
-    );
+    let message = match refused {
+        Err(StoreError::Unavailable(message)) => message,
+        other => panic!("{other:?}"),
+    };
+    assert!(message.contains("lock"), "{message}");
     assert_eq!(files(&second), before);
     assert!(
         second.get("quid-1").await.unwrap().is_some(),
@@ -374,50 +316,25 @@ async fn a_second_writer_is_refused_at_once_until_the_first_is_gone() {
         retries += 1;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let seqs: Vec<u64> = second
-        .audit(&AuditQuery::new(10))
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.seq)
-        .collect();
-    assert_eq!(seqs, [2, 1]);
+    assert_eq!(seqs(&second).await, [2, 1]);
 }
 
 #[cfg(unix)]
 #[tokio::test]
 async fn the_file_keeps_its_permissions() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = TempDir::new("mode");
-    let path = dir.registry("registry.toml", EMPTY_TOML);
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-    let store = FileStore::open(&path).unwrap();
-    store
-        .apply(create("quid-1", doc("quid-1", json!({}))))
-        .await
-        .unwrap();
-    assert_eq!(
-        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-        0o640
-    );
-    assert_eq!(
-        std::fs::metadata(store.audit_path())
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777,
-        0o640
-    );
+    let (_dir, store) = opened("mode");
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    std::fs::set_permissions(store.path(), PermissionsExt::from_mode(0o640)).unwrap();
+    created(&store, "quid-1").await;
+    assert_eq!(mode(store.path()), 0o640);
+    assert_eq!(mode(store.audit_path()), 0o640);
 }
 
 /// A store with one change made, and the state of its files.
 async fn one_change(name: &str) -> (TempDir, FileStore, (Vec<u8>, Vec<u8>, bool)) {
-    let dir = TempDir::new(name);
-    let store = FileStore::open(dir.registry("registry.toml", EMPTY_TOML)).unwrap();
-    store
-        .apply(create("quid-1", doc("quid-1", json!({}))))
-        .await
-        .unwrap();
+    let (dir, store) = opened(name);
+    created(&store, "quid-1").await;
     let state = files(&store);
     assert!(!state.1.is_empty());
     (dir, store, state)
@@ -430,13 +347,7 @@ async fn refused_then_applied(
     before: &(Vec<u8>, Vec<u8>, bool),
     undo: impl FnOnce(),
 ) {
-    let change = || {
-        update(
-            "quid-1",
-            Precondition::Exists,
-            doc("quid-1", json!({"name": "changed"})),
-        )
-    };
+    let change = || renamed("quid-1", Precondition::Exists, "changed");
     let refused = store.apply(change()).await;
     assert!(
         matches!(refused, Err(StoreError::Unavailable(_))),
@@ -445,32 +356,16 @@ async fn refused_then_applied(
     assert_eq!(
         &files(store),
         before,
-        "registry file and audit log as they were, no temporary file"
+        "both files as they were, no temporary file"
     );
-    assert_eq!(
-        store.get("quid-1").await.unwrap().unwrap().document,
-        doc("quid-1", json!({}))
-    );
+    let unchanged = store.get("quid-1").await.unwrap().unwrap();
+    assert_eq!(unchanged.document, doc("quid-1", json!({})));
     undo();
     store.apply(change()).await.unwrap();
-    let seqs: Vec<u64> = store
-        .audit(&AuditQuery::new(10))
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.seq)
-        .collect();
-    assert_eq!(seqs, [2, 1]);
-    assert_eq!(
-        FileRegistry::load(store.path())
-            .unwrap()
-            .registrations()
-            .get("quid-1")
-            .unwrap()
-            .name
-            .as_deref(),
-        Some("changed")
-    );
+    assert_eq!(seqs(store).await, [2, 1]);
+    let loaded = FileRegistry::load(store.path()).unwrap();
+    let name = loaded.registrations().get("quid-1").unwrap().name.clone();
+    assert_eq!(name.as_deref(), Some("changed"));
 }
 
 #[tokio::test]
@@ -506,7 +401,7 @@ fn hex(bytes: &[u8]) -> String {
 #[tokio::test]
 async fn a_crash_between_the_audit_line_and_the_rename_is_undone_at_the_next_open() {
     let (_dir, store, (registry, log, _)) = one_change("crash").await;
-    let path = store.path().to_path_buf();
+    let (path, audit_path) = (store.path().to_path_buf(), store.audit_path().to_path_buf());
     drop(store);
     // What a process killed after its append and before its rename leaves:
     // a line naming the file's current digest as `before`, then a torn one.
@@ -517,41 +412,23 @@ async fn a_crash_between_the_audit_line_and_the_rename_is_undone_at_the_next_ope
     let mut crashed = log.clone();
     crashed.extend(serde_json::to_vec(&orphan).unwrap());
     crashed.extend(b"\n{\"seq\": 3, \"at\"");
-    let audit_path = PathBuf::from(format!("{}.audit.jsonl", path.display()));
     std::fs::write(&audit_path, &crashed).unwrap();
 
     let store = FileStore::open(&path).unwrap();
     assert_eq!(std::fs::read(&audit_path).unwrap(), log);
-    let seqs: Vec<u64> = store
-        .audit(&AuditQuery::new(10))
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.seq)
-        .collect();
-    assert_eq!(seqs, [1]);
+    assert_eq!(seqs(&store).await, [1]);
     store
         .apply(delete("quid-1", Precondition::Exists))
         .await
         .unwrap();
-    let seqs: Vec<u64> = store
-        .audit(&AuditQuery::new(10))
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.seq)
-        .collect();
-    assert_eq!(seqs, [2, 1]);
+    assert_eq!(seqs(&store).await, [2, 1]);
 }
 
 #[tokio::test]
 async fn a_landed_change_is_kept_at_the_next_open() {
     let (_dir, store, (_, log, _)) = one_change("landed").await;
-    let path = store.path().to_path_buf();
+    let (path, audit_path) = (store.path().to_path_buf(), store.audit_path().to_path_buf());
     drop(store);
     FileStore::open(&path).unwrap();
-    assert_eq!(
-        std::fs::read(format!("{}.audit.jsonl", path.display())).unwrap(),
-        log
-    );
+    assert_eq!(std::fs::read(audit_path).unwrap(), log);
 }

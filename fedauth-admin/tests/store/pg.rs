@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use fedauth_admin::store::{
-    AdminStore, AuditQuery, PostgresStore, PostgresStoreConfig, Precondition, StoreError,
+    AdminStore, PostgresStore, PostgresStoreConfig, Precondition, StoreError, Stored,
 };
 use fedauth_test_pg::{admin_sql, fresh_database};
 use serde_json::json;
@@ -15,7 +15,7 @@ use sqlx::postgres::{PgConnection, PgListener};
 use tower_fedauth::registry::PostgresRegistry;
 
 use crate::Fixture;
-use crate::suite::{create, doc, update};
+use crate::suite::{create, created, doc, renamed, seqs};
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -66,6 +66,26 @@ async fn a_change_notifies_every_instance_and_loads_in_the_core() {
     assert_eq!(loaded.roles, ["reader"]);
 }
 
+/// A connection in a transaction that holds what `sql` locks.
+async fn hold(url: &str, sql: &str) -> PgConnection {
+    let mut conn = PgConnection::connect(url).await.unwrap();
+    let begin = format!("BEGIN; {sql}");
+    sqlx::raw_sql(&begin).execute(&mut conn).await.unwrap();
+    conn
+}
+
+/// The registration and the log are as before the failed change, and the
+/// store works again.
+async fn nothing_half_written(store: &PostgresStore, url: &str, before: Stored) {
+    assert_eq!(store.get("quid-1").await.unwrap(), Some(before));
+    assert_eq!(count_audit_rows(url).await, 1);
+    let applied = store
+        .apply(renamed("quid-1", Precondition::Exists, "whole"))
+        .await;
+    assert_eq!(applied.unwrap().unwrap().document["name"], "whole");
+    assert_eq!(seqs(store).await.len(), 2);
+}
+
 /// Waits until the store's connection is blocked on a lock in `query`.
 async fn wait_blocked_in(url: &str, query: &str) {
     let mut conn = PgConnection::connect(url).await.unwrap();
@@ -96,28 +116,16 @@ async fn a_database_stopped_mid_change_leaves_nothing_half_written() {
     let url = fresh_database().await;
     let db = database_name(&url);
     let store = connect(&url).await;
-    let created = store
-        .apply(create("quid-1", doc("quid-1", json!({}))))
-        .await
-        .unwrap()
-        .unwrap();
+    let created = created(&store, "quid-1").await;
 
     // Hold the audit table so the change stops after its row is written,
     // before its audit row: then stop the database under it.
-    let mut holder = PgConnection::connect(&url).await.unwrap();
-    sqlx::raw_sql("BEGIN; LOCK TABLE fedauth_audit IN EXCLUSIVE MODE")
-        .execute(&mut holder)
-        .await
-        .unwrap();
+    let mut holder = hold(&url, "LOCK TABLE fedauth_audit IN EXCLUSIVE MODE").await;
     let change = {
         let store = store.clone();
         tokio::spawn(async move {
             store
-                .apply(update(
-                    "quid-1",
-                    Precondition::Exists,
-                    doc("quid-1", json!({"name": "half"})),
-                ))
+                .apply(renamed("quid-1", Precondition::Exists, "half"))
                 .await
         })
     };
@@ -152,48 +160,18 @@ async fn a_database_stopped_mid_change_leaves_nothing_half_written() {
         .await
         .unwrap();
     admin_sql(&format!("ALTER DATABASE {db} WITH ALLOW_CONNECTIONS true")).await;
-    assert_eq!(store.get("quid-1").await.unwrap(), Some(created));
-    assert_eq!(count_audit_rows(&url).await, 1);
-    let applied = store
-        .apply(update(
-            "quid-1",
-            Precondition::Exists,
-            doc("quid-1", json!({"name": "whole"})),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(applied.unwrap().document["name"], "whole");
-    let seqs: Vec<u64> = store
-        .audit(&AuditQuery::new(10))
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.seq)
-        .collect();
-    assert_eq!(seqs.len(), 2);
+    nothing_half_written(&store, &url, created).await;
 }
 
 #[tokio::test]
 async fn a_database_that_does_not_answer_is_unavailable_within_the_timeout() {
     let url = fresh_database().await;
     let store = connect(&url).await;
-    let created = store
-        .apply(create("quid-1", doc("quid-1", json!({}))))
-        .await
-        .unwrap()
-        .unwrap();
-    let mut holder = PgConnection::connect(&url).await.unwrap();
-    sqlx::raw_sql("BEGIN; SELECT * FROM fedauth_registrations FOR UPDATE")
-        .execute(&mut holder)
-        .await
-        .unwrap();
+    let created = created(&store, "quid-1").await;
+    let mut holder = hold(&url, "SELECT * FROM fedauth_registrations FOR UPDATE").await;
     let started = Instant::now();
     let outcome = store
-        .apply(update(
-            "quid-1",
-            Precondition::Exists,
-            doc("quid-1", json!({"name": "late"})),
-        ))
+        .apply(renamed("quid-1", Precondition::Exists, "late"))
         .await;
     let elapsed = started.elapsed();
     assert!(
@@ -209,15 +187,5 @@ async fn a_database_that_does_not_answer_is_unavailable_within_the_timeout() {
         .await
         .unwrap();
     // The abandoned transaction is rolled back: nothing of it remains.
-    assert_eq!(store.get("quid-1").await.unwrap(), Some(created));
-    assert_eq!(count_audit_rows(&url).await, 1);
-    let applied = store
-        .apply(update(
-            "quid-1",
-            Precondition::Exists,
-            doc("quid-1", json!({"name": "now"})),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(applied.unwrap().document["name"], "now");
+    nothing_half_written(&store, &url, created).await;
 }

@@ -52,6 +52,23 @@ pub fn delete(id: &str, precondition: Precondition) -> Change {
     Change::new(id, precondition, None, record)
 }
 
+/// A change of `id` to a document named `name`.
+pub fn renamed(id: &str, precondition: Precondition, name: &str) -> Change {
+    update(id, precondition, doc(id, json!({ "name": name })))
+}
+
+/// Creates `id` with a plain document; its stored state.
+pub async fn created(store: &dyn AdminStore, id: &str) -> Stored {
+    let stored = store.apply(create(id, doc(id, json!({})))).await.unwrap();
+    stored.expect("a create returns the new state")
+}
+
+/// The `seq`s of the newest 100 audit records.
+pub async fn seqs(store: &dyn AdminStore) -> Vec<u64> {
+    let records = store.audit(&AuditQuery::new(100)).await.unwrap();
+    records.iter().map(|r| r.seq).collect()
+}
+
 async fn all_audit(store: &dyn AdminStore) -> Vec<AuditRecord> {
     store.audit(&AuditQuery::new(1000)).await.unwrap()
 }
@@ -123,19 +140,11 @@ pub async fn enabled_in_a_property(store: &dyn AdminStore) {
 /// Each precondition, held and not held; a refused change writes nothing,
 /// not even an audit record.
 pub async fn every_precondition_outcome(store: &dyn AdminStore) {
-    let first = store
-        .apply(create("p-1", doc("p-1", json!({}))))
-        .await
-        .unwrap()
-        .unwrap();
+    let first = created(store, "p-1").await;
     let refused = [
-        create("p-1", doc("p-1", json!({"name": "again"}))),
-        update("p-0", Precondition::Exists, doc("p-0", json!({}))),
-        update(
-            "p-0",
-            Precondition::Matches(first.etag.clone()),
-            doc("p-0", json!({})),
-        ),
+        renamed("p-1", Precondition::Absent, "again"),
+        renamed("p-0", Precondition::Exists, "missing"),
+        renamed("p-0", Precondition::Matches(first.etag.clone()), "missing"),
         delete("p-0", Precondition::Exists),
         delete("p-0", Precondition::Absent),
     ];
@@ -145,71 +154,35 @@ pub async fn every_precondition_outcome(store: &dyn AdminStore) {
             Err(StoreError::PreconditionFailed)
         );
     }
-    let second = store
-        .apply(update(
-            "p-1",
-            Precondition::Exists,
-            doc("p-1", json!({"name": "two"})),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
+    let apply = |change| async { store.apply(change).await.unwrap().unwrap() };
+    let second = apply(renamed("p-1", Precondition::Exists, "two")).await;
     assert_ne!(second.etag, first.etag);
-    let stale = update(
-        "p-1",
-        Precondition::Matches(first.etag.clone()),
-        doc("p-1", json!({"name": "stale"})),
-    );
+    let stale = renamed("p-1", Precondition::Matches(first.etag.clone()), "stale");
     assert_eq!(
         store.apply(stale).await,
         Err(StoreError::PreconditionFailed)
     );
-    let third = store
-        .apply(update(
-            "p-1",
-            Precondition::Matches(second.etag.clone()),
-            doc("p-1", json!({"name": "three"})),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
+    let third = apply(renamed("p-1", Precondition::Matches(second.etag), "three")).await;
     assert_eq!(third.document["name"], "three");
-    assert_eq!(store.get("p-1").await.unwrap(), Some(third.clone()));
+    assert_eq!(store.get("p-1").await.unwrap(), Some(third));
     // Only the three changes that held are in the log.
     let actions: Vec<_> = all_audit(store).await.iter().map(|r| r.action).collect();
-    assert_eq!(
-        actions,
-        [
-            AuditAction::RegistrationUpdate,
-            AuditAction::RegistrationUpdate,
-            AuditAction::RegistrationCreate
-        ]
-    );
+    let update = AuditAction::RegistrationUpdate;
+    assert_eq!(actions, [update, update, AuditAction::RegistrationCreate]);
 }
 
 /// A delete removes the registration (from get, list and enabled_in).
 pub async fn delete_removes(store: &dyn AdminStore) {
-    let kept = store
-        .apply(create("d-1", doc("d-1", json!({"properties": {"p": []}}))))
-        .await
-        .unwrap()
-        .unwrap();
-    let gone = store
-        .apply(create("d-2", doc("d-2", json!({"properties": {"p": []}}))))
-        .await
-        .unwrap()
-        .unwrap();
-    let stale = delete("d-2", Precondition::Matches(kept.etag.clone()));
+    let in_p = |id: &str| create(id, doc(id, json!({"properties": {"p": []}})));
+    let kept = store.apply(in_p("d-1")).await.unwrap().unwrap();
+    let gone = store.apply(in_p("d-2")).await.unwrap().unwrap();
+    let stale = delete("d-2", Precondition::Matches(kept.etag));
     assert_eq!(
         store.apply(stale).await,
         Err(StoreError::PreconditionFailed)
     );
-    assert_eq!(
-        store
-            .apply(delete("d-2", Precondition::Matches(gone.etag)))
-            .await,
-        Ok(None)
-    );
+    let deleted = store.apply(delete("d-2", Precondition::Matches(gone.etag)));
+    assert_eq!(deleted.await, Ok(None));
     assert_eq!(store.get("d-2").await.unwrap(), None);
     assert_eq!(ids(&store.list(None, 10).await.unwrap()), ["d-1"]);
     assert_eq!(ids(&store.enabled_in("p").await.unwrap()), ["d-1"]);
