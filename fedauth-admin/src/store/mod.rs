@@ -104,7 +104,9 @@ pub enum StoreError {
     /// it must exist. Nothing was changed.
     #[error("the registration is not in the expected state")]
     PreconditionFailed,
-    /// No such registration.
+    /// No such registration. The stores of this crate answer a change of
+    /// a missing registration with `PreconditionFailed` (its precondition
+    /// said what it expected); this is for stores that tell them apart.
     #[error("no such registration")]
     NotFound,
     /// The store failed or is held by another process (the file store's
