@@ -4,7 +4,8 @@
 //! before the API answers.
 //!
 //! - `--registry FILE`: the file store rewrites that file atomically and
-//!   reloads the [`FileRegistry`] the authenticator reads.
+//!   reloads the [`FileRegistry`](tower_fedauth::registry::FileRegistry) the
+//!   authenticator reads.
 //! - `--database-url`: the PostgreSQL store writes the table the
 //!   authenticator reads; other instances hear of it by NOTIFY.
 //! - demo mode: a memory store, mirrored into the demo's
