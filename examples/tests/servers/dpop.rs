@@ -64,6 +64,20 @@ impl Refusal {
         }
     }
 
+    /// `use_dpop_nonce` for `detail`, with a fresh `DPoP-Nonce`.
+    fn nonce(detail: &str) -> Self {
+        Self {
+            code: "use_dpop_nonce",
+            message: NONCE_MESSAGE,
+            challenges: vec![
+                dpop_challenge("use_dpop_nonce", NONCE_MESSAGE),
+                BEARER_BESIDE.to_owned(),
+            ],
+            nonce: true,
+            ..Self::proof(detail)
+        }
+    }
+
     /// `invalid_token_binding` for `detail` with the `DPoP` challenge,
     /// where bearer tokens are accepted.
     pub(crate) fn binding(detail: &str) -> Self {
@@ -368,19 +382,8 @@ async fn nonces_and_modes_in_both_servers() {
             &dpop_headers(&token, "quid-nonce", &[first]),
         )
         .await;
-        Refusal {
-            status: 401,
-            code: "use_dpop_nonce",
-            message: NONCE_MESSAGE,
-            detail: "the registration requires a server nonce in DPoP proofs".into(),
-            param: "DPoP",
-            challenges: vec![
-                dpop_challenge("use_dpop_nonce", NONCE_MESSAGE),
-                BEARER_BESIDE.to_owned(),
-            ],
-            nonce: true,
-        }
-        .assert(&answer, &at);
+        Refusal::nonce("the registration requires a server nonce in DPoP proofs")
+            .assert(&answer, &at);
         let nonce = header_values(&answer, "dpop-nonce")[0].to_owned();
         assert!(nonce.len() >= 16, "{at}: {nonce:?}");
         let second = proof(&key, server, &token).nonce(&nonce).sign();
@@ -402,19 +405,8 @@ async fn nonces_and_modes_in_both_servers() {
             &dpop_headers(&token, "quid-nonce", &[made_up]),
         )
         .await;
-        let stale_nonce = Refusal {
-            status: 401,
-            code: "use_dpop_nonce",
-            message: NONCE_MESSAGE,
-            detail: "the DPoP proof's nonce is not the server's current one".into(),
-            param: "DPoP",
-            challenges: vec![
-                dpop_challenge("use_dpop_nonce", NONCE_MESSAGE),
-                BEARER_BESIDE.to_owned(),
-            ],
-            nonce: true,
-        };
-        stale_nonce.assert(&stale, &format!("{at}: made-up nonce"));
+        Refusal::nonce("the DPoP proof's nonce is not the server's current one")
+            .assert(&stale, &format!("{at}: made-up nonce"));
         answers.push(answer);
     }
     assert_alike(&answers, "nonce required");

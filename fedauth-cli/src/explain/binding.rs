@@ -47,46 +47,32 @@ enum Step {
     Certificate,
 }
 
-impl Step {
-    fn name(self) -> &'static str {
-        match self {
-            Step::Proofs => "DPoP header",
-            Step::Header => "proof header",
-            Step::Signature => "signature",
-            Step::Claims => "proof claims",
-            Step::Htm => "htm",
-            Step::Htu => "htu",
-            Step::Iat => "iat",
-            Step::Ath => "ath",
-            Step::Nonce => "nonce",
-            Step::Key => "proof key",
-            Step::Jti => "jti",
-            Step::Bound => "DPoP binding",
-            Step::Required => "dpop mode",
-            Step::Certificate => "certificate",
-        }
-    }
-}
+/// Each check and its name, in order.
+const STEPS: [(Step, &str); 14] = [
+    (Step::Proofs, "DPoP header"),
+    (Step::Header, "proof header"),
+    (Step::Signature, "signature"),
+    (Step::Claims, "proof claims"),
+    (Step::Htm, "htm"),
+    (Step::Htu, "htu"),
+    (Step::Iat, "iat"),
+    (Step::Ath, "ath"),
+    (Step::Nonce, "nonce"),
+    (Step::Key, "proof key"),
+    (Step::Jti, "jti"),
+    (Step::Bound, "DPoP binding"),
+    (Step::Required, "dpop mode"),
+    (Step::Certificate, "certificate"),
+];
 
-/// The checks a request of this kind meets.
-fn steps(dpop: bool) -> &'static [Step] {
-    use Step::*;
-    match dpop {
-        true => &[
-            Proofs,
-            Header,
-            Signature,
-            Claims,
-            Htm,
-            Htu,
-            Iat,
-            Ath,
-            Nonce,
-            Key,
-            Jti,
-            Certificate,
-        ],
-        false => &[Bound, Required, Certificate],
+/// Whether a request of this kind meets `step`: a `DPoP` request the
+/// proof's checks, a bearer one the binding and the mode; both the
+/// certificate.
+fn meets(dpop: bool, step: Step) -> bool {
+    match step {
+        Step::Certificate => true,
+        Step::Bound | Step::Required => !dpop,
+        _ => dpop,
     }
 }
 
@@ -282,12 +268,10 @@ pub(super) fn print_steps(
         proof,
     };
     let failed = refusal.and_then(failed_step);
-    let list = steps(presented.dpop);
-    if failed.is_some_and(|f| !list.contains(&f)) {
+    if failed.is_some_and(|f| !meets(presented.dpop, f)) {
         return;
     }
-    for &step in list {
-        let name = step.name();
+    for (step, name) in STEPS.into_iter().filter(|(s, _)| meets(presented.dpop, *s)) {
         let line = match (failed, refusal) {
             (Some(at), Some(e)) if step == at => {
                 let seen = view

@@ -22,24 +22,26 @@ fn assert_lines(run: &Run, code: i32, lines: &[&str]) {
     }
 }
 
+/// A registry of one `jwks` registration, `quid-1`, at the mock IdP.
 fn registry(idp: &MockIdp) -> Temp {
-    Temp::new(
-        "toml",
-        &format!(
-            "[[registrations]]\nid = \"quid-1\"\nprovider = \"jwks\"\nclient_id = \"{}\"\n\
-             issuer = \"{}\"\njwks_uri = \"{}\"\n",
-            idp.client_id(),
-            idp.issuer(),
-            idp.jwks_uri()
-        ),
-    )
+    let (client, issuer, keys) = (idp.client_id(), idp.issuer(), idp.jwks_uri());
+    let toml = format!(
+        "[[registrations]]\nid = \"quid-1\"\nprovider = \"jwks\"\n\
+         client_id = \"{client}\"\nissuer = \"{issuer}\"\njwks_uri = \"{keys}\"\n"
+    );
+    Temp::new("toml", &toml)
 }
 
-/// explain's arguments for `token` with `extra`, the mock IdP allowed.
-fn args(registry: &Temp, token: &str, extra: &[&str]) -> Vec<String> {
+/// `fedauth explain` of `token` with `extra`, the mock IdP allowed.
+async fn explain(registry: &Temp, token: &str, extra: &[&str]) -> Run {
     let mut all = vec!["--allow-network", "127.0.0.1/32"];
     all.extend_from_slice(extra);
-    explain_args(registry, "quid-1", token, &all)
+    fedauth_async(explain_args(registry, "quid-1", token, &all), None).await
+}
+
+/// The same with the DPoP header `proof`, sent to [`URL`].
+async fn with_proof(registry: &Temp, token: &str, proof: &str) -> Run {
+    explain(registry, token, &["--dpop", proof, "--url", URL]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,11 +55,7 @@ async fn explain_shows_each_dpop_check() {
 
     // A valid proof: every check passes.
     let valid = proof(DpopProof::new(&key).jti("proof-1"));
-    let run = fedauth_async(
-        args(&registry, &token, &["--dpop", &valid, "--url", URL]),
-        None,
-    )
-    .await;
+    let run = with_proof(&registry, &token, &valid).await;
     let key_line = format!(
         "      PASS  proof key     the token's cnf.jkt {jkt} is the proof key's thumbprint"
     );
@@ -87,11 +85,7 @@ async fn explain_shows_each_dpop_check() {
     // Another method: htm fails, with both methods named; later checks
     // are not reached.
     let post = proof(DpopProof::new(&key).htm("POST"));
-    let run = fedauth_async(
-        args(&registry, &token, &["--dpop", &post, "--url", URL]),
-        None,
-    )
-    .await;
+    let run = with_proof(&registry, &token, &post).await;
     assert_lines(
         &run,
         1,
@@ -105,13 +99,10 @@ async fn explain_shows_each_dpop_check() {
         ],
     );
     // --method POST makes the same proof pass.
-    let run = fedauth_async(
-        args(
-            &registry,
-            &token,
-            &["--dpop", &post, "--url", URL, "--method", "POST"],
-        ),
-        None,
+    let run = explain(
+        &registry,
+        &token,
+        &["--dpop", &post, "--url", URL, "--method", "POST"],
     )
     .await;
     assert_lines(
@@ -122,11 +113,7 @@ async fn explain_shows_each_dpop_check() {
 
     // Another key's proof: the key check fails, naming the token's jkt.
     let other = proof(DpopProof::new(&DpopKey::generate(Algorithm::ES256)));
-    let run = fedauth_async(
-        args(&registry, &token, &["--dpop", &other, "--url", URL]),
-        None,
-    )
-    .await;
+    let run = with_proof(&registry, &token, &other).await;
     assert_lines(
         &run,
         1,
@@ -141,11 +128,7 @@ async fn explain_shows_each_dpop_check() {
 
     // alg none: refused on the proof's header, before the token is read.
     let none = proof(DpopProof::new(&key).alg("none"));
-    let run = fedauth_async(
-        args(&registry, &token, &["--dpop", &none, "--url", URL]),
-        None,
-    )
-    .await;
+    let run = with_proof(&registry, &token, &none).await;
     assert_lines(
         &run,
         1,
@@ -158,7 +141,7 @@ async fn explain_shows_each_dpop_check() {
     );
 
     // The bound token without a proof, as a bearer token.
-    let run = fedauth_async(args(&registry, &format!("Bearer {token}"), &[]), None).await;
+    let run = explain(&registry, &format!("Bearer {token}"), &[]).await;
     assert_lines(
         &run,
         1,
@@ -169,7 +152,7 @@ async fn explain_shows_each_dpop_check() {
     );
 
     // --dpop without --url is a usage error.
-    let run = fedauth_async(args(&registry, &token, &["--dpop", &valid]), None).await;
+    let run = explain(&registry, &token, &["--dpop", &valid]).await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--dpop needs --url"), "{}", run.stderr);
 }
@@ -184,11 +167,7 @@ async fn explain_shows_the_client_certificate_check() {
     let pem = Temp::new("pem", &cert.pem());
     let other_pem = Temp::new("pem", &other.pem());
 
-    let run = fedauth_async(
-        args(&registry, &token, &["--client-cert", pem.path()]),
-        None,
-    )
-    .await;
+    let run = explain(&registry, &token, &["--client-cert", pem.path()]).await;
     assert_lines(
         &run,
         0,
@@ -202,11 +181,7 @@ async fn explain_shows_the_client_certificate_check() {
         ],
     );
 
-    let run = fedauth_async(
-        args(&registry, &token, &["--client-cert", other_pem.path()]),
-        None,
-    )
-    .await;
+    let run = explain(&registry, &token, &["--client-cert", other_pem.path()]).await;
     assert_lines(
         &run,
         1,
@@ -218,7 +193,7 @@ async fn explain_shows_the_client_certificate_check() {
         )],
     );
 
-    let run = fedauth_async(args(&registry, &token, &[]), None).await;
+    let run = explain(&registry, &token, &[]).await;
     assert_lines(
         &run,
         1,
