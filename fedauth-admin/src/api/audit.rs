@@ -43,7 +43,7 @@ pub(crate) async fn list(api: &AdminApi, call: &Call<'_>) -> Result<AdminRespons
         .registration(q.get("registration").map(str::to_owned))
         .property(property)
         .before_seq(before_seq);
-    let records = api.store.audit(&query).await?;
+    let records = api.store().audit(&query).await?;
     let (records, next_cursor) = page(records, limit, |r| Cursor::Before(r.seq));
     let items = records.into_iter().map(AuditItem::from).collect();
     let body = AuditPage { items, next_cursor };

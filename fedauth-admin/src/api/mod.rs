@@ -18,6 +18,8 @@ use crate::authz::{AdminAuthorizer, AdminIdentity};
 use crate::store::{Actor, AdminStore, Change, StoreError, Stored};
 
 pub(crate) mod audit;
+#[cfg(any(feature = "axum", feature = "actix"))]
+mod body;
 mod error;
 mod ids;
 mod input;
@@ -29,6 +31,8 @@ pub(crate) mod schema;
 mod secrets;
 mod validate;
 
+#[cfg(any(feature = "axum", feature = "actix"))]
+pub(crate) use body::BodyReader;
 use error::ApiError;
 pub use error::{AdminErrorCode, ErrorBody, ErrorDetail, Location};
 use input::Query;
@@ -37,48 +41,6 @@ pub use route::{ENDPOINTS, Endpoint, PREFIX};
 
 /// Largest request body accepted by default: 64 KiB (the contract's).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// How much of an oversized body the adapters read (and drop) before
-/// answering, so that a client still sending it reads the `400` rather
-/// than a broken connection: 4 MiB.
-pub(crate) const DRAIN_BYTES: usize = 4 * 1024 * 1024;
-
-/// A request body as the adapters read it: what fits the API's limit plus
-/// one byte (the sign that it was larger), then at most [`DRAIN_BYTES`]
-/// dropped. One reader for both frameworks.
-#[cfg(any(feature = "axum", feature = "actix"))]
-pub(crate) struct BodyReader {
-    keep: usize,
-    kept: bytes::BytesMut,
-    seen: usize,
-}
-
-#[cfg(any(feature = "axum", feature = "actix"))]
-impl BodyReader {
-    pub(crate) fn new(api: &AdminApi) -> Self {
-        Self {
-            keep: api.max_body_bytes() + 1,
-            kept: bytes::BytesMut::new(),
-            seen: 0,
-        }
-    }
-
-    /// Take a chunk; `false` when reading should stop.
-    pub(crate) fn push(&mut self, chunk: &[u8]) -> bool {
-        let room = self.keep - self.kept.len();
-        self.kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        self.seen = self.seen.saturating_add(chunk.len());
-        self.seen < self.keep + DRAIN_BYTES
-    }
-
-    /// The body for the API (empty if the client broke off).
-    pub(crate) fn finish(self, complete: bool) -> Bytes {
-        match complete || self.kept.len() == self.keep {
-            true => self.kept.freeze(),
-            false => Bytes::new(),
-        }
-    }
-}
 
 /// Called with a registration's id after each change the store applied,
 /// before the API answers: the server's wiring drops the registration from
@@ -211,21 +173,26 @@ pub(crate) struct Call<'r> {
     pub(crate) query: Query,
 }
 
+/// What the API is given, the same in the builder and the built API.
+struct Wiring {
+    store: Arc<dyn AdminStore>,
+    authorizer: Arc<dyn AdminAuthorizer>,
+    on_change: Option<OnChange>,
+    max_body_bytes: usize,
+}
+
 /// The admin API over a store. Build it with [`AdminApi::builder`]; share
 /// it in an `Arc` between the framework adapters.
 pub struct AdminApi {
-    store: Arc<dyn AdminStore>,
-    authorizer: Arc<dyn AdminAuthorizer>,
+    wiring: Wiring,
     probe: IdpProbe,
-    on_change: Option<OnChange>,
-    max_body_bytes: usize,
 }
 
 impl fmt::Debug for AdminApi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AdminApi")
-            .field("max_body_bytes", &self.max_body_bytes)
-            .field("on_change", &self.on_change.is_some())
+            .field("max_body_bytes", &self.wiring.max_body_bytes)
+            .field("on_change", &self.wiring.on_change.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -233,11 +200,8 @@ impl fmt::Debug for AdminApi {
 /// Builds an [`AdminApi`].
 #[non_exhaustive]
 pub struct AdminApiBuilder {
-    store: Arc<dyn AdminStore>,
-    authorizer: Arc<dyn AdminAuthorizer>,
+    wiring: Wiring,
     fetch: FetchConfig,
-    on_change: Option<OnChange>,
-    max_body_bytes: usize,
 }
 
 impl AdminApiBuilder {
@@ -258,25 +222,22 @@ impl AdminApiBuilder {
     /// Called with the id of each changed registration before the answer
     /// (see [`OnChange`]).
     pub fn on_change(mut self, hook: impl Fn(&str) + Send + Sync + 'static) -> Self {
-        self.on_change = Some(Arc::new(hook));
+        self.wiring.on_change = Some(Arc::new(hook));
         self
     }
 
     /// Largest request body (default [`DEFAULT_MAX_BODY_BYTES`]); a larger
     /// one is `400 malformed_request`.
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
-        self.max_body_bytes = bytes;
+        self.wiring.max_body_bytes = bytes;
         self
     }
 
     /// The API.
     pub fn build(self) -> AdminApi {
         AdminApi {
-            store: self.store,
-            authorizer: self.authorizer,
+            wiring: self.wiring,
             probe: IdpProbe::new(self.fetch),
-            on_change: self.on_change,
-            max_body_bytes: self.max_body_bytes,
         }
     }
 }
@@ -288,22 +249,24 @@ impl AdminApi {
         authorizer: Arc<dyn AdminAuthorizer>,
     ) -> AdminApiBuilder {
         AdminApiBuilder {
-            store,
-            authorizer,
+            wiring: Wiring {
+                store,
+                authorizer,
+                on_change: None,
+                max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            },
             fetch: FetchConfig::default(),
-            on_change: None,
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 
     /// Largest request body accepted; adapters read at most one byte more.
     pub fn max_body_bytes(&self) -> usize {
-        self.max_body_bytes
+        self.wiring.max_body_bytes
     }
 
     /// The store it writes.
     pub fn store(&self) -> &Arc<dyn AdminStore> {
-        &self.store
+        &self.wiring.store
     }
 
     /// Answer one request.
@@ -315,15 +278,18 @@ impl AdminApi {
     }
 
     async fn respond(&self, req: &AdminRequest) -> Result<AdminResponse, ApiError> {
-        let caller = match self.authorizer.identify(&req.headers).await {
+        let caller = match self.wiring.authorizer.identify(&req.headers).await {
             AdminIdentity::Platform => Caller::Platform,
             AdminIdentity::PropertyAdmin(p) => Caller::Property(p),
             AdminIdentity::Refused => return Err(ApiError::new(AdminErrorCode::Forbidden)),
             AdminIdentity::Unknown => return Err(ApiError::new(AdminErrorCode::Unauthorized)),
         };
         let resource = Resource::parse(&req.path)?;
-        if req.body.len() > self.max_body_bytes {
-            let msg = format!("the body is larger than {} bytes", self.max_body_bytes);
+        if req.body.len() > self.wiring.max_body_bytes {
+            let msg = format!(
+                "the body is larger than {} bytes",
+                self.wiring.max_body_bytes
+            );
             return Err(ApiError::malformed(Location::Body, None, &msg));
         }
         let call = Call {
@@ -366,7 +332,8 @@ impl AdminApi {
 
     /// The stored registration, or `404`.
     pub(crate) async fn existing(&self, id: &str) -> Result<Stored, ApiError> {
-        self.store
+        self.wiring
+            .store
             .get(id)
             .await?
             .ok_or_else(|| ApiError::no_registration(id))
@@ -375,8 +342,8 @@ impl AdminApi {
     /// Apply a change, then tell the hook, before anyone is answered.
     pub(crate) async fn apply(&self, change: Change) -> Result<Option<Stored>, StoreError> {
         let id = change.id.clone();
-        let state = self.store.apply(change).await?;
-        if let Some(hook) = &self.on_change {
+        let state = self.wiring.store.apply(change).await?;
+        if let Some(hook) = &self.wiring.on_change {
             hook(&id);
         }
         Ok(state)

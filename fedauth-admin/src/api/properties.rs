@@ -60,7 +60,7 @@ pub(crate) async fn list(
 ) -> Result<AdminResponse, ApiError> {
     call.caller.admin_of(property)?;
     let items = api
-        .store
+        .store()
         .enabled_in(property)
         .await?
         .iter()

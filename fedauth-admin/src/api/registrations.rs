@@ -124,7 +124,7 @@ pub(crate) async fn list(api: &AdminApi, call: &Call<'_>) -> Result<AdminRespons
     call.caller.platform_only()?;
     let limit = call.query.limit()?;
     let after = call.query.cursor(Cursor::after)?;
-    let found = api.store.list(after.as_deref(), limit + 1).await?;
+    let found = api.store().list(after.as_deref(), limit + 1).await?;
     let (found, next_cursor) = page(found, limit, |s| Cursor::After(s.id.clone()));
     let items = found
         .iter()
