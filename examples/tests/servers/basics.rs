@@ -260,7 +260,7 @@ fn command_line_errors() {
             "actix-server"
         };
         let usage = format!(
-            "usage: {name} [--registry PATH] [--listen ADDR] [--allow-http] [--allow-network CIDR]..."
+            "usage: {name} [--registry PATH | --database-url URL] [--listen ADDR] [--allow-http]"
         );
 
         let (code, stdout, stderr) = run(bin, &["--verbose"]);
