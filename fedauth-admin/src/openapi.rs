@@ -73,11 +73,7 @@ struct Refusals;
 
 impl Modify for Refusals {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let common = [
-            AdminErrorCode::Unauthorized,
-            AdminErrorCode::Forbidden,
-            AdminErrorCode::StoreUnavailable,
-        ];
+        let common = [AdminErrorCode::Unauthorized, AdminErrorCode::Forbidden];
         for endpoint in ENDPOINTS {
             let Some(item) = openapi.paths.paths.get_mut(endpoint.path) else {
                 continue;

@@ -13,7 +13,7 @@ pub const PREFIX: &str = "/admin/v1";
 
 /// One endpoint: method, path template (OpenAPI's `{param}` form), and the
 /// error codes it answers beyond those of every endpoint (`unauthorized`,
-/// `forbidden`, `store_unavailable`).
+/// `forbidden`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     /// The method.
@@ -38,7 +38,7 @@ const fn endpoint(
 
 use AdminErrorCode::{
     Conflict, MalformedRequest, NotFound, PreconditionFailed, PreconditionRequired,
-    ValidationFailed,
+    StoreUnavailable, ValidationFailed,
 };
 
 /// Every endpoint: the behaviour table both frameworks serve.
@@ -46,10 +46,23 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint(
         Method::POST,
         "/admin/v1/registrations",
-        &[MalformedRequest, ValidationFailed, Conflict],
+        &[
+            MalformedRequest,
+            ValidationFailed,
+            Conflict,
+            StoreUnavailable,
+        ],
     ),
-    endpoint(Method::GET, "/admin/v1/registrations", &[ValidationFailed]),
-    endpoint(Method::GET, "/admin/v1/registrations/{id}", &[NotFound]),
+    endpoint(
+        Method::GET,
+        "/admin/v1/registrations",
+        &[ValidationFailed, StoreUnavailable],
+    ),
+    endpoint(
+        Method::GET,
+        "/admin/v1/registrations/{id}",
+        &[NotFound, StoreUnavailable],
+    ),
     endpoint(
         Method::PATCH,
         "/admin/v1/registrations/{id}",
@@ -59,29 +72,40 @@ pub const ENDPOINTS: &[Endpoint] = &[
             ValidationFailed,
             PreconditionRequired,
             PreconditionFailed,
+            StoreUnavailable,
         ],
     ),
     endpoint(
         Method::DELETE,
         "/admin/v1/registrations/{id}",
-        &[NotFound, PreconditionFailed],
+        &[NotFound, PreconditionFailed, StoreUnavailable],
     ),
     endpoint(
         Method::GET,
         "/admin/v1/properties/{property}/registrations",
-        &[],
+        &[StoreUnavailable],
     ),
     endpoint(
         Method::PUT,
         "/admin/v1/properties/{property}/registrations/{id}",
-        &[MalformedRequest, NotFound, ValidationFailed, Conflict],
+        &[
+            MalformedRequest,
+            NotFound,
+            ValidationFailed,
+            Conflict,
+            StoreUnavailable,
+        ],
     ),
     endpoint(
         Method::DELETE,
         "/admin/v1/properties/{property}/registrations/{id}",
-        &[NotFound, Conflict],
+        &[NotFound, Conflict, StoreUnavailable],
     ),
-    endpoint(Method::GET, "/admin/v1/audit", &[ValidationFailed]),
+    endpoint(
+        Method::GET,
+        "/admin/v1/audit",
+        &[ValidationFailed, StoreUnavailable],
+    ),
     endpoint(Method::GET, "/admin/v1/openapi.json", &[]),
 ];
 
