@@ -179,3 +179,24 @@ async fn dpop_bound_tokens_need_a_proof_of_their_key() {
         }
     }
 }
+
+/// The README's "Sender-constrained tokens" block loads, with the modes it
+/// documents.
+#[test]
+fn the_readme_sender_constrained_registration_loads() {
+    use tower_fedauth::registration::BindingMode;
+    use tower_fedauth::registry::{RegistryFormat, parse_registry_str};
+    let readme = include_str!("../../../../README.md");
+    let section = &readme[readme
+        .find("## Sender-constrained tokens")
+        .expect("the section")..];
+    let fence = "```toml\n";
+    let start = section.find(fence).expect("a TOML block") + fence.len();
+    let block = &section[start..start + section[start..].find("```").expect("its end")];
+    let regs = parse_registry_str(block, RegistryFormat::Toml).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(regs.len(), 1);
+    assert_eq!(regs[0].id.as_str(), "quid-bank-app");
+    assert_eq!(regs[0].dpop, BindingMode::Required);
+    assert!(regs[0].dpop_nonce);
+    assert_eq!(regs[0].mtls, BindingMode::Allowed);
+}
