@@ -199,6 +199,11 @@ async fn get_list_and_property_subcommands_print_tables_and_json() {
         &admin(url, Some(ADMIN), &["list", "--all"]).await,
         &format!("{header}{row_a}{row_b}"),
     );
+    // --token instead of the variable (and over it).
+    printed(
+        &admin(url, Some("stale"), &["list", "--all", "--token", ADMIN]).await,
+        &format!("{header}{row_a}{row_b}"),
+    );
 
     // The property admin enables, replaces the roles, lists, disables.
     let enable = [
