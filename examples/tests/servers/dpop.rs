@@ -12,7 +12,9 @@ use serde_json::json;
 use tower_fedauth::jws::Algorithm;
 use tower_fedauth::testkit::{DpopKey, DpopProof, MockIdp};
 
-use crate::harness::{Answer, RegistryFile, Server, header_values, json, send, start_both};
+use crate::harness::{
+    Answer, RegistryFile, Server, header_values, json, send, start_both, stop_all,
+};
 
 /// The proof algorithms the servers accept: the challenge's `algs`.
 const ALGS: &str = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA";
@@ -167,6 +169,21 @@ async fn get(client: &reqwest::Client, server: &Server, headers: &[(String, Stri
     send(client, "GET", &server.url("/whoami"), &headers).await
 }
 
+/// `GET /whoami` with `token` as a bearer token.
+async fn bearer(
+    client: &reqwest::Client,
+    server: &Server,
+    token: &str,
+    registration: &str,
+) -> Answer {
+    let auth = format!("Bearer {token}");
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("x-sc-auth", registration),
+    ];
+    send(client, "GET", &server.url("/whoami"), &headers).await
+}
+
 /// A proof of `key` for `GET {server}/whoami` with `token`.
 fn proof(key: &DpopKey, server: &Server, token: &str) -> DpopProof {
     DpopProof::new(key)
@@ -200,6 +217,15 @@ const LOCAL: [&str; 4] = [
     "--registry",
 ];
 
+/// Both servers over a registry file `name` holding `toml`, allowed to
+/// fetch from 127.0.0.1, with `extra` flags.
+async fn serve(name: &str, toml: &str, extra: &[&str]) -> (RegistryFile, Vec<Server>) {
+    let registry = RegistryFile::new(name, toml);
+    let args = [&LOCAL[..], &[registry.path()], extra].concat();
+    let servers = start_both(&reqwest::Client::new(), &args).await;
+    (registry, servers)
+}
+
 /// One request per case, built for each server from its URL; the answers
 /// of both are checked and compared.
 type Case<'a> = (&'a str, Box<dyn Fn(&Server) -> Vec<String> + 'a>, Refusal);
@@ -208,8 +234,7 @@ type Case<'a> = (&'a str, Box<dyn Fn(&Server) -> Vec<String> + 'a>, Refusal);
 async fn every_proof_refusal_in_both_servers() {
     let client = reqwest::Client::new();
     let idp = MockIdp::start().await;
-    let registry = RegistryFile::new("dpop", &registration(&idp, "quid-1", ""));
-    let servers = start_both(&client, &[&LOCAL[..], &[registry.path()]].concat()).await;
+    let (_registry, servers) = serve("dpop", &registration(&idp, "quid-1", ""), &[]).await;
     let key = DpopKey::generate(Algorithm::ES256);
     let other = DpopKey::generate(Algorithm::ES256);
     let token = idp.token().dpop_bound(&key).sign(&idp.signing_key());
@@ -335,9 +360,7 @@ async fn every_proof_refusal_in_both_servers() {
     // The bound token as a bearer token.
     let mut answers = Vec::new();
     for server in &servers {
-        let bearer = format!("Bearer {token}");
-        let headers = [("authorization", bearer.as_str()), ("x-sc-auth", "quid-1")];
-        let answer = send(&client, "GET", &server.url("/whoami"), &headers).await;
+        let answer = bearer(&client, server, &token, "quid-1").await;
         Refusal::binding(
             "the token is DPoP-bound (cnf.jkt) and was sent without the DPoP scheme and its proof",
         )
@@ -346,10 +369,7 @@ async fn every_proof_refusal_in_both_servers() {
     }
     assert_alike(&answers, "bound token as Bearer");
 
-    for server in servers {
-        let bin = server.bin;
-        assert_eq!(server.stop("-TERM").code(), Some(0), "{bin}");
-    }
+    stop_all(servers);
 }
 
 /// `dpop_nonce = true`: a proof without the nonce is refused with
@@ -366,11 +386,10 @@ async fn nonces_and_modes_in_both_servers() {
         registration(&idp, "quid-off", "dpop = \"off\""),
     ]
     .concat();
-    let registry = RegistryFile::new("dpop-modes", &toml);
-    let servers = start_both(&client, &[&LOCAL[..], &[registry.path()]].concat()).await;
+    let (_registry, servers) = serve("dpop-modes", &toml, &[]).await;
     let key = DpopKey::generate(Algorithm::EdDSA);
     let token = idp.token().dpop_bound(&key).sign(&idp.signing_key());
-    let bearer = idp.token().sign(&idp.signing_key());
+    let unbound = idp.token().sign(&idp.signing_key());
 
     let mut answers = Vec::new();
     for server in &servers {
@@ -414,12 +433,7 @@ async fn nonces_and_modes_in_both_servers() {
     let mut answers = Vec::new();
     for server in &servers {
         let at = format!("{}: dpop = required", server.bin);
-        let auth = format!("Bearer {bearer}");
-        let headers = [
-            ("authorization", auth.as_str()),
-            ("x-sc-auth", "quid-required"),
-        ];
-        let answer = send(&client, "GET", &server.url("/whoami"), &headers).await;
+        let answer = bearer(&client, server, &unbound, "quid-required").await;
         Refusal::bearer_binding(
             "the registration requires DPoP-bound tokens (dpop = required); this one has no cnf.jkt",
         )
@@ -454,18 +468,13 @@ async fn nonces_and_modes_in_both_servers() {
             "{at}"
         );
         // Bearer tokens are still accepted there.
-        let auth = format!("Bearer {bearer}");
-        let headers = [("authorization", auth.as_str()), ("x-sc-auth", "quid-off")];
-        let plain = send(&client, "GET", &server.url("/whoami"), &headers).await;
+        let plain = bearer(&client, server, &unbound, "quid-off").await;
         assert_eq!(plain.0, 200, "{at}, bearer token: {}", plain.2);
         answers.push(answer);
     }
     assert_alike(&answers, "dpop = off");
 
-    for server in servers {
-        let bin = server.bin;
-        assert_eq!(server.stop("-TERM").code(), Some(0), "{bin}");
-    }
+    stop_all(servers);
 }
 
 /// With `--public-url`, `htu` must name it: a proof for the address the
@@ -475,17 +484,9 @@ async fn nonces_and_modes_in_both_servers() {
 async fn public_url_is_the_htu_in_both_servers() {
     let client = reqwest::Client::new();
     let idp = MockIdp::start().await;
-    let registry = RegistryFile::new("dpop-public", &registration(&idp, "quid-1", ""));
-    let args = [
-        &LOCAL[..],
-        &[
-            registry.path(),
-            "--public-url",
-            "https://API.Platform.example:443/",
-        ],
-    ]
-    .concat();
-    let servers = start_both(&client, &args).await;
+    let public = ["--public-url", "https://API.Platform.example:443/"];
+    let (_registry, servers) =
+        serve("dpop-public", &registration(&idp, "quid-1", ""), &public).await;
     let key = DpopKey::generate(Algorithm::ES256);
     let token = idp.token().dpop_bound(&key).sign(&idp.signing_key());
 
@@ -505,10 +506,7 @@ async fn public_url_is_the_htu_in_both_servers() {
     }
     assert_alike(&answers, "--public-url");
 
-    for server in servers {
-        let bin = server.bin;
-        assert_eq!(server.stop("-TERM").code(), Some(0), "{bin}");
-    }
+    stop_all(servers);
 }
 
 /// A DPoP-bound access token from a real authorization server (node
@@ -533,8 +531,7 @@ async fn real_provider_token_through_both_servers() {
          client_id = \"{CLIENT_ID}\"\ntoken_use = \"access\"\naudiences = [\"{RESOURCE}\"]\n",
         op.issuer()
     );
-    let registry = RegistryFile::new("dpop-op", &toml);
-    let servers = start_both(&client, &[&LOCAL[..], &[registry.path()]].concat()).await;
+    let (_registry, servers) = serve("dpop-op", &toml, &[]).await;
 
     let mut answers = Vec::new();
     for server in &servers {
@@ -553,9 +550,7 @@ async fn real_provider_token_through_both_servers() {
         );
         assert_eq!(body["claims"]["aud"], RESOURCE, "{at}");
 
-        let auth = format!("Bearer {token}");
-        let headers = [("authorization", auth.as_str()), ("x-sc-auth", "quid-op")];
-        let answer = send(&client, "GET", &server.url("/whoami"), &headers).await;
+        let answer = bearer(&client, server, &token, "quid-op").await;
         Refusal::binding(
             "the token is DPoP-bound (cnf.jkt) and was sent without the DPoP scheme and its proof",
         )
@@ -564,8 +559,5 @@ async fn real_provider_token_through_both_servers() {
     }
     assert_alike(&answers, "oidc-provider token as Bearer");
 
-    for server in servers {
-        let bin = server.bin;
-        assert_eq!(server.stop("-TERM").code(), Some(0), "{bin}");
-    }
+    stop_all(servers);
 }

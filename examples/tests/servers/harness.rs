@@ -209,6 +209,14 @@ pub(crate) async fn start_both(client: &reqwest::Client, args: &[&str]) -> Vec<S
     servers
 }
 
+/// Stop each server with SIGTERM: each must exit with status 0.
+pub(crate) fn stop_all(servers: impl IntoIterator<Item = Server>) {
+    for server in servers {
+        let bin = server.bin;
+        assert_eq!(server.stop("-TERM").code(), Some(0), "{bin}");
+    }
+}
+
 /// Poll `/ready` until it answers 200 (bounded).
 pub(crate) async fn wait_ready(client: &reqwest::Client, server: &Server) {
     let deadline = Instant::now() + Duration::from_secs(30);

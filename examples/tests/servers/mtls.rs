@@ -9,7 +9,7 @@ use serde_json::json;
 use tower_fedauth::testkit::{ClientCert, MockIdp};
 
 use crate::dpop::{Refusal, assert_alike};
-use crate::harness::{Answer, RegistryFile, Server, json, send, start_both};
+use crate::harness::{Answer, RegistryFile, Server, json, send, start_both, stop_all};
 
 const CERT_HEADER: &str = "X-SSL-Client-Cert";
 
@@ -139,8 +139,5 @@ async fn certificate_bound_tokens_in_both_servers() {
         let answer = call(&client, server, &unbound, "quid-1", None).await;
         assert_eq!(answer.0, 200, "{}: unbound token: {}", server.bin, answer.2);
     }
-    for server in proxied.into_iter().chain(direct) {
-        let bin = server.bin;
-        assert_eq!(server.stop("-TERM").code(), Some(0), "{bin}");
-    }
+    stop_all(proxied.into_iter().chain(direct));
 }

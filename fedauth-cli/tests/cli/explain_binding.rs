@@ -82,23 +82,50 @@ async fn explain_shows_each_dpop_check() {
         run.stdout
     );
 
-    // Another method: htm fails, with both methods named; later checks
-    // are not reached.
+    // Refused proofs: the failing check with the reason and what the
+    // request presented, the checks before it passed, those after not
+    // reached.
     let post = proof(DpopProof::new(&key).htm("POST"));
-    let run = with_proof(&registry, &token, &post).await;
-    assert_lines(
-        &run,
-        1,
-        &[
-            "FAIL  sender constraint invalid_dpop_proof: the DPoP proof's htm is not the request's method",
-            "      PASS  signature     verifies with the proof's jwk",
-            "      FAIL  htm           the DPoP proof's htm is not the request's method (proof POST, request GET)",
-            "       --   htu           not reached",
-            "       --   jti           not reached",
-            "result: refused, HTTP 401, code invalid_dpop_proof (The DPoP proof is missing or invalid.)",
-        ],
+    let other = proof(DpopProof::new(&DpopKey::generate(Algorithm::ES256)));
+    let none = proof(DpopProof::new(&key).alg("none"));
+    let other_key = format!(
+        "      FAIL  proof key     the token's cnf.jkt is not the thumbprint of the DPoP \
+         proof's key (the token's cnf.jkt: {jkt})"
     );
-    // --method POST makes the same proof pass.
+    let refused: [(&str, Vec<&str>); 3] = [
+        (
+            &post,
+            vec![
+                "FAIL  sender constraint invalid_dpop_proof: the DPoP proof's htm is not the request's method",
+                "      PASS  signature     verifies with the proof's jwk",
+                "      FAIL  htm           the DPoP proof's htm is not the request's method (proof POST, request GET)",
+                "       --   htu           not reached",
+                "       --   jti           not reached",
+                "result: refused, HTTP 401, code invalid_dpop_proof (The DPoP proof is missing or invalid.)",
+            ],
+        ),
+        (
+            &other,
+            vec![
+                &other_key,
+                "result: refused, HTTP 401, code invalid_token_binding (The token is bound to a key or certificate the request does not prove.)",
+            ],
+        ),
+        // Refused on the proof's header, before the token is read.
+        (
+            &none,
+            vec![
+                " --   signature       not reached (the DPoP proof was refused first)",
+                "      PASS  DPoP header   one DPoP header",
+                "      FAIL  proof header  the DPoP proof's alg none is not an asymmetric signature algorithm",
+                "       --   signature     not reached",
+            ],
+        ),
+    ];
+    for (proof, lines) in refused {
+        assert_lines(&with_proof(&registry, &token, proof).await, 1, &lines);
+    }
+    // --method POST makes the POST proof pass.
     let run = explain(
         &registry,
         &token,
@@ -109,35 +136,6 @@ async fn explain_shows_each_dpop_check() {
         &run,
         0,
         &["      PASS  htm           POST is the request's method"],
-    );
-
-    // Another key's proof: the key check fails, naming the token's jkt.
-    let other = proof(DpopProof::new(&DpopKey::generate(Algorithm::ES256)));
-    let run = with_proof(&registry, &token, &other).await;
-    assert_lines(
-        &run,
-        1,
-        &[
-            &format!(
-                "      FAIL  proof key     the token's cnf.jkt is not the thumbprint of the DPoP \
-                 proof's key (the token's cnf.jkt: {jkt})"
-            ),
-            "result: refused, HTTP 401, code invalid_token_binding (The token is bound to a key or certificate the request does not prove.)",
-        ],
-    );
-
-    // alg none: refused on the proof's header, before the token is read.
-    let none = proof(DpopProof::new(&key).alg("none"));
-    let run = with_proof(&registry, &token, &none).await;
-    assert_lines(
-        &run,
-        1,
-        &[
-            " --   signature       not reached (the DPoP proof was refused first)",
-            "      PASS  DPoP header   one DPoP header",
-            "      FAIL  proof header  the DPoP proof's alg none is not an asymmetric signature algorithm",
-            "       --   signature     not reached",
-        ],
     );
 
     // The bound token without a proof, as a bearer token.
