@@ -45,6 +45,7 @@ Every call takes `Authorization: Bearer <token>` of a platform admin or of a pro
         AuditItem, AuditPage, ErrorBody, ErrorDetail, Location,
     )),
     modifiers(&BearerAuth, &Refusals),
+    security(("bearer" = [])),
     tags(
         (name = "registrations", description = "Applications and their IdP settings (platform admins)"),
         (name = "properties", description = "Which applications a property enabled, with which roles"),
@@ -117,8 +118,7 @@ fn operation_mut<'i>(
     get,
     path = "/admin/v1/openapi.json",
     tag = "meta",
-    responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json")),
-    security(("bearer" = []))
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json"))
 )]
 pub(crate) fn serve() -> Value {
     static JSON: OnceLock<Value> = OnceLock::new();

@@ -4,7 +4,7 @@ use http::StatusCode;
 
 use super::error::{AdminErrorCode, ApiError, ErrorDetail, Location};
 use super::ids::{Cursor, page};
-use super::schema::{AuditItem, AuditPage};
+use super::schema::{AuditItem, AuditPage, PageQuery};
 use super::{AdminApi, AdminResponse, Call, Caller};
 use crate::store::AuditQuery;
 
@@ -16,11 +16,9 @@ use crate::store::AuditQuery;
     params(
         ("registration" = Option<String>, Query, description = "Only changes of this registration"),
         ("property" = Option<String>, Query, description = "Only changes in this property (required of a property admin: their own)"),
-        ("limit" = Option<usize>, Query, description = "1–500, default 100", minimum = 1, maximum = 500),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the page before"),
+        PageQuery,
     ),
-    responses((status = 200, description = "One page, newest first", body = AuditPage)),
-    security(("bearer" = []))
+    responses((status = 200, description = "One page, newest first", body = AuditPage))
 )]
 pub(crate) async fn list(api: &AdminApi, call: &Call<'_>) -> Result<AdminResponse, ApiError> {
     let q = &call.query;

@@ -297,6 +297,10 @@ impl AdminApi {
             caller,
             query: Query::parse(req.query.as_deref()),
         };
+        if let Resource::PropertyRegistrations(p) | Resource::PropertyRegistration(p, _) = &resource
+        {
+            call.caller.admin_of(p)?;
+        }
         let m = &req.method;
         match resource {
             Resource::Registrations if m == Method::POST => {
@@ -313,13 +317,13 @@ impl AdminApi {
                 registrations::delete(self, &call, &id).await
             }
             Resource::PropertyRegistrations(p) if m == Method::GET => {
-                properties::list(self, &call, &p).await
+                properties::list(self, &p).await
             }
             Resource::PropertyRegistration(p, id) if m == Method::PUT => {
-                properties::enable(self, &call, &p, &id).await
+                properties::enable(self, &call, (&p, &id)).await
             }
             Resource::PropertyRegistration(p, id) if m == Method::DELETE => {
-                properties::disable(self, &call, &p, &id).await
+                properties::disable(self, &call, (&p, &id)).await
             }
             Resource::Audit if m == Method::GET => audit::list(self, &call).await,
             Resource::OpenApi if m == Method::GET => Ok(AdminResponse::json(

@@ -1,14 +1,16 @@
 //! `/admin/v1/properties/{property}/registrations[/{id}]`: which
 //! applications a property has enabled, with which roles (`properties` of
 //! the registry format). A change re-reads the registration and writes it
-//! if it has not changed meanwhile; losing that race twice is `409`.
+//! if it has not changed meanwhile; losing that race twice is `409`. The
+//! caller is a platform admin or an admin of the property (checked by the
+//! dispatcher).
 
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::error::{AdminErrorCode, ApiError, ErrorDetail, Location};
 use super::input::{Media, json_object};
-use super::schema::{EnabledApplication, EnabledList, Roles};
+use super::schema::{EnabledApplication, EnabledList, EnablementPath, Roles};
 use super::validate::validate;
 use super::{AdminApi, AdminResponse, Call};
 use crate::store::{AuditAction, AuditRecord, Change, Precondition, StoreError, Stored};
@@ -50,15 +52,9 @@ fn to_json(value: impl serde::Serialize) -> Value {
     path = "/admin/v1/properties/{property}/registrations",
     tag = "properties",
     params(("property" = String, Path, description = "The property id")),
-    responses((status = 200, description = "The applications enabled there, in id order", body = EnabledList)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The applications enabled there, in id order", body = EnabledList))
 )]
-pub(crate) async fn list(
-    api: &AdminApi,
-    call: &Call<'_>,
-    property: &str,
-) -> Result<AdminResponse, ApiError> {
-    call.caller.admin_of(property)?;
+pub(crate) async fn list(api: &AdminApi, property: &str) -> Result<AdminResponse, ApiError> {
     let items = api
         .store()
         .enabled_in(property)
@@ -141,24 +137,19 @@ async fn read_modify_write(
     put,
     path = "/admin/v1/properties/{property}/registrations/{id}",
     tag = "properties",
-    params(
-        ("property" = String, Path, description = "The property id"),
-        ("id" = String, Path, description = "The QUID"),
-    ),
+    params(EnablementPath),
     request_body(content = Roles, content_type = "application/json"),
     responses(
         (status = 201, description = "Newly enabled", body = EnabledApplication),
         (status = 200, description = "Its roles replaced (or already these)", body = EnabledApplication),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub(crate) async fn enable(
     api: &AdminApi,
     call: &Call<'_>,
-    property: &str,
-    id: &str,
+    at: (&str, &str),
 ) -> Result<AdminResponse, ApiError> {
-    call.caller.admin_of(property)?;
+    let (property, id) = at;
     let body = json_object(&call.req.headers, &call.req.body, Media::Json)?;
     let roles = read_roles(&body)?;
     read_modify_write(api, id, |stored| {
@@ -217,20 +208,15 @@ fn as_roles_problem(mut e: ApiError) -> ApiError {
     delete,
     path = "/admin/v1/properties/{property}/registrations/{id}",
     tag = "properties",
-    params(
-        ("property" = String, Path, description = "The property id"),
-        ("id" = String, Path, description = "The QUID"),
-    ),
-    responses((status = 204, description = "Disabled there; in force before this answer")),
-    security(("bearer" = []))
+    params(EnablementPath),
+    responses((status = 204, description = "Disabled there; in force before this answer"))
 )]
 pub(crate) async fn disable(
     api: &AdminApi,
     call: &Call<'_>,
-    property: &str,
-    id: &str,
+    at: (&str, &str),
 ) -> Result<AdminResponse, ApiError> {
-    call.caller.admin_of(property)?;
+    let (property, id) = at;
     read_modify_write(api, id, |stored| {
         let Some(before) = roles_in(&stored.document, property) else {
             return Err(ApiError::detail(

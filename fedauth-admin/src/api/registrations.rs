@@ -9,7 +9,7 @@ use super::error::{AdminErrorCode, ApiError, ErrorDetail, Location};
 use super::ids::{Cursor, new_quid, page};
 use super::input::{IfMatch, Media, json_object};
 use super::merge::merge_patch;
-use super::schema::{RegistrationDocument, RegistrationPage};
+use super::schema::{PageQuery, RegistrationDocument, RegistrationPage, RegistrationPath};
 use super::secrets::{masked, restore};
 use super::validate::{check_idp, idp_changed, validate};
 use super::{AdminApi, AdminResponse, Call, Caller, PREFIX};
@@ -48,8 +48,7 @@ fn kept(state: Option<Stored>) -> Result<Stored, ApiError> {
         description = "A registration without `id`: validated like a registry file, then checked against its IdP"),
     responses((status = 201, description = "Created, secrets masked", body = RegistrationDocument,
         headers(("Location" = String, description = "`/admin/v1/registrations/{id}`"),
-                ("ETag" = String, description = "Strong entity tag")))),
-    security(("bearer" = []))
+                ("ETag" = String, description = "Strong entity tag"))))
 )]
 pub(crate) async fn create(api: &AdminApi, call: &Call<'_>) -> Result<AdminResponse, ApiError> {
     call.caller.platform_only()?;
@@ -88,10 +87,9 @@ pub(crate) async fn create(api: &AdminApi, call: &Call<'_>) -> Result<AdminRespo
     get,
     path = "/admin/v1/registrations/{id}",
     tag = "registrations",
-    params(("id" = String, Path, description = "The QUID")),
+    params(RegistrationPath),
     responses((status = 200, description = "The registration, secrets masked", body = RegistrationDocument,
-        headers(("ETag" = String, description = "Strong entity tag")))),
-    security(("bearer" = []))
+        headers(("ETag" = String, description = "Strong entity tag"))))
 )]
 pub(crate) async fn get(
     api: &AdminApi,
@@ -113,12 +111,8 @@ pub(crate) async fn get(
     get,
     path = "/admin/v1/registrations",
     tag = "registrations",
-    params(
-        ("limit" = Option<usize>, Query, description = "1–500, default 100", minimum = 1, maximum = 500),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the page before"),
-    ),
-    responses((status = 200, description = "One page", body = RegistrationPage)),
-    security(("bearer" = []))
+    params(PageQuery),
+    responses((status = 200, description = "One page", body = RegistrationPage))
 )]
 pub(crate) async fn list(api: &AdminApi, call: &Call<'_>) -> Result<AdminResponse, ApiError> {
     call.caller.platform_only()?;
@@ -143,15 +137,14 @@ pub(crate) async fn list(api: &AdminApi, call: &Call<'_>) -> Result<AdminRespons
     path = "/admin/v1/registrations/{id}",
     tag = "registrations",
     params(
-        ("id" = String, Path, description = "The QUID"),
+        RegistrationPath,
         ("If-Match" = String, Header, description = "The current `ETag` (required)"),
         ("check" = Option<bool>, Query, description = "`false` skips the IdP check"),
     ),
     request_body(content = RegistrationDocument, content_type = "application/merge-patch+json",
         description = "RFC 7396 merge patch; `null` removes a key; `id` cannot change; masked secrets sent back are kept"),
     responses((status = 200, description = "The changed registration, secrets masked", body = RegistrationDocument,
-        headers(("ETag" = String, description = "The new entity tag")))),
-    security(("bearer" = []))
+        headers(("ETag" = String, description = "The new entity tag"))))
 )]
 pub(crate) async fn patch(
     api: &AdminApi,
@@ -209,11 +202,10 @@ pub(crate) async fn patch(
     path = "/admin/v1/registrations/{id}",
     tag = "registrations",
     params(
-        ("id" = String, Path, description = "The QUID"),
+        RegistrationPath,
         ("If-Match" = Option<String>, Header, description = "The current `ETag` (optional)"),
     ),
-    responses((status = 204, description = "Deleted")),
-    security(("bearer" = []))
+    responses((status = 204, description = "Deleted"))
 )]
 pub(crate) async fn delete(
     api: &AdminApi,

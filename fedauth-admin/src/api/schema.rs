@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::store::AuditRecord;
 
@@ -154,4 +154,36 @@ pub(crate) struct AuditPage {
     pub(crate) items: Vec<AuditItem>,
     /// Pass as `cursor` for the next page; `null` on the last.
     pub(crate) next_cursor: Option<String>,
+}
+
+/// The path of one registration.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Documents path parameters; never built.
+pub(crate) struct RegistrationPath {
+    /// The QUID.
+    id: String,
+}
+
+/// The path of one application's enablement in a property.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Documents path parameters; never built.
+pub(crate) struct EnablementPath {
+    /// The property id.
+    property: String,
+    /// The QUID.
+    id: String,
+}
+
+/// Which page of a list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Documents query parameters; never built.
+pub(crate) struct PageQuery {
+    /// 1–500, default 100.
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<usize>,
+    /// `next_cursor` of the page before.
+    cursor: Option<String>,
 }
