@@ -34,19 +34,18 @@
 //! the JWKS runs on its own runtime. `bench-report` turns the results into
 //! a table.
 
-use std::convert::Infallible;
 use std::hint::black_box;
 use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use fedauth_bench::{
-    AUDIENCE, Alg, Headers, authenticator, call, mint, service, start_idp, warm_up,
+    AUDIENCE, Alg, Headers, authenticator, call, jwt_authorizer, jwt_authorizer_service, mint,
+    service, start_idp, warm_up,
 };
 use http::{Request, StatusCode};
 use http_body_util::Empty;
 use jsonwebtoken::{DecodingKey, Validation, decode};
-use jwt_authorizer::{Authorizer, IntoLayer, JwtAuthorizer};
 use serde_json::Value;
 use tokio::runtime::Runtime;
 use tower::ServiceExt as _;
@@ -63,23 +62,6 @@ fn current_thread() -> Runtime {
         .enable_all()
         .build()
         .expect("tokio runtime")
-}
-
-async fn jwt_authorizer(alg: Alg, pem: &str, issuer: &str) -> Authorizer<Value> {
-    let builder = match alg {
-        Alg::Rs256 | Alg::Ps256 => JwtAuthorizer::<Value>::from_rsa_pem_text(pem),
-        Alg::Es256 => JwtAuthorizer::from_ec_pem_text(pem),
-        Alg::EdDsa => JwtAuthorizer::from_ed_pem_text(pem),
-    };
-    builder
-        .validation(
-            jwt_authorizer::Validation::new()
-                .iss(&[issuer])
-                .aud(&[AUDIENCE]),
-        )
-        .build()
-        .await
-        .expect("jwt-authorizer builds from the public key")
 }
 
 fn bench_alg(c: &mut Criterion, idp_rt: &Runtime, alg: Alg) {
@@ -125,16 +107,11 @@ fn bench_alg(c: &mut Criterion, idp_rt: &Runtime, alg: Alg) {
 
     // (d) jwt-authorizer around a trivial axum 0.7 handler.
     let jwt_auth = rt.block_on(async {
-        let authorizer = jwt_authorizer(alg, &key.public_key_pem(), &idp.issuer()).await;
-        let svc = tower::ServiceBuilder::new()
-            .layer(authorizer.into_layer())
-            .service(tower::service_fn(
-                |_req: Request<axum07::body::Body>| async {
-                    Ok::<_, Infallible>(
-                        axum07::response::Response::new(axum07::body::Body::empty()),
-                    )
-                },
-            ));
+        let authorizer =
+            jwt_authorizer::<Value>(alg, &key.public_key_pem(), &idp.issuer(), AUDIENCE)
+                .await
+                .expect("jwt-authorizer builds from the public key");
+        let svc = jwt_authorizer_service(authorizer);
         let response = svc
             .clone()
             .oneshot(headers.request(axum07::body::Body::empty()))

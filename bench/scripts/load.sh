@@ -59,15 +59,9 @@ ALG=${ALG:-EdDSA}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN="$TARGET/release"
 
-if ! command -v wrk >/dev/null; then
-  echo "load.sh: wrk is missing; installing it (Debian package wrk)" >&2
-  if [[ $(id -u) -eq 0 ]]; then
-    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-  else
-    sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null
-  fi
-fi
-command -v curl >/dev/null || { echo "load.sh: curl is needed" >&2; exit 1; }
+# shellcheck source=lib.sh
+source "$SCRIPTS/lib.sh"
+need_wrk
 if [[ "${PROFILE:-0}" == 1 ]] && ! command -v perf >/dev/null; then
   echo "load.sh: PROFILE=1 needs perf (Debian package linux-perf)" >&2
   exit 1
@@ -80,38 +74,7 @@ fi
 
 TMP=$(mktemp -d)
 PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$TMP"
-}
 trap cleanup EXIT
-
-# wait_for FILE REGEX SECONDS: wait until a line of FILE matches.
-wait_for() {
-  local file=$1 regex=$2 secs=$3 i
-  for ((i = 0; i < secs * 10; i++)); do
-    if grep -qE "$regex" "$file" 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "load.sh: timed out waiting for /$regex/ in $file" >&2
-  cat "$file" >&2 || true
-  return 1
-}
-
-listen_addr() {
-  sed -n 's#^listening on http://\(.*\)$#\1#p' "$1" | head -n1
-}
-
-rss_mib() {
-  awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "n/a"
-}
 
 echo "## Throughput (wrk $THREADS threads, $CONNECTIONS connections, $DURATION each; $ALG tokens; $(nproc) cores shared by wrk and the server)"
 echo
@@ -120,46 +83,27 @@ echo
 PIDS+=($!)
 wait_for "$TMP/idp.out" '^idp ready ' 600
 
-RUST_LOG=${RUST_LOG:-warn} "$BIN/axum-server" --registry "$TMP/registry.toml" --allow-http --allow-network 127.0.0.1/32 \
-  --listen 127.0.0.1:0 >"$TMP/server.out" 2>"$TMP/server.err" &
-SERVER_PID=$!
-PIDS+=("$SERVER_PID")
-wait_for "$TMP/server.out" '^listening on http://' 30
-SERVER=$(listen_addr "$TMP/server.out")
-for ((i = 0; i < 300; i++)); do
-  [[ $(curl -s -o /dev/null -w '%{http_code}' "http://$SERVER/ready") == 200 ]] && break
-  sleep 0.1
-done
+start server "$BIN/axum-server" --registry "$TMP/registry.toml" --allow-http \
+  --allow-network 127.0.0.1/32 --listen 127.0.0.1:0
+SERVER_PID=$STARTED_PID
+SERVER=$STARTED_ADDR
+wait_ready "$SERVER"
 
 TOKEN=$(head -n1 "$TMP/token.txt")
-code=$(curl -s -o "$TMP/whoami.json" -w '%{http_code}' \
-  -H "Authorization: Bearer $TOKEN" -H 'x-sc-auth: bench' "http://$SERVER/whoami")
-if [[ $code != 200 ]]; then
-  echo "load.sh: the example server answered $code to the benchmark token:" >&2
-  cat "$TMP/whoami.json" >&2
-  exit 1
-fi
-code=$(curl -s -o /dev/null -w '%{http_code}' \
-  -H "Authorization: Bearer $(head -n1 "$TMP/tokens.txt")" -H 'x-sc-auth: bench' "http://$SERVER/whoami")
-[[ $code == 200 ]] || { echo "load.sh: a unique token got $code" >&2; exit 1; }
+expect_200 "the example server, the benchmark token" "$TMP/whoami.json" "http://$SERVER/whoami" "$TOKEN"
+expect_200 "the example server, a unique token" "$TMP/unique.json" "http://$SERVER/whoami" \
+  "$(head -n1 "$TMP/tokens.txt")"
 
-RUST_LOG=${RUST_LOG:-warn} "$BIN/baseline-server" --listen 127.0.0.1:0 --body "$TMP/whoami.json" \
-  >"$TMP/baseline.out" 2>"$TMP/baseline.err" &
-BASELINE_PID=$!
-PIDS+=("$BASELINE_PID")
-wait_for "$TMP/baseline.out" '^listening on http://' 30
-BASELINE=$(listen_addr "$TMP/baseline.out")
-code=$(curl -s -o "$TMP/baseline.json" -w '%{http_code}' "http://$BASELINE/whoami")
-[[ $code == 200 ]] || { echo "load.sh: the baseline answered $code" >&2; exit 1; }
+start baseline "$BIN/baseline-server" --listen 127.0.0.1:0 --body "$TMP/whoami.json"
+BASELINE_PID=$STARTED_PID
+BASELINE=$STARTED_ADDR
+expect_200 "the baseline" "$TMP/baseline.json" "http://$BASELINE/whoami"
 # One more baseline per WORK_NS value, busy that long per request.
 declare -A WORK_ADDR WORK_PID
 for ns in ${WORK_NS:-}; do
-  RUST_LOG=${RUST_LOG:-warn} "$BIN/baseline-server" --listen 127.0.0.1:0 \
-    --body "$TMP/whoami.json" --work-ns "$ns" >"$TMP/work-$ns.out" 2>"$TMP/work-$ns.err" &
-  WORK_PID[$ns]=$!
-  PIDS+=("${WORK_PID[$ns]}")
-  wait_for "$TMP/work-$ns.out" '^listening on http://' 30
-  WORK_ADDR[$ns]=$(listen_addr "$TMP/work-$ns.out")
+  start "work-$ns" "$BIN/baseline-server" --listen 127.0.0.1:0 --body "$TMP/whoami.json" --work-ns "$ns"
+  WORK_PID[$ns]=$STARTED_PID
+  WORK_ADDR[$ns]=$STARTED_ADDR
 done
 echo "response body: $(wc -c <"$TMP/whoami.json") bytes (example server), $(wc -c <"$TMP/baseline.json") bytes (baseline)"
 echo
@@ -227,31 +171,6 @@ if [[ "${PROFILE:-0}" == 1 ]]; then
   profile profile-fedauth "$SERVER" "$SERVER_PID"
 fi
 
-to_ms() { # wrk latency (e.g. 530.00us, 1.23ms, 1.02s) in ms
-  awk -v v="$1" 'BEGIN {
-    n = v + 0
-    if (v ~ /us$/) n = n / 1000
-    else if (v ~ /ms$/) n = n
-    else if (v ~ /m$/) n = n * 60000
-    else if (v ~ /s$/) n = n * 1000
-    printf "%.3f", n
-  }'
-}
-field() { # field NAME KEY
-  local f="$TMP/$1.wrk"
-  case $2 in
-    rps) awk '/^Requests\/sec:/ { print $2 }' "$f" ;;
-    p50) to_ms "$(awk '$1 == "50%" { print $2; exit }' "$f")" ;;
-    p99) to_ms "$(awk '$1 == "99%" { print $2; exit }' "$f")" ;;
-    non2xx) awk '/Non-2xx or 3xx responses:/ { print $NF; found = 1 } END { if (!found) print 0 }' "$f" ;;
-    errors) awk '/Socket errors:/ { sub(/.*Socket errors: /, ""); print; found = 1 } END { if (!found) print "none" }' "$f" ;;
-    requests) awk '/requests in/ { print $1; exit }' "$f" ;;
-    tokens) awk -F'[ =]' '/^lua: tokens=/ { print $3 }' "$f" ;;
-  esac
-}
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; } # of stdin's lines
 row() { # row NAME LABEL BASELINE_RPS
   local rps
   rps=$(field "$1" rps)

@@ -1,18 +1,24 @@
 //! Benchmarks of `tower-fedauth` (issue 7): the criterion benches
 //! (`benches/verify.rs`), the key-set load run (`keyset-load`), the
 //! token-cache memory run (`token-rss`), the throughput run
-//! (`scripts/load.sh` with `idp` and `baseline-server`) and the report
-//! (`bench-report`). This library holds their shared set-up: a mock IdP
-//! per algorithm, a registration checking issuer and audience, an
-//! authenticator and the layer around a trivial handler.
+//! (`scripts/load.sh` with `idp` and `baseline-server`), the run against
+//! jwt-authorizer (`scripts/vs-jwt-authorizer.sh` with
+//! `jwt-authorizer-server`) and the report (`bench-report`). This library
+//! holds their shared set-up: a mock IdP per algorithm, a registration
+//! checking issuer and audience, an authenticator and the layer around a
+//! trivial handler, and jwt-authorizer checking the same.
 #![forbid(unsafe_code)]
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Empty;
+use jwt_authorizer::{Authorizer, JwtAuthorizer};
+use serde::de::DeserializeOwned;
 use serde_json::json;
 use tower::ServiceExt as _;
 use tower_fedauth::keys::CachePolicy;
@@ -169,6 +175,62 @@ pub fn registry_toml(idp: &MockIdp, alg: Alg) -> String {
     )
 }
 
+/// jwt-authorizer 0.15 (the comparison, on axum 0.7) built from the
+/// public key `pem` of `alg`, requiring `issuer` and `audience`, with its
+/// claims as `C`.
+///
+/// # Errors
+/// What jwt-authorizer says of the key.
+pub async fn jwt_authorizer<C>(
+    alg: Alg,
+    pem: &str,
+    issuer: &str,
+    audience: &str,
+) -> Result<Authorizer<C>, String>
+where
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    let builder = match alg {
+        Alg::Rs256 | Alg::Ps256 => JwtAuthorizer::<C>::from_rsa_pem_text(pem),
+        Alg::Es256 => JwtAuthorizer::from_ec_pem_text(pem),
+        Alg::EdDsa => JwtAuthorizer::from_ed_pem_text(pem),
+    };
+    builder
+        .validation(
+            jwt_authorizer::Validation::new()
+                .iss(&[issuer])
+                .aud(&[audience]),
+        )
+        .build()
+        .await
+        .map_err(|e| format!("jwt-authorizer: {e}"))
+}
+
+/// jwt-authorizer's layer around a trivial axum 0.7 handler (`200 OK`,
+/// empty body).
+pub fn jwt_authorizer_service<C>(
+    authorizer: Authorizer<C>,
+) -> impl tower::Service<
+    Request<axum07::body::Body>,
+    Response = axum07::response::Response,
+    Error = Infallible,
+    Future: Send,
+> + Clone
++ Send
++ 'static
+where
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    use jwt_authorizer::IntoLayer as _;
+    tower::ServiceBuilder::new()
+        .layer(authorizer.into_layer())
+        .service(tower::service_fn(
+            |_req: Request<axum07::body::Body>| async {
+                Ok::<_, Infallible>(axum07::response::Response::new(axum07::body::Body::empty()))
+            },
+        ))
+}
+
 /// The trivial handler: `200 OK`, empty body.
 pub async fn ok_handler<B>(_req: Request<B>) -> Result<Response<Empty<Bytes>>, Infallible> {
     Ok(Response::new(Empty::new()))
@@ -238,6 +300,54 @@ where
         Ok(response) => response.status(),
         Err(never) => match never {},
     }
+}
+
+/// The `main` of the bench's servers: the command line from `parse`
+/// (exit status 2 when it is wrong), logs to stderr as the example servers
+/// log, then `run` on a multi-threaded Tokio runtime (exit status 1 with
+/// its error, prefixed by `name`).
+pub fn server_main<A, F>(
+    name: &str,
+    parse: impl FnOnce() -> Result<A, String>,
+    run: impl FnOnce(A) -> F,
+) -> ExitCode
+where
+    F: Future<Output = Result<(), String>>,
+{
+    let args = match parse() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    fedauth_examples::init_tracing();
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+        .and_then(|runtime| runtime.block_on(run(args)));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A listener on `addr`, announced as the example servers announce theirs
+/// (`listening on http://ADDR`, which the scripts wait for).
+///
+/// # Errors
+/// When the address cannot be bound.
+pub async fn listen(addr: SocketAddr) -> Result<tokio::net::TcpListener, String> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    fedauth_examples::announce(bound, None);
+    Ok(listener)
 }
 
 /// The resident set of this process in KiB (`VmRSS` of

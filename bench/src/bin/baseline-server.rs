@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use fedauth_bench::baseline_router;
-use fedauth_examples::{DEFAULT_LISTEN, announce, init_tracing, install_metrics};
+use fedauth_examples::{DEFAULT_LISTEN, install_metrics};
 use serde_json::{Value, json};
 
 struct Args {
@@ -93,11 +93,7 @@ async fn run(args: Args) -> Result<(), String> {
     };
     // The same process set-up as axum-server (logging, metrics recorder).
     let _metrics = install_metrics();
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    announce(addr, None);
+    let listener = fedauth_bench::listen(args.listen).await?;
     axum::serve(listener, baseline_router(body, args.work))
         .with_graceful_shutdown(fedauth_examples::shutdown_signal())
         .await
@@ -105,29 +101,5 @@ async fn run(args: Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(e) => {
-            eprintln!("baseline-server: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("baseline-server: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("baseline-server: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    fedauth_bench::server_main("baseline-server", parse_args, run)
 }

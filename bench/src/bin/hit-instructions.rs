@@ -31,6 +31,15 @@
 //! what the example server's user-space work adds per request, the
 //! loopback kernel aside. Each run also prints its wall-clock time per
 //! iteration on stderr (meaningless under valgrind).
+//!
+//! Four parts send a token never seen before on every iteration (minted
+//! before counting, one per iteration), the path of issue 21: `u`, the
+//! layer with a verified-token cache already full (filled with
+//! [`PREFILL`] other tokens; bounded at [`FULL_CACHE_BYTES`], so that
+//! few tokens fill it), `v`, the same with the cache off (`u - v`: what
+//! remembering a first-seen token costs), `w`, the example server's
+//! router (the layer as in `u`, the `whoami` answer), and `j`,
+//! jwt-authorizer's layer (as the criterion bench's `d`).
 
 use std::hint::black_box;
 
@@ -39,7 +48,8 @@ use tokio::runtime::Runtime;
 use axum::body::Body;
 use bytes::Bytes;
 use fedauth_bench::{
-    Alg, Headers, authenticator, baseline_router, mint, service, start_idp, warm_up,
+    AUDIENCE, Alg, Headers, authenticator, baseline_router, jwt_authorizer, jwt_authorizer_service,
+    mint, service, start_idp, warm_up,
 };
 use fedauth_examples::AppState;
 use http_body_util::{BodyExt as _, Empty};
@@ -47,9 +57,19 @@ use tower::ServiceExt as _;
 use tower_fedauth::{AuthContext, Authenticator, Immediate, TokenCacheConfig};
 
 fn usage() -> ! {
-    eprintln!("usage: hit-instructions <RS256|PS256|ES256|EdDSA> <b|c|e|f|g|r|x|y> <iterations>");
+    eprintln!(
+        "usage: hit-instructions <RS256|PS256|ES256|EdDSA> <b|c|e|f|g|r|x|y|u|v|w|j> <iterations>"
+    );
     std::process::exit(2)
 }
+
+/// The bound of the verified-token cache of parts `u` and `w`: a full
+/// cache that a few hundred tokens fill.
+const FULL_CACHE_BYTES: u64 = 1024 * 1024;
+
+/// Tokens verified before counting in parts `u` and `w`: more than
+/// [`FULL_CACHE_BYTES`] holds, so every counted token evicts another.
+const PREFILL: usize = 1000;
 
 /// The one function callgrind counts. Never inlined, so its name survives.
 #[inline(never)]
@@ -120,6 +140,36 @@ fn main() {
         rt.block_on(warm_up(auth));
     }
     // The first request verifies and caches the token; the rest are hits.
+    // The distinct-token parts: one new token per iteration (and the
+    // prefill), minted before counting.
+    let distinct = matches!(part.as_str(), "u" | "v" | "w" | "j");
+    let fresh: Vec<Headers> = match distinct {
+        true => (0..iterations as usize + PREFILL)
+            .map(|i| Headers::new(&mint(&idp, &key, alg, 3600, Some(&format!("fresh-{i}")))))
+            .collect(),
+        false => Vec::new(),
+    };
+    let (prefill, fresh) = fresh.split_at(PREFILL.min(fresh.len()));
+    let mut fresh = fresh.iter();
+    let mut next = move || fresh.next().expect("a token per iteration");
+    let full_auth = authenticator(
+        &idp,
+        alg,
+        TokenCacheConfig::default().max_bytes(FULL_CACHE_BYTES),
+    );
+    rt.block_on(warm_up(&full_auth));
+    let full = service(full_auth.clone());
+    for headers in prefill {
+        respond(&rt, full.clone(), headers);
+    }
+    let pem = key.public_key_pem();
+    let jwt = rt.block_on(jwt_authorizer::<serde_json::Value>(
+        alg,
+        &pem,
+        &idp.issuer(),
+        AUDIENCE,
+    ));
+    let jwt = jwt_authorizer_service(jwt.expect("jwt-authorizer builds"));
     let first = rt.block_on(auth.authenticate(&headers.request(())));
     let ctx = first.expect("the token is accepted");
     let hit = service(auth.clone());
@@ -130,6 +180,10 @@ fn main() {
     let example = fedauth_examples::axum_app::router(AppState::new(
         auth.clone(),
         metrics.unwrap_or_else(fedauth_examples::local_metrics),
+    ));
+    let full_example = fedauth_examples::axum_app::router(AppState::new(
+        full_auth,
+        fedauth_examples::local_metrics(),
     ));
     let body = whoami(&rt, &example, &headers);
     let baseline = baseline_router(
@@ -163,6 +217,14 @@ fn main() {
         "r" => Box::new(|| drop(black_box(headers.request(())))),
         "x" => Box::new(|| drop(black_box(whoami(&rt, &example, &headers)))),
         "y" => Box::new(|| drop(black_box(whoami(&rt, &baseline, &headers)))),
+        "u" => Box::new(|| respond(&rt, full.clone(), next())),
+        "v" => Box::new(|| respond(&rt, cold.clone(), next())),
+        "w" => Box::new(|| drop(black_box(whoami(&rt, &full_example, next())))),
+        "j" => Box::new(|| {
+            let req = next().request(axum07::body::Body::empty());
+            let response = rt.block_on(jwt.clone().oneshot(req)).expect("infallible");
+            assert_eq!(response.status(), 200);
+        }),
         _ => usage(),
     };
     measured(&part, iterations, &mut run);
