@@ -82,7 +82,7 @@ pub(super) struct Decision {
     token_asked: bool,
     /// Before step 3: the key of a `DPoP` request's proof, read from its
     /// header without the token.
-    proof: Option<Arc<crate::binding::ProofKey>>,
+    proof: Option<crate::binding::EarlyProof>,
     /// Step 12 passed (the proof's `jti` is recorded: never checked twice).
     bound: bool,
     /// Step 12: a fresh DPoP nonce for the response.
@@ -184,7 +184,7 @@ impl Authenticator {
                 found.registration(),
                 &facts.confirmation,
                 presented,
-                decision.proof.as_deref(),
+                decision.proof.as_ref(),
                 creds.token,
             )?;
             decision.bound = true;
@@ -308,7 +308,7 @@ impl Authenticator {
                     .binding
                     .early(reg, &presented)
                     .and_then(|proof| {
-                        let proof = proof.as_deref();
+                        let proof = proof.as_ref();
                         let bound = &facts.confirmation;
                         inner
                             .binding

@@ -18,14 +18,13 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::confirmation::{Confirmation, Thumbprint, decode32};
+use super::confirmation::{Confirmation, Thumbprint, ath_of};
 use super::htu::{RequestUrl, public_base};
 use super::nonce::{Freshness, Nonces};
 use super::presented::{DpopRequest, Presented, Proofs, Scheme};
-use super::proof::{ProofClaims, ProofKey, ProofKeys, split};
+use super::proof::{Cuts, ProofClaims, ProofKey, ProofKeys, Split, split};
 use super::replay::{Refused, ReplayCache};
 use super::{ClientCertSource, DpopConfig, algs_text, cert};
 use crate::error::{AuthError, ErrorCode, SenderChallenge};
@@ -44,8 +43,13 @@ pub(crate) struct Binding {
     certs: ClientCertSource,
 }
 
-/// What [`Binding::early`] found of a `DPoP` request's proof.
-pub(crate) type EarlyProof = Option<Arc<ProofKey>>;
+/// What [`Binding::early`] found of a `DPoP` request's proof: its key, and
+/// where its parts are.
+#[derive(Debug, Clone)]
+pub(crate) struct EarlyProof {
+    key: Arc<ProofKey>,
+    cuts: Cuts,
+}
 
 fn now_unix() -> u64 {
     u64::try_from(crate::verify::now_unix()).unwrap_or(0)
@@ -104,14 +108,23 @@ impl Binding {
 
     /// What can be decided before the token is read: the `DPoP` scheme
     /// where it is off, the number of proofs, the proof's header.
+    #[inline]
     pub(crate) fn early(
         &self,
         reg: &Registration,
         presented: &Presented<'_>,
+    ) -> Result<Option<EarlyProof>, AuthError> {
+        match &presented.dpop {
+            None => Ok(None),
+            Some(dpop) => self.early_dpop(reg, dpop).map(Some),
+        }
+    }
+
+    fn early_dpop(
+        &self,
+        reg: &Registration,
+        dpop: &DpopRequest<'_>,
     ) -> Result<EarlyProof, AuthError> {
-        let Some(dpop) = &presented.dpop else {
-            return Ok(None);
-        };
         if reg.dpop == BindingMode::Off {
             return Err(AuthError::token(
                 ErrorCode::InvalidRequest,
@@ -130,7 +143,10 @@ impl Binding {
             .keys
             .get(parts.header, &self.accepted)
             .map_err(|why| self.bad_proof(reg, why))?;
-        Ok(Some(key))
+        Ok(EarlyProof {
+            key,
+            cuts: parts.cuts(),
+        })
     }
 
     /// Step 12 for a token whose facts say `bound`, presented with
@@ -141,7 +157,7 @@ impl Binding {
         reg: &Registration,
         bound: &Confirmation,
         presented: &Presented<'_>,
-        early: Option<&ProofKey>,
+        early: Option<&EarlyProof>,
         token: &[u8],
     ) -> Result<Option<Arc<str>>, AuthError> {
         // The common case: a bearer token, presented as one, where no
@@ -163,8 +179,8 @@ impl Binding {
         }
         let mut nonce = None;
         match (&presented.dpop, early, bound.jkt) {
-            (Some(request), Some(key), jkt) => {
-                nonce = self.proof(reg, bound, request, key, jkt, token)?;
+            (Some(request), Some(early), jkt) => {
+                nonce = self.proof(reg, bound, request, early, jkt, token)?;
             }
             (Some(_), None, _) => return Err(self.bad_proof(reg, "the DPoP proof was not read")),
             (None, _, Some(_)) => {
@@ -193,15 +209,16 @@ impl Binding {
         reg: &Registration,
         bound: &Confirmation,
         request: &DpopRequest<'_>,
-        key: &ProofKey,
+        early: &EarlyProof,
         jkt: Option<Thumbprint>,
         token: &[u8],
     ) -> Result<Option<Arc<str>>, AuthError> {
         let bad = |detail: &'static str| self.bad_proof(reg, detail);
-        let Proofs::One(proof) = &request.proofs else {
+        let (Proofs::One(proof), key) = (&request.proofs, &*early.key) else {
             return Err(bad("the DPoP proof was not read"));
         };
-        let parts = split(proof).map_err(bad)?;
+        let parts = Split::again(proof, early.cuts).ok_or("the DPoP proof was not read");
+        let parts = parts.map_err(bad)?;
         if !key.verifies(parts.signing_input, parts.signature) {
             return Err(bad(
                 "the DPoP proof's signature does not verify with its jwk",
@@ -303,7 +320,8 @@ impl Binding {
         }
     }
 
-    /// `ath`: present, and base64url(SHA-256(token)).
+    /// `ath`: present, and base64url(SHA-256(token)) — remembered with a
+    /// verified token, computed for an opaque one.
     fn ath(
         &self,
         ath: Option<&str>,
@@ -311,15 +329,11 @@ impl Binding {
         token: &[u8],
     ) -> Result<(), &'static str> {
         let ath = ath.ok_or("the DPoP proof has no ath")?;
-        let mut claimed = [0u8; 32];
-        if !decode32(ath, &mut claimed) {
-            return Err("the DPoP proof's ath is not a SHA-256 hash");
-        }
-        let actual: [u8; 32] = match bound.token_hash {
-            Some(hash) => hash,
-            None => Sha256::digest(token).into(),
+        let matches = match &bound.ath {
+            Some(expected) => **expected == *ath,
+            None => *ath_of(token) == *ath,
         };
-        match claimed == actual {
+        match matches {
             true => Ok(()),
             false => Err("the DPoP proof's ath is not the hash of the access token"),
         }

@@ -37,6 +37,11 @@ pub(super) fn decode32(text: &str, out: &mut [u8; 32]) -> bool {
     }
 }
 
+/// base64url(SHA-256(token)): a DPoP proof's `ath` for `token`.
+pub(super) fn ath_of(token: &[u8]) -> Box<str> {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token)).into()
+}
+
 /// What a token's `cnf` binds it to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Confirmation {
@@ -48,9 +53,9 @@ pub(crate) struct Confirmation {
     /// methods other than these two): the token is bound to something no
     /// request can prove here, so it is refused.
     pub(crate) unsupported: Option<&'static str>,
-    /// SHA-256 of the token, for the `ath` of a DPoP-bound token's proofs
-    /// (computed once, with the verification).
-    pub(crate) token_hash: Option<[u8; 32]>,
+    /// The `ath` a DPoP-bound token's proofs must carry:
+    /// base64url(SHA-256(token)), computed once, with the verification.
+    pub(crate) ath: Option<Box<str>>,
 }
 
 impl Confirmation {
@@ -69,12 +74,12 @@ impl Confirmation {
         let x5t_s256 = cnf.get("x5t#S256").map(Thumbprint::of);
         let unsupported = (jkt.is_none() && x5t_s256.is_none() && !cnf.is_empty())
             .then_some("the token's cnf names a confirmation method other than jkt and x5t#S256");
-        let token_hash = jkt.map(|_| Sha256::digest(token.as_bytes()).into());
+        let ath = jkt.map(|_| ath_of(token.as_bytes()));
         Self {
             jkt,
             x5t_s256,
             unsupported,
-            token_hash,
+            ath,
         }
     }
 

@@ -39,10 +39,9 @@ use url::Url;
 
 use crate::registration::{ALLOWED_ALGORITHMS, Secret};
 
-pub(crate) use check::Binding;
+pub(crate) use check::{Binding, EarlyProof};
 pub(crate) use confirmation::Confirmation;
 pub(crate) use presented::{Presented, Scheme};
-pub(crate) use proof::ProofKey;
 
 /// The DER of the TLS client certificate of the connection a request came
 /// on, put in the request's extensions by the server's TLS acceptor (a

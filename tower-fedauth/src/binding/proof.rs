@@ -65,6 +65,33 @@ pub(crate) struct Split<'p> {
     pub(crate) signature: &'p str,
 }
 
+/// Where [`split`] cut a proof, to cut it again without a scan.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cuts {
+    header: usize,
+    signing_input: usize,
+}
+
+impl<'p> Split<'p> {
+    pub(crate) fn cuts(&self) -> Cuts {
+        Cuts {
+            header: self.header.len(),
+            signing_input: self.signing_input.len(),
+        }
+    }
+
+    /// The parts of `proof` where [`split`] found them before.
+    pub(crate) fn again(proof: &'p str, cuts: Cuts) -> Option<Self> {
+        let signing_input = proof.get(..cuts.signing_input)?;
+        Some(Self {
+            header: signing_input.get(..cuts.header)?,
+            signing_input,
+            payload: signing_input.get(cuts.header + 1..)?,
+            signature: proof.get(cuts.signing_input + 1..)?,
+        })
+    }
+}
+
 /// Split a compact JWS; why not, if it is not one.
 pub(crate) fn split(proof: &str) -> Result<Split<'_>, &'static str> {
     if proof.len() > MAX_PROOF_LEN {
@@ -175,10 +202,13 @@ impl Weighter<Box<str>, Arc<ProofKey>> for ByWeight {
     }
 }
 
+/// A keyed fast hash: headers are long and chosen by callers.
+type Hashing = foldhash::quality::RandomState;
+
 /// The parsed proof headers, by their text. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct ProofKeys {
-    cache: Arc<Cache<Box<str>, Arc<ProofKey>, ByWeight>>,
+    cache: Arc<Cache<Box<str>, Arc<ProofKey>, ByWeight, Hashing>>,
 }
 
 impl ProofKeys {

@@ -1,6 +1,9 @@
 //! The replay cache of DPoP proofs (RFC 9449 §11.1): every accepted proof's
-//! id — a hash of its key's thumbprint and its `jti` — until the time its
-//! `iat` stops being accepted anyway.
+//! id — a 128-bit keyed hash of its key's thumbprint and its `jti` (two
+//! foldhash hashes under random seeds: ids of different proofs coincide
+//! with negligible odds, and a coincidence could only refuse a proof,
+//! never accept one twice) — until the time its `iat` stops being accepted
+//! anyway.
 //!
 //! Bounded in bytes. When it is full, the oldest ids are forgotten first,
 //! and the cache's *floor* rises to the last moment any forgotten id was
@@ -13,10 +16,8 @@
 //! under its own lock; a replay lands in the shard of the original.
 
 use std::collections::{HashSet, VecDeque};
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Mutex;
-
-use sha2::{Digest, Sha256};
 
 /// Bytes an id costs: its slot in the set and in the queue, with the
 /// tables' spare room.
@@ -55,6 +56,8 @@ impl Shard {
 pub(crate) struct ReplayCache {
     shards: Box<[Mutex<Shard>]>,
     per_shard: usize,
+    /// The two halves of an id.
+    ids: [foldhash::quality::RandomState; 2],
     hasher: foldhash::fast::RandomState,
 }
 
@@ -64,6 +67,7 @@ impl ReplayCache {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             per_shard: (entries / SHARDS).max(1),
+            ids: Default::default(),
             hasher: foldhash::fast::RandomState::default(),
         }
     }
@@ -78,13 +82,13 @@ impl ReplayCache {
         until: u64,
         now: u64,
     ) -> Result<(), Refused> {
-        let digest = Sha256::new()
-            .chain_update(thumbprint)
-            .chain_update(jti.as_bytes())
-            .finalize();
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&digest[..16]);
-        let id = u128::from_le_bytes(id);
+        let half = |seeds: &foldhash::quality::RandomState| {
+            let mut h = seeds.build_hasher();
+            thumbprint.hash(&mut h);
+            jti.hash(&mut h);
+            u128::from(h.finish())
+        };
+        let id = half(&self.ids[0]) << 64 | half(&self.ids[1]);
         let shard = self.hasher.hash_one(id) as usize % SHARDS;
         // A poisoned lock only means another thread panicked mid-update;
         // the set and queue stay consistent enough to keep refusing.

@@ -88,7 +88,7 @@ async fn each_proof_check_refuses_on_its_own() {
         ),
         (
             fx.proof(&token).claim("ath", "not-a-hash"),
-            "the DPoP proof's ath is not a SHA-256 hash",
+            "the DPoP proof's ath is not the hash of the access token",
         ),
         (
             fx.proof(&token).corrupt_signature(),

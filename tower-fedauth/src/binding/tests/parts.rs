@@ -182,9 +182,13 @@ fn a_tokens_cnf_is_read_once() {
     let claims = |cnf: serde_json::Value| json!({"cnf": cnf}).as_object().cloned().unwrap();
     let bound = Confirmation::of(&claims(json!({"jkt": key.thumbprint()})), "tok");
     assert!(matches!(bound.jkt, Some(Thumbprint::Sha256(_))));
-    assert!(bound.token_hash.is_some() && !bound.is_unbound());
+    assert_eq!(
+        bound.ath.as_deref(),
+        Some(crate::testkit::ath_of("tok").as_str())
+    );
+    assert!(!bound.is_unbound());
     let none = Confirmation::of(&serde_json::Map::new(), "tok");
-    assert!(none.is_unbound() && none.token_hash.is_none());
+    assert!(none.is_unbound() && none.ath.is_none());
     assert!(Confirmation::of(&claims(json!({})), "tok").is_unbound());
     let short = Confirmation::of(&claims(json!({"x5t#S256": "abc"})), "tok");
     assert_eq!(short.x5t_s256, Some(Thumbprint::Malformed));
