@@ -49,8 +49,9 @@ pub enum Immediate {
 /// steps already established.
 pub struct Pending {
     credentials: Credentials,
-    /// What the request presented for the sender constraint.
-    presented: Presented<'static>,
+    /// What the request presented for the sender constraint (boxed: most
+    /// requests never wait, and this keeps [`Immediate`] small).
+    presented: Box<Presented<'static>>,
     decision: Decision,
 }
 
@@ -357,7 +358,7 @@ impl Authenticator {
             }
             Ok(Step::Wait(_)) => Ok(Immediate::Pending(Pending {
                 credentials: refs.to_owned(),
-                presented: presented.into_owned(),
+                presented: Box::new(presented.into_owned()),
                 decision,
             })),
             Err(e) => {
