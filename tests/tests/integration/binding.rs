@@ -274,15 +274,18 @@ async fn send_proof(
     apps.send(to, "GET", "/whoami", &headers).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replayed_proof_is_refused_by_both() {
+/// Both apps, a client's key and a token bound to it.
+async fn bound_apps() -> (Apps, DpopKey, String) {
     let apps = Apps::start().await;
     let key = DpopKey::generate(Algorithm::ES256);
-    let token = apps
-        .idp
-        .token()
-        .dpop_bound(&key)
-        .sign(&apps.idp.signing_key());
+    let token = apps.idp.token().dpop_bound(&key);
+    let token = token.sign(&apps.idp.signing_key());
+    (apps, key, token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_proof_is_refused_by_both() {
+    let (apps, key, token) = bound_apps().await;
     let mut answers = Vec::new();
     for (at, to) in [("axum", apps.axum), ("actix", apps.actix)] {
         let p = proof(&key, to, &token);
@@ -308,13 +311,7 @@ async fn a_replayed_proof_is_refused_by_both() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nonce_is_asked_for_used_and_rotated_by_both() {
-    let apps = Apps::start().await;
-    let key = DpopKey::generate(Algorithm::ES256);
-    let token = apps
-        .idp
-        .token()
-        .dpop_bound(&key)
-        .sign(&apps.idp.signing_key());
+    let (apps, key, token) = bound_apps().await;
     for (at, to) in [("axum", apps.axum), ("actix", apps.actix)] {
         // Start early in a period, so that it does not end mid-test.
         let rotation = NONCE_ROTATION_SECS as i64;

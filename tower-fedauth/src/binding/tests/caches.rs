@@ -78,13 +78,7 @@ async fn a_hot_bearer_token_is_refused_with_the_dpop_scheme() {
     assert_eq!(crate::authenticator::hot_hits_on_this_thread(), before + 1);
     // The same credentials, now as the `DPoP` scheme with a valid proof.
     let outcome = Req::dpop(&token, &fx.proof(&token)).now(&fx.auth).unwrap();
-    assert_refused(
-        &fx.auth,
-        outcome,
-        ErrorCode::InvalidTokenBinding,
-        &dpop_binding(),
-        "the DPoP scheme with a token that is not DPoP-bound (no cnf.jkt)",
-    );
+    assert_unbound_dpop_refused(&fx.auth, outcome);
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -237,6 +237,18 @@ fn assert_refused(
     error
 }
 
+/// The refusal of the `DPoP` scheme with a token that is not DPoP-bound.
+#[track_caller]
+fn assert_unbound_dpop_refused(auth: &Authenticator, outcome: Result<AuthContext, AuthError>) {
+    assert_refused(
+        auth,
+        outcome,
+        ErrorCode::InvalidTokenBinding,
+        &dpop_binding(),
+        "the DPoP scheme with a token that is not DPoP-bound (no cnf.jkt)",
+    );
+}
+
 /// The subject of an accepted request.
 #[track_caller]
 fn assert_accepted(outcome: Result<AuthContext, AuthError>) -> AuthContext {

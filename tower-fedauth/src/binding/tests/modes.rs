@@ -118,13 +118,7 @@ async fn the_dpop_scheme_with_an_unbound_token_is_refused() {
     let fx = modes().await;
     let token = fx.idp.mint();
     let outcome = Req::dpop(&token, &fx.proof(&token)).send(&fx.auth).await;
-    assert_refused(
-        &fx.auth,
-        outcome,
-        ErrorCode::InvalidTokenBinding,
-        &dpop_binding(),
-        "the DPoP scheme with a token that is not DPoP-bound (no cnf.jkt)",
-    );
+    assert_unbound_dpop_refused(&fx.auth, outcome);
 }
 
 #[tokio::test]
