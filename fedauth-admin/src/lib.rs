@@ -10,9 +10,9 @@
 #![deny(missing_docs)]
 #![deny(unreachable_pub)]
 
-pub mod api;
 #[cfg(feature = "actix")]
 pub mod actix;
+pub mod api;
 pub mod authz;
 #[cfg(feature = "axum")]
 pub mod axum;
