@@ -119,7 +119,7 @@ pub use opaque::map_verification_answer;
 pub use property::PropertyResolver;
 pub use registration::{Provider, Registration, RegistrationId, TokenUse};
 pub use registry::{CachedRegistry, FileRegistry, InMemoryRegistry, RegistrySource};
-pub use token_cache::{TokenCacheConfig, TokenCacheStats};
+pub use token_cache::{TokenAdmission, TokenCacheConfig, TokenCacheStats};
 pub use weigh::{CacheSize, CacheSizes};
 #[cfg(all(test, feature = "testkit"))]
 mod backend_tests;

@@ -11,6 +11,15 @@
 //! key that verified it is still published: a key the IdP removes stops
 //! its entries at once.
 //!
+//! Once the cache is full, a token is remembered from its second
+//! verification on, by default ([`TokenAdmission`]): most tokens are
+//! presented many times, but every token is met a first time, and in a
+//! full cache a stream of tokens met once (many short-lived ones, or an
+//! attacker's) would pay for an insertion, the eviction of an entry whose
+//! memory is long out of the processor's caches, and an entry never used.
+//! Measured in a server, that was the largest cost a first-seen token paid
+//! beside its signature (`BENCHMARKS.md`, issue 21).
+//!
 //! The per-thread hot set (`authenticator::hot`) answers a thread's most
 //! repeated credentials from its own copy of a hit of this cache and the
 //! registry cache; it keeps the entry and checks its [`Verified::is_live`]
@@ -18,11 +27,13 @@
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
-use quick_cache::{Equivalent, OptionsBuilder, Weighter};
+use quick_cache::{Equivalent, Lifecycle, OptionsBuilder, Weighter};
 
+use crate::cache::Sightings;
 use crate::context::TokenFacts;
 use crate::keys::KeyLiveness;
 use crate::liveness::{Liveness, Lives, MarkDropped};
@@ -42,8 +53,38 @@ pub struct TokenCacheConfig {
     /// At most about this many bytes, estimated: each entry weighs its key
     /// (registration id and token), what the token established — the claims
     /// map, the principal, and so whatever a userinfo answer put in it — and
-    /// fixed bookkeeping. Default 64 MiB.
+    /// fixed bookkeeping. Unless admission is
+    /// [`TokenAdmission::FirstSight`], the record of tokens met once takes
+    /// 8 bytes a slot of it (two slots per entry the budget holds, at most
+    /// a sixteenth of it: 512 KiB of the default). Default 64 MiB.
     pub max_bytes: u64,
+    /// When a verified token is remembered. Default
+    /// [`TokenAdmission::SecondSightWhenFull`].
+    pub admission: TokenAdmission,
+}
+
+/// When the verified-token cache remembers a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TokenAdmission {
+    /// From its first verification: every token verified is inserted (in
+    /// a full cache, another entry is evicted for it).
+    FirstSight,
+    /// From its second verification: the first leaves an 8-byte
+    /// fingerprint in a fixed table, and a token verified again while its
+    /// fingerprint is there (on average, until as many other tokens met
+    /// once as the table has slots) is inserted. A token presented once
+    /// costs no insertion, eviction or memory; one presented again is
+    /// verified in full once more before it is answered from the cache.
+    SecondSight,
+    /// First sight while the cache has room, second sight once it has had
+    /// to evict an entry to make room (until [`invalidate_token_cache`]
+    /// empties it): remembering a token costs little while nothing has to
+    /// go for it.
+    ///
+    /// [`invalidate_token_cache`]: crate::Authenticator::invalidate_token_cache
+    #[default]
+    SecondSightWhenFull,
 }
 
 impl Default for TokenCacheConfig {
@@ -53,6 +94,7 @@ impl Default for TokenCacheConfig {
             max_ttl: Duration::from_secs(300),
             max_entries: 100_000,
             max_bytes: 64 * 1024 * 1024,
+            admission: TokenAdmission::default(),
         }
     }
 }
@@ -72,6 +114,7 @@ crate::setters::setters!(TokenCacheConfig {
     max_ttl: Duration,
     max_entries: u64,
     max_bytes: u64,
+    admission: TokenAdmission,
 });
 
 /// What the verified-token cache holds now (entries past their lifetime
@@ -175,21 +218,63 @@ type Hashing = foldhash::quality::RandomState;
 /// bounds hold at every moment, and its policy (S3-FIFO-like) is scan
 /// resistant: a flood of one-off tokens does not push out the tokens
 /// clients reuse.
-type Entries = Cache<TokenKey, Arc<Verified>, ByWeight, Hashing, MarkDropped<TokenKey, Verified>>;
+type Entries = Cache<TokenKey, Arc<Verified>, ByWeight, Hashing, Evictions>;
+
+/// The cache's lifecycle: an entry let go ends its liveness handle
+/// (`MarkDropped`), and an eviction marks the cache full.
+#[derive(Clone)]
+struct Evictions {
+    dropped: MarkDropped<TokenKey, Verified>,
+    full: Arc<AtomicBool>,
+}
+
+impl Lifecycle<TokenKey, Arc<Verified>> for Evictions {
+    type RequestState =
+        <MarkDropped<TokenKey, Verified> as Lifecycle<TokenKey, Arc<Verified>>>::RequestState;
+
+    fn begin_request(&self) -> Self::RequestState {
+        self.dropped.begin_request()
+    }
+
+    fn on_evict(&self, state: &mut Self::RequestState, key: TokenKey, val: Arc<Verified>) {
+        self.full.store(true, Ordering::Relaxed);
+        self.dropped.on_evict(state, key, val);
+    }
+}
 
 /// The cache itself. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct TokenCache {
     cache: Option<Arc<Entries>>,
+    /// The tokens verified once, unless admission is at first sight.
+    sightings: Option<Arc<Sightings>>,
+    /// Set when the cache evicts an entry to make room (`Evictions`).
+    full: Arc<AtomicBool>,
     config: TokenCacheConfig,
+    /// The least an entry weighs (`entry_floor`).
+    floor: u64,
     lookups: Arc<CacheCounters>,
 }
 
 impl TokenCache {
     pub(crate) fn new(config: TokenCacheConfig) -> Self {
-        let cache = config.enabled.then(|| Arc::new(entries(&config)));
+        let second_sight = config.admission != TokenAdmission::FirstSight;
+        let sightings = (config.enabled && second_sight).then(|| {
+            let slots = Sightings::slots_for(items(&config), config.max_bytes);
+            Arc::new(Sightings::new(slots))
+        });
+        // The record of tokens met once is paid for from the byte budget.
+        let reserved = sightings.as_ref().map_or(0, |s| s.bytes());
+        let capacity = config.max_bytes.saturating_sub(reserved);
+        let full = Arc::new(AtomicBool::new(false));
+        let cache = config
+            .enabled
+            .then(|| Arc::new(entries(&config, capacity, &full)));
         Self {
             cache,
+            sightings,
+            full,
+            floor: entry_floor(capacity, config.max_entries),
             config,
             lookups: Arc::new(CacheCounters::new("token")),
         }
@@ -230,7 +315,8 @@ impl TokenCache {
         None
     }
 
-    /// Remember a verification until `min(exp, max_ttl)`.
+    /// Remember a verification until `min(exp, max_ttl)`, if the admission
+    /// policy lets it in now.
     pub(crate) fn insert(
         &self,
         registration: &Arc<Registration>,
@@ -248,8 +334,11 @@ impl TokenCache {
                 _ => return,
             }
         }
+        if !self.admits(registration, token) {
+            return;
+        }
         let bytes = estimated_bytes(registration.id.as_str(), token, facts);
-        let weight = bytes.max(entry_floor(&self.config));
+        let weight = bytes.max(self.floor);
         let value = Arc::new(Verified {
             registration: registration.clone(),
             key: key.clone(),
@@ -262,6 +351,19 @@ impl TokenCache {
             token: token.into(),
         };
         cache.insert(key, value);
+    }
+
+    /// Whether a verified token goes in now: always at first sight; else
+    /// on its second sight (when the cache is full, for the default).
+    fn admits(&self, registration: &Registration, token: &str) -> bool {
+        let Some(sightings) = &self.sightings else {
+            return true;
+        };
+        let full = || self.full.load(Ordering::Relaxed);
+        if self.config.admission == TokenAdmission::SecondSightWhenFull && !full() {
+            return true;
+        }
+        sightings.again((registration.id.as_str(), token))
     }
 
     /// The byte bound in force (0 when the cache is off).
@@ -289,6 +391,7 @@ impl TokenCache {
             for (_, entry) in cache.drain() {
                 entry.liveness.drop_now();
             }
+            self.full.store(false, Ordering::Relaxed);
         }
     }
 
@@ -299,16 +402,23 @@ impl TokenCache {
     }
 }
 
-/// The cache for `config`, sized for entries of about 3 KiB (a typical
-/// token's estimate) up to `max_entries`.
-fn entries(config: &TokenCacheConfig) -> Entries {
-    let items = (config.max_bytes / 3072).clamp(1, config.max_entries.max(1));
+/// How many entries of about 3 KiB (a typical token's estimate) the
+/// budget holds, up to `max_entries`.
+fn items(config: &TokenCacheConfig) -> u64 {
+    (config.max_bytes / 3072).clamp(1, config.max_entries.max(1))
+}
+
+/// The cache for `config`, sized for [`items`] entries, its weight bounded
+/// by `capacity` (`max_bytes` less the record of tokens met once); its
+/// evictions set `full`.
+fn entries(config: &TokenCacheConfig, capacity: u64, full: &Arc<AtomicBool>) -> Entries {
+    let items = items(config);
     // A lone entry weighs the whole budget (`entry_floor`): admit it, as
     // quick_cache keeps a share of each shard for entries seen twice.
     let hot = if config.max_entries <= 1 { 1.0 } else { 0.97 };
     let options = OptionsBuilder::new()
         .estimated_items_capacity(usize::try_from(items).unwrap_or(usize::MAX))
-        .weight_capacity(config.max_bytes)
+        .weight_capacity(capacity)
         .hot_allocation(hot)
         .build();
     let options = options.expect("capacity and weight are both set");
@@ -316,14 +426,17 @@ fn entries(config: &TokenCacheConfig) -> Entries {
         options,
         ByWeight,
         Hashing::default(),
-        MarkDropped::default(),
+        Evictions {
+            dropped: MarkDropped::default(),
+            full: full.clone(),
+        },
     )
 }
 
-/// Each entry weighs at least `max_bytes / max_entries`, so that a byte
-/// budget of `max_bytes` also bounds the entry count by `max_entries`.
-fn entry_floor(config: &TokenCacheConfig) -> u64 {
-    config.max_bytes / config.max_entries.max(1)
+/// Each entry weighs at least `capacity / max_entries`, so that the byte
+/// bound also bounds the entry count by `max_entries`.
+fn entry_floor(capacity: u64, max_entries: u64) -> u64 {
+    capacity / max_entries.max(1)
 }
 
 /// Fixed bookkeeping of an entry: the cache's slot, the `Verified` and its
@@ -396,21 +509,37 @@ mod tests {
         );
     }
 
+    /// Unless tokens are admitted at first sight, the record of tokens met
+    /// once (512 KiB at the defaults) comes out of the byte budget, and so
+    /// does each entry's floor.
+    #[test]
+    fn the_record_of_tokens_met_once_is_paid_from_the_byte_budget() {
+        let budget = 64 * 1024 * 1024;
+        let record = 512 * 1024;
+        for admission in [
+            TokenAdmission::SecondSightWhenFull,
+            TokenAdmission::SecondSight,
+        ] {
+            let cache = TokenCache::new(TokenCacheConfig::default().admission(admission));
+            let sightings = cache.sightings.as_ref().map(|s| s.bytes());
+            assert_eq!(sightings, Some(record), "{admission:?}");
+            assert_eq!(cache.floor, (budget - record) / 100_000);
+            let entries = cache.cache.as_ref().map(|c| c.capacity());
+            assert!(entries.is_some_and(|c| c <= budget - record && c > budget - record - 64));
+            assert_eq!(cache.max_bytes(), budget);
+        }
+        let cache =
+            TokenCache::new(TokenCacheConfig::default().admission(TokenAdmission::FirstSight));
+        assert!(cache.sightings.is_none());
+        assert_eq!(cache.floor, budget / 100_000);
+        let off = TokenCache::new(TokenCacheConfig::disabled());
+        assert!(off.sightings.is_none() && off.cache.is_none());
+    }
+
     #[test]
     fn the_byte_budget_also_bounds_the_entry_count() {
-        let config = TokenCacheConfig {
-            max_entries: 1000,
-            max_bytes: 1_000_000,
-            ..TokenCacheConfig::default()
-        };
-        assert_eq!(entry_floor(&config), 1000);
-        assert_eq!(
-            entry_floor(&TokenCacheConfig {
-                max_entries: 0,
-                ..config
-            }),
-            1_000_000
-        );
+        assert_eq!(entry_floor(1_000_000, 1000), 1000);
+        assert_eq!(entry_floor(1_000_000, 0), 1_000_000);
         let facts = TokenFacts {
             issuer: None,
             principal: crate::Principal::default(),

@@ -12,7 +12,7 @@ use crate::keys::CachePolicy;
 use crate::registration::{Provider, Registration};
 use crate::registry::InMemoryRegistry;
 use crate::testkit::{MockIdp, TestKey};
-use crate::{Authenticator, Credentials, ErrorCode, TokenCacheConfig};
+use crate::{Authenticator, Credentials, ErrorCode, TokenAdmission, TokenCacheConfig};
 
 fn registration(idp: &MockIdp, id: &str) -> Registration {
     Registration::builder(id, Provider::Jwks)
@@ -135,6 +135,126 @@ fn one_off_tokens_do_not_evict_a_reused_one() {
     });
     // `reused`: verified once, then 20 hits; each one-off token: a miss.
     assert_eq!(counts, (20, 201));
+}
+
+impl Setup {
+    /// A token of its own (`jti` = `name`).
+    fn token(&self, name: &str) -> String {
+        self.idp
+            .token()
+            .claim("jti", name)
+            .sign(&self.idp.signing_key())
+    }
+
+    /// Fill a cache of 4 entries with 6 tokens: it has had to evict.
+    async fn fill(&self) {
+        for i in 0..6 {
+            assert!(
+                self.code(&self.token(&format!("fill-{i}")), None)
+                    .await
+                    .is_ok()
+            );
+        }
+        assert_eq!(self.auth.token_cache_stats().entries, 4);
+    }
+}
+
+/// A cache of 4 entries with `admission`.
+fn four(admission: TokenAdmission) -> TokenCacheConfig {
+    TokenCacheConfig::default()
+        .max_entries(4)
+        .admission(admission)
+}
+
+/// Token cache hits and misses of `token`'s `n` requests, and the entries
+/// after each, once `before` ran.
+fn sights(
+    config: TokenCacheConfig,
+    n: usize,
+    before: impl AsyncFnOnce(&Setup),
+) -> ((u64, u64), Vec<u64>) {
+    let mut entries = Vec::new();
+    let mut before = Some(before);
+    let counts = counting(async || {
+        let s = setup(config).await;
+        if let Some(before) = before.take() {
+            before(&s).await;
+        }
+        let token = s.token("watched");
+        for _ in 0..n {
+            assert!(s.code(&token, None).await.is_ok());
+            entries.push(s.auth.token_cache_stats().entries);
+        }
+    });
+    (counts, entries)
+}
+
+/// The default: a token is remembered at first sight while nothing has
+/// been evicted, and from its second sight once the cache is full.
+#[test]
+fn once_full_a_token_is_remembered_from_its_second_sight() {
+    let (counts, entries) = sights(four(TokenAdmission::default()), 3, async |_| {});
+    assert_eq!(
+        (counts, entries),
+        ((2, 1), vec![1, 1, 1]),
+        "room: first sight"
+    );
+    let (counts, entries) = sights(four(TokenAdmission::default()), 3, async |s| s.fill().await);
+    // 6 misses filling; then `watched`: a miss not kept, a miss kept, a hit.
+    assert_eq!(counts, (1, 8));
+    assert_eq!(entries, vec![4, 4, 4]);
+}
+
+#[test]
+fn first_sight_admission_remembers_every_token() {
+    let (counts, entries) = sights(four(TokenAdmission::FirstSight), 2, async |s| {
+        s.fill().await
+    });
+    assert_eq!(counts, (1, 7), "the second request is a hit");
+    assert_eq!(entries, vec![4, 4]);
+}
+
+#[test]
+fn second_sight_admission_waits_for_the_second_sight_even_with_room() {
+    let (counts, entries) = sights(four(TokenAdmission::SecondSight), 3, async |_| {});
+    assert_eq!(counts, (1, 2));
+    assert_eq!(entries, vec![0, 1, 1]);
+}
+
+/// Tokens met once leave a full cache as it was: same entries, same
+/// weight, and the tokens in it still answered from it.
+#[test]
+fn one_off_tokens_leave_a_full_cache_as_it_was() {
+    let counts = counting(async || {
+        let s = setup(four(TokenAdmission::default())).await;
+        let kept: Vec<String> = (0..4).map(|i| s.token(&format!("kept-{i}"))).collect();
+        for token in kept.iter().chain(kept.iter()) {
+            assert!(s.code(token, None).await.is_ok());
+        }
+        // One more makes room by evicting: the cache is full.
+        assert!(s.code(&s.token("evicting"), None).await.is_ok());
+        let full = s.auth.token_cache_stats();
+        assert_eq!(full.entries, 4);
+        for i in 0..50 {
+            assert!(s.code(&s.token(&format!("once-{i}")), None).await.is_ok());
+        }
+        assert_eq!(s.auth.token_cache_stats(), full);
+    });
+    // The 4 kept tokens: a miss, then a hit each; `evicting`: a miss; the
+    // one-off tokens: 50 misses.
+    assert_eq!(counts, (4, 55));
+}
+
+/// After `invalidate_token_cache` the cache is empty, so it admits at
+/// first sight again.
+#[test]
+fn an_emptied_cache_admits_at_first_sight_again() {
+    let (counts, entries) = sights(four(TokenAdmission::default()), 2, async |s| {
+        s.fill().await;
+        s.auth.invalidate_token_cache();
+    });
+    assert_eq!(counts, (1, 7));
+    assert_eq!(entries, vec![1, 1]);
 }
 
 #[test]

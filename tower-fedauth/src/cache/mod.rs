@@ -39,6 +39,7 @@
 //! handle: their hit path is a shard read lock and no more.
 
 mod load;
+mod sightings;
 mod slot;
 #[cfg(test)]
 mod tests;
@@ -53,6 +54,7 @@ use quick_cache::{Equivalent, OptionsBuilder, Weighter};
 use crate::liveness::{Lives, MarkDropped};
 use crate::weigh::{CacheSize, saturate};
 
+pub(crate) use sightings::Sightings;
 pub(crate) use slot::Remote;
 use slot::{Lifetimes, Slot};
 
