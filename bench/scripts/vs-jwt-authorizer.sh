@@ -39,8 +39,8 @@
 # average is printed before and after.
 #
 # Settings (environment): ALG (RS256; ES256, EdDSA, PS256), ROUNDS (3),
-# DURATION (5s), WARMUP (2s, each server, repeated and distinct, before
-# round 1), THREADS (1), CONNECTIONS (32), TOKENS (per file, more than a
+# DURATION (5s), WARMUP (2s of no auth and of the repeated token on each
+# server before round 1, then DURATION of distinct tokens), THREADS (1), CONNECTIONS (32), TOKENS (per file, more than a
 # distinct-token run sends: at most 8-12 k requests/s with RS256 here,
 # here, 75000 for RS256 and PS256, whose signing takes 0.4-0.8 ms of a
 # core a token here, 150000 otherwise), SKIP_BUILD=1, CARGO_TARGET_DIR.
@@ -163,13 +163,16 @@ tokens_of() { # tokens_of CASE ROUND
   esac
 }
 
-# Warm-up: every server, the repeated token and the first file (which
-# fills fedauth's verified-token cache, so the rounds insert into a full
-# cache, as a long-running server does).
+# Warm-up: every server, WARMUP of the repeated token, then DURATION of
+# the first file (which fills fedauth's verified-token cache, about 21,000
+# of these tokens, so the rounds meet a full cache, as a long-running
+# server's is).
 for server in fedauth jwt; do
   for case in noauth repeated distinct; do
     read -r addr path pid <<<"$(target "$server" "$case")"
-    run "warm-$server-$case" "$addr" "$path" "$(tokens_of "$case" 0)" "$pid" "$WARMUP"
+    secs=$WARMUP
+    [[ $case == distinct ]] && secs=$DURATION
+    run "warm-$server-$case" "$addr" "$path" "$(tokens_of "$case" 0)" "$pid" "$secs"
   done
 done
 
