@@ -40,17 +40,20 @@
 #
 # Settings (environment): ALG (RS256; ES256, EdDSA, PS256), ROUNDS (3),
 # DURATION (5s), WARMUP (2s of no auth and of the repeated token on each
-# server before round 1, then DURATION of distinct tokens), THREADS (1), CONNECTIONS (32), TOKENS (per file, more than a
-# distinct-token run sends: at most 8-12 k requests/s with RS256 here,
-# here, 75000 for RS256 and PS256, whose signing takes 0.4-0.8 ms of a
-# core a token here, 150000 otherwise), SKIP_BUILD=1, CARGO_TARGET_DIR.
+# server before round 1, then DURATION of distinct tokens), THREADS (1),
+# CONNECTIONS (32), TOKENS (per file, more than a distinct-token run
+# sends: up to ~20 k requests/s with RS256 here; 130000 for RS256 and
+# PS256, whose signing takes 0.4-0.8 ms of a core a token, 150000
+# otherwise), SKIP_BUILD=1, CARGO_TARGET_DIR.
 # --quick: DURATION=2s WARMUP=1s ROUNDS=1 TOKENS=30000.
 # PROFILE=1 (needs perf, Debian's linux-perf): after the rounds, one more
 # distinct-token run of each server under `perf record -e cpu-clock
 # --call-graph dwarf` (PERF_HZ, 999; one more token file), and where each
 # server's CPU goes per request: by phase (the layer, the signature check,
 # the token's parse, the cache insert, the handler, the socket calls;
-# phases.awk), by shared object, and the PERF_TOP (20) costliest symbols.
+# phases.awk), by shared object, and the PERF_TOP (20) costliest symbols;
+# PERF_KEEP=DIR keeps the recordings (DIR/fedauth.perf, DIR/jwt.perf) for
+# `perf report -i`.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -68,7 +71,7 @@ THREADS=${THREADS:-1}
 CONNECTIONS=${CONNECTIONS:-32}
 ROUNDS=${ROUNDS:-3}
 case $ALG in
-  RS256 | PS256) TOKENS=${TOKENS:-75000} ;;
+  RS256 | PS256) TOKENS=${TOKENS:-130000} ;;
   *) TOKENS=${TOKENS:-150000} ;;
 esac
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -285,6 +288,9 @@ profile() {
       -F "sample,$sort" 2>/dev/null | awk '$1 ~ /^[0-9]+$/' >"$TMP/$server.$sort"
   done
   perf script -i "$TMP/$server.perf" -F ip,sym 2>/dev/null | awk -f "$SCRIPTS/phases.awk" >"$TMP/$server.phases"
+  if [[ -n "${PERF_KEEP:-}" ]]; then
+    mkdir -p "$PERF_KEEP" && cp "$TMP/$server.perf" "$PERF_KEEP/"
+  fi
 }
 # per_request SERVER: samples (first column of stdin) as µs per request.
 per_request() {
