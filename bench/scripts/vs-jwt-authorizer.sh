@@ -166,10 +166,9 @@ tokens_of() { # tokens_of CASE ROUND
   esac
 }
 
-# Warm-up: every server, WARMUP of the repeated token, then DURATION of
-# the first file (which fills fedauth's verified-token cache, about 21,000
-# of these tokens, so the rounds meet a full cache, as a long-running
-# server's is).
+# Warm-up: every server, WARMUP of no auth and of the repeated token,
+# then DURATION of the first file (which fills fedauth's verified-token
+# cache, so the rounds meet a full cache, as a long-running server's is).
 for server in fedauth jwt; do
   for case in noauth repeated distinct; do
     read -r addr path pid <<<"$(target "$server" "$case")"
