@@ -276,6 +276,10 @@ impl Authenticator {
     /// };
     /// # }
     /// ```
+    // Not inlined into the adapters: one symbol for the whole synchronous
+    // decision in profiles and instruction counts
+    // (`bench/scripts/server-instructions.sh`), for the price of a call.
+    #[inline(never)]
     pub fn authenticate_now(&self, req: &impl RequestView) -> Result<Immediate, AuthError> {
         // 1. The request's shape, the token, the registration id.
         let Some((refs, property)) = self.read_request(req)? else {
