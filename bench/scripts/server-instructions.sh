@@ -16,7 +16,11 @@
 # Settings (environment): ALG (RS256; ES256, EdDSA, PS256), SECS (15, a
 # callgrind run; ~1.5-7 k requests), TOKENS (30000 a file), DURATION
 # (4s, a native run), CONNECTIONS (8), SKIP_BUILD=1, CARGO_TARGET_DIR;
-# CG_KEEP=DIR keeps the callgrind dumps (DIR/CASE.callgrind).
+# CG_KEEP=DIR keeps the callgrind dumps (DIR/CASE.callgrind); CACHE_SIM=1
+# also simulates the caches (valgrind's model of this processor's, about
+# twice as slow) and adds a table of first-level data-cache read misses
+# per request by phase: how much memory a request touches that the work
+# before it has pushed out.
 #
 # Per request means per response the server encoded between callgrind's
 # zeroing and its dump (calls to hyper's `Http1Transaction::encode`), so
@@ -129,13 +133,18 @@ fi
 
 # 2. Under callgrind: user-space instructions per request, by phase.
 VG=(valgrind --tool=callgrind --dump-instr=no)
+EVENTS=(Ir)
+if [[ "${CACHE_SIM:-0}" == 1 ]]; then
+  VG+=(--cache-sim=yes)
+  EVENTS+=(D1mr)
+fi
 servers "${VG[@]}" --callgrind-out-file="$TMP/cg.%p"
 # count NAME PID ADDR PATH WARM_TOKENS TOKENS: a callgrind dump of SECS
 # of wrk sending TOKENS after 3 s sending WARM_TOKENS (for distinct
-# tokens, another file: none of the measured tokens is met twice), in
-# $TMP/NAME.cg.
+# tokens, another file: none of the measured tokens is met twice); each
+# event's inclusive costs in $TMP/NAME.EVENT.
 count() {
-  local name=$1 pid=$2 addr=$3 path=$4 warm=$5 tokens=$6 dump i
+  local name=$1 pid=$2 addr=$3 path=$4 warm=$5 tokens=$6 dump i event
   drive "warm-$name" "$addr" "$path" "$warm" 3s
   callgrind_control -z "$pid" >/dev/null
   drive "$name" "$addr" "$path" "$tokens" "${SECS}s"
@@ -146,7 +155,9 @@ count() {
     sleep 0.1
   done
   [[ -n $dump ]] || { echo "no callgrind dump for $name" >&2; exit 1; }
-  callgrind_annotate --inclusive=yes "$dump" >"$TMP/$name.cg" 2>/dev/null
+  for event in "${EVENTS[@]}"; do
+    callgrind_annotate --inclusive=yes --show="$event" "$dump" >"$TMP/$name.$event" 2>/dev/null
+  done
   # Responses the server encoded inside the dump's window: the divisor.
   awk '/^c?fn=\(/ {
       id = $1; sub(/^c?fn=/, "", id)
@@ -168,7 +179,8 @@ count jwt-repeated "$JWT_PID" "$JWT" /whoami "$ONE" "$ONE"
 count jwt-distinct "$JWT_PID" "$JWT" /whoami "$TMP/tokens-3.txt" "$TMP/tokens-4.txt"
 stop_servers
 
-# phases NAME: "total layer signature handler" instructions per request.
+# phases NAME EVENT: "total layer signature handler responses", EVENT
+# per request.
 phases() {
   awk -v n="$(cat "$TMP/$1.responses")" '
     function num(s) { gsub(",", "", s); return s + 0 }
@@ -183,29 +195,37 @@ phases() {
     /jsonwebtoken::crypto::verify / { if (num($1) > sig) sig = num($1) }
     /axum::handler::Handler<.*>>::call::\{\{closure\}\} / { if (num($1) > handler) handler = num($1) }
     END { layer = now + later
-      printf "%d %d %d %d %d\n", total / n, layer / n, sig / n, handler / n, n }' "$TMP/$1.cg"
+      printf "%.1f %.1f %.1f %.1f %d\n", total / n, layer / n, sig / n, handler / n, n }' "$TMP/$1.$2"
 }
-row() { # row LABEL FIELD: one line of the table, FIELD of phases' output
+CASES=(fedauth-noauth jwt-noauth fedauth-repeated jwt-repeated fedauth-distinct jwt-distinct)
+row() { # row LABEL FIELD EVENT: one line of a table, FIELD of phases' output
   local line="| $1 |" name
-  for name in fedauth-noauth jwt-noauth fedauth-repeated jwt-repeated fedauth-distinct jwt-distinct; do
-    line+=" $(awk -v f="$2" '{ print $f }' "$TMP/$name.phases") |"
+  for name in "${CASES[@]}"; do
+    line+=" $(awk -v f="$2" '{ v = $f; printf (v >= 100 || v == 0 ? "%d" : "%.1f"), v }' "$TMP/$name.$3.phases") |"
   done
   echo "$line"
 }
-for name in fedauth-noauth jwt-noauth fedauth-repeated jwt-repeated fedauth-distinct jwt-distinct; do
-  phases "$name" | awk '{ print $0, $1 - $2 - $4, $2 - $3 }' >"$TMP/$name.phases"
-done
-echo
-echo "### User-space instructions per request (callgrind, ${SECS} s a case, wrk -c$CONNECTIONS)"
-echo
-echo "| phase (inclusive) | fedauth, no auth | jwt-authorizer, no auth | fedauth, repeated | jwt-authorizer, repeated | fedauth, distinct | jwt-authorizer, distinct |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
-row "total" 1
-row "the auth layer" 2
-row "&nbsp;&nbsp;its signature check" 3
-row "&nbsp;&nbsp;the layer beside the signature" 7
-row "the /whoami handler" 4
-row "the rest (HTTP, routing, runtime)" 6
-row "responses counted (calls of hyper's encode)" 5
+table() { # table EVENT TITLE
+  local name
+  for name in "${CASES[@]}"; do
+    phases "$name" "$1" | awk '{ print $0, $1 - $2 - $4, $2 - $3 }' >"$TMP/$name.$1.phases"
+  done
+  echo
+  echo "### $2 per request (callgrind, ${SECS} s a case, wrk -c$CONNECTIONS)"
+  echo
+  echo "| phase (inclusive) | fedauth, no auth | jwt-authorizer, no auth | fedauth, repeated | jwt-authorizer, repeated | fedauth, distinct | jwt-authorizer, distinct |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  row "total" 1 "$1"
+  row "the auth layer" 2 "$1"
+  row "&nbsp;&nbsp;its signature check" 3 "$1"
+  row "&nbsp;&nbsp;the layer beside the signature" 7 "$1"
+  row "the /whoami handler" 4 "$1"
+  row "the rest (HTTP, routing, runtime)" 6 "$1"
+  row "responses counted (calls of hyper's encode)" 5 "$1"
+}
+table Ir "User-space instructions"
+if [[ "${CACHE_SIM:-0}" == 1 ]]; then
+  table D1mr "Simulated first-level data-cache read misses"
+fi
 echo
 echo "fedauth's no auth is baseline-server (its routes without the layer); jwt-authorizer's is its /public/whoami. Signature: SignatureKey::verifies (fedauth), jsonwebtoken::crypto::verify (jwt-authorizer), under valgrind's CPU features."
