@@ -14,6 +14,21 @@ need_wrk() {
   command -v curl >/dev/null || { echo "curl is needed" >&2; exit 1; }
 }
 
+# build_servers: the release binaries of the load runs, unless SKIP_BUILD=1.
+# Expects ROOT.
+build_servers() {
+  if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    (cd "$ROOT" && cargo build --release -p fedauth-bench -p fedauth-examples \
+      --bin idp --bin baseline-server --bin axum-server --bin jwt-authorizer-server)
+  fi
+}
+
+# run_line: "- DATE, commit HASH" (and whether the tree has local changes),
+# the first line of a run's report. Expects ROOT.
+run_line() {
+  echo "- $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with local changes)')"
+}
+
 # cleanup: stop what was started (the PIDS array), remove TMP.
 cleanup() {
   for pid in "${PIDS[@]}"; do

@@ -27,12 +27,13 @@
 # a command valgrind acts on late does not skew the division.
 #
 # Instruction counts do not move with other load on the machine, which
-# timings here do. Under callgrind a fresh server verifies a few thousand
-# tokens at most, so fedauth's verified-token cache is not full and keeps
-# every distinct token at first sight: its distinct-token count includes
+# timings here do. In both parts a fresh server verifies far fewer tokens
+# than fill fedauth's verified-token cache, so it keeps every distinct
+# token at first sight: under callgrind its distinct-token count includes
 # an insertion that a long-running server's full cache skips (second-sight
-# admission), an upper bound on the layer's own work. Two more limits: valgrind reports its own CPU features, so
-# the crypto libraries may take other code paths than natively (the
+# admission), an upper bound on the layer's own work; natively the
+# insertions' shard locks may add futex calls. Two more limits: valgrind
+# reports its own CPU features, so the crypto libraries may take other code paths than natively (the
 # signature's count is not its native cost: see vs-jwt-authorizer.sh's
 # PROFILE=1 and the criterion benches for that); and the kernel's share
 # (socket calls, loopback delivery, wake-ups) is not counted — part 1
@@ -54,10 +55,7 @@ source "$SCRIPTS/lib.sh"
 need_wrk
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
 command -v callgrind_annotate >/dev/null || { echo "callgrind_annotate is needed (valgrind)" >&2; exit 1; }
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  (cd "$ROOT" && cargo build --release -p fedauth-bench -p fedauth-examples \
-    --bin idp --bin baseline-server --bin axum-server --bin jwt-authorizer-server)
-fi
+build_servers
 
 TMP=$(mktemp -d)
 PIDS=()
@@ -65,7 +63,7 @@ trap cleanup EXIT
 
 echo "## What a request does in each server: $ALG"
 echo
-echo "- $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with local changes)')"
+run_line
 
 # Files 1-2: the native runs (warm-up, measured); 3-4: under callgrind.
 "$BIN/idp" --dir "$TMP" --alg "$ALG" --unique "$TOKENS" --files 4 \
@@ -103,14 +101,14 @@ drive() { # drive NAME ADDR PATH TOKENS_FILE SECONDS
 # 1. Natively: system calls and scheduling per distinct-token request.
 if command -v perf >/dev/null; then
   servers env
-  EVENTS=raw_syscalls:sys_enter,syscalls:sys_enter_recvfrom,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_futex,context-switches,cpu-migrations
+  PERF_EVENTS=raw_syscalls:sys_enter,syscalls:sys_enter_recvfrom,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_futex,context-switches,cpu-migrations
   for server in fedauth jwt; do
     case $server in
       fedauth) addr=$FEDAUTH pid=$FEDAUTH_PID ;;
       jwt) addr=$JWT pid=$JWT_PID ;;
     esac
     drive "warm-$server" "$addr" /whoami "$TMP/tokens-1.txt" "$DURATION"
-    perf stat -x, -e "$EVENTS" -p "$pid" -o "$TMP/$server.stat" -- sleep "${DURATION%s}" &
+    perf stat -x, -e "$PERF_EVENTS" -p "$pid" -o "$TMP/$server.stat" -- sleep "${DURATION%s}" &
     stat_pid=$!
     drive "native-$server" "$addr" /whoami "$TMP/tokens-2.txt" "$DURATION"
     wait "$stat_pid"

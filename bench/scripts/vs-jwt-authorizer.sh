@@ -88,10 +88,7 @@ fi
 FILES=$((ROUNDS + 1))
 [[ "${PROFILE:-0}" == 1 ]] && FILES=$((ROUNDS + 2))
 
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  (cd "$ROOT" && cargo build --release -p fedauth-bench -p fedauth-examples \
-    --bin idp --bin baseline-server --bin axum-server --bin jwt-authorizer-server)
-fi
+build_servers
 
 TMP=$(mktemp -d)
 PIDS=()
@@ -99,7 +96,7 @@ trap cleanup EXIT
 
 echo "## fedauth against jwt-authorizer 0.15: $ALG"
 echo
-echo "- $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with local changes)')"
+run_line
 echo "- wrk: $THREADS thread(s), $CONNECTIONS connections, $DURATION a run, $ROUNDS rounds; $(nproc) cores shared by wrk and the servers"
 echo "- load before: $(uptime | sed 's/.*load average/load average/')"
 
